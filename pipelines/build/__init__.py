@@ -1,0 +1,81 @@
+"""Build: `dbt build` in-process (dbtRunner) against the warehouse file.
+
+dbt opens the DuckDB file itself, so no other connection of this process may be open while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import date
+
+from pipelines.settings import MsdbSettings
+
+
+class BuildFailed(RuntimeError):
+    """dbt build reported an error or a failing test."""
+
+
+@dataclass
+class BuildSummary:
+    models: int = 0
+    tests: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def run_dbt(settings: MsdbSettings, *args: str) -> object:
+    """Run one dbt command in-process with the project's profile and the configured warehouse."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ["MSDB_WAREHOUSE"] = str(settings.warehouse.resolve())
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    target = settings.var_dir.resolve() / "dbt"
+    argv = [
+        *args,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_project_dir),
+        "--target-path",
+        str(target / "target"),
+        "--log-path",
+        str(target / "logs"),
+    ]
+    try:
+        return dbtRunner().invoke(argv)
+    finally:
+        _close_dbt_duckdb()
+
+
+def _close_dbt_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB instance open after invoke(); close it so that this process (the next
+    stage, or `msdb sql`) can open the file again, read-only or read-write."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
+
+
+def run_build(settings: MsdbSettings, logical_date: date) -> BuildSummary:
+    # Make sure raw tables exist even on a first run with an empty landing.
+    from pipelines.warehouse import writer
+
+    with writer(settings.warehouse):
+        pass
+    result = run_dbt(settings, "build", "--quiet", "--vars", f"{{logical_date: '{logical_date.isoformat()}'}}")
+    summary = BuildSummary()
+    if result.exception is not None:
+        raise BuildFailed(f"dbt build could not run: {result.exception}")
+    for node_result in result.result or []:
+        resource_type = node_result.node.resource_type
+        if resource_type in ("model", "snapshot", "seed"):
+            summary.models += 1
+        elif resource_type in ("test", "unit_test"):
+            summary.tests += 1
+        if str(node_result.status) in ("error", "fail"):
+            summary.failures.append(f"{node_result.node.unique_id}: {node_result.message}")
+    if not result.success or summary.failures:
+        raise BuildFailed("dbt build failed: " + "; ".join(summary.failures or ["see var/dbt/logs"]))
+    return summary

@@ -1,0 +1,41 @@
+"""Finding delivered files: <landing>/<kind>/<holder_id>/.../<file>, read-only."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+KINDS = ("music", "video", "articles", "ads")
+IGNORED_NAMES = {"README.md", "LICENSE.txt", ".DS_Store"}
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    relative_path: str
+    kind: str
+    holder_id: str | None  # None when the file sits directly under <kind>/
+
+
+def discover(landing: Path) -> Iterator[LandedFile]:
+    """Every file under a kind folder, in a stable order so that runs are reproducible."""
+    for kind in KINDS:
+        root = landing / kind
+        if not root.is_dir():
+            continue
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            parts = path.relative_to(root).parts
+            if any(part.startswith(".") for part in parts) or path.name in IGNORED_NAMES:
+                continue
+            holder_id = parts[0] if len(parts) > 1 else None
+            yield LandedFile(path, path.relative_to(landing).as_posix(), kind, holder_id)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,49 @@
+"""What a format adapter yields while it streams through one delivered file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.registry import Holder
+
+
+class RejectedFile(Exception):
+    """The whole file cannot be loaded (unknown format, unsafe XML, truncated...): it goes to quarantine."""
+
+
+@dataclass(frozen=True)
+class FileContext:
+    path: Path  # absolute path to read
+    relative_path: str  # path relative to the landing root, as recorded in provenance
+    file_id: str  # sha256 of the bytes
+    kind: str
+    holder: Holder
+
+    def provenance(self, position: str) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id,
+            "file_path": self.relative_path,
+            "record_position": position,
+            "holder_id": self.holder.id,
+        }
+
+
+@dataclass
+class Record:
+    """One logical record of a delivery (a release, a recording, a deal, a title, an article).
+
+    A record may land as rows in several raw tables; it is loaded whole or not at all.
+    """
+
+    position: str
+    rows: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A record the adapter refused, with the reason a data engineer will read."""
+
+    position: str
+    reason: str

@@ -1,0 +1,96 @@
+"""One typed settings object, built from `MSDB_*` environment variables and an optional `msdb.toml`.
+
+Secrets are never settings: S3 credentials come from the standard AWS environment (or an instance role),
+and only the *name* of an endpoint is configured here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+BUSINESS_TZ = ZoneInfo("Asia/Tokyo")
+
+
+class MsdbSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MSDB_",
+        toml_file="msdb.toml",
+        extra="ignore",
+        frozen=True,
+    )
+
+    landing: Path = Field(
+        default=Path("data/samples"),
+        description="Folder where rights-holders and media land files: <landing>/<kind>/<holder_id>/.../<file>. Never modified.",
+    )
+    warehouse: Path = Field(default=Path("var/warehouse/msdb.duckdb"), description="The DuckDB warehouse file.")
+    deliver: str = Field(
+        default="var/deliveries",
+        description="Where partner feeds go: a local folder laid out like the bucket, or an s3://bucket/prefix URI.",
+    )
+    registry: Path | None = Field(
+        default=None, description="Holder registry (id, name, kind). Default: <landing>/registry.yaml."
+    )
+    partners: Path | None = Field(
+        default=None, description="Folder of partner contract YAML files. Default: <landing>/partners."
+    )
+    var_dir: Path = Field(default=Path("var"), description="Scratch space: dbt target, logs, data docs.")
+    models_dir: Path = Field(
+        default=PROJECT_ROOT / "models", description="Kansei taxonomy, lexicon and embedding configuration."
+    )
+    dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
+    embedding_model: str | None = Field(
+        default=None,
+        description="A sentence-transformers model name or path. Default: models/embedding.yaml (the packaged all-MiniLM-L6-v2).",
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint for s3:// deliveries (e.g. a MinIO or moto server)."
+    )
+    s3_region: str = Field(default="ap-northeast-1")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments beat the environment, which beats msdb.toml.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def registry_file(self) -> Path:
+        return self.registry or self.landing / "registry.yaml"
+
+    @property
+    def partners_dir(self) -> Path:
+        return self.partners or self.landing / "partners"
+
+    @cached_property
+    def dbt_target_dir(self) -> Path:
+        return self.var_dir / "dbt" / "target"
+
+
+def default_logical_date(now: datetime | None = None) -> date:
+    """Yesterday in Asia/Tokyo: the nightly run at 02:00 JST processes the day that just ended."""
+    now = now or datetime.now(BUSINESS_TZ)
+    return now.astimezone(BUSINESS_TZ).date() - timedelta(days=1)
+
+
+def delivery_date(logical_date: date) -> date:
+    """Feeds for day D are delivered on D+1, and licences are evaluated on that day (Asia/Tokyo)."""
+    return logical_date + timedelta(days=1)

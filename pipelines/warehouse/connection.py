@@ -1,0 +1,64 @@
+"""Opening the warehouse file. Extensions come from their PyPI packages, never from the network."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+class ArrowStream:
+    """Hands a polars frame to DuckDB through the Arrow C stream interface, so pyarrow is not needed."""
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.frame.__arrow_c_stream__(requested_schema)
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """LOAD an extension from the installed `duckdb-extension-<name>` package (no INSTALL, no download)."""
+    import duckdb
+
+    package = importlib.import_module(f"duckdb_extension_{name}")
+    folder = Path(package.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    files = sorted(folder.glob(f"{name}.duckdb_extension"))
+    if not files:
+        raise FileNotFoundError(f"no {name}.duckdb_extension for duckdb {duckdb.__version__} under {folder}")
+    con.execute(f"LOAD '{files[0].as_posix()}'")
+
+
+@contextmanager
+def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The one read-write connection of this process; schema created on first use."""
+    import duckdb
+
+    from pipelines.warehouse.schema import ensure_schema
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        ensure_schema(con)
+        yield con
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+@contextmanager
+def reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    import duckdb
+
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `msdb run` first")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
