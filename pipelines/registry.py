@@ -25,6 +25,10 @@ class Holder(BaseModel):
     kind: HolderKind
     timezone: str = "Asia/Tokyo"
     default_language: str | None = None
+    licence_territories: list[str] = Field(
+        default_factory=list,
+        description="ISO 3166-1 alpha-2 codes where this holder's deliveries apply when they name no territory (ADI).",
+    )
 
 
 class HolderRegistry(BaseModel):

@@ -21,3 +21,8 @@
 {% macro if_latin(column) -%}
     case when regexp_matches({{ column }}, '^[\x20-\x7E\x{00C0}-\x{024F}]+$') then {{ column }} end
 {%- endmacro %}
+
+{#- A deterministic key over several columns (nulls spelled out), like dbt_utils.generate_surrogate_key. -#}
+{% macro dbt_utils_surrogate(columns) -%}
+    substr(sha256(concat_ws('|', {% for c in columns %}coalesce(cast({{ c }} as varchar), '∅'){% if not loop.last %}, {% endif %}{% endfor %})), 1, 24)
+{%- endmacro %}

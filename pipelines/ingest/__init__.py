@@ -147,11 +147,12 @@ def ingest_file(con, logical_date: date, landed: LandedFile, registry) -> FileOu
                 batches.add(item)
                 outcome.loaded += 1
         batches.flush()
-    except (RejectedFile, OSError) as exc:
+    except Exception as exc:  # noqa: BLE001 - one bad file (or a reader bug on it) must not stop the night
         con.rollback()
         con.begin()
         outcome = FileOutcome(landed.kind, "quarantined", found=outcome.found, quarantined=outcome.found)
-        rejected = [Quarantined("file", str(exc))]
+        reason = str(exc) if isinstance(exc, RejectedFile | OSError) else f"reader error {type(exc).__name__}: {exc}"
+        rejected = [Quarantined("file", reason)]
     else:
         outcome.quarantined = len(rejected)
         if rejected:
@@ -166,8 +167,8 @@ def ingest_file(con, logical_date: date, landed: LandedFile, registry) -> FileOu
 def _load_holders_table(con, registry) -> None:
     con.execute("DELETE FROM raw.holders")
     con.executemany(
-        "INSERT INTO raw.holders VALUES (?, ?, ?, ?, ?)",
-        [[h.id, h.name, h.kind, h.timezone, h.default_language] for h in registry.holders],
+        "INSERT INTO raw.holders VALUES (?, ?, ?, ?, ?, ?)",
+        [[h.id, h.name, h.kind, h.timezone, h.default_language, h.licence_territories] for h in registry.holders],
     )
 
 

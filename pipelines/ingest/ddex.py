@@ -1,26 +1,29 @@
-"""DDEX ERN 4.x messages (4.1, 4.1.1, 4.2, 4.3): releases, resources, track order and deals.
+"""DDEX ERN 4.x messages (4.1, 4.1.1, 4.2, 4.3): releases, resources, track order, deals and purges.
 
-The message streams through lxml iterparse; each list item (party, resource, release, deal) is handled when
-its end tag arrives and then freed. Parties come first in ERN 4 (PartyList), so names are resolved by
-reference as resources and releases arrive.
+The message streams through lxml iterparse, reporting only the end of list items (party, resource, release,
+deal): each is handled when its end tag arrives and then freed, so a 1 GB message parses in bounded memory.
+Parties come first in ERN 4 (PartyList), so names are resolved by reference as resources and releases arrive.
+ERN 3.x lives in `ern3.py`; what both share (header, deals, purges, track order) in `ddex_message.py`.
 """
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.ingest import xmlsafe
-from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import (
-    invalid_icpn,
-    invalid_isrc,
-    iso_duration_seconds,
-    parse_date,
-    parse_timestamp,
+from pipelines.ingest.ddex_message import (
+    LISTS,
+    MESSAGE_TYPES,
+    MessageState,
+    dumps,
+    id_problems,
+    identifiers,
+    title_entry,
+    track_order,
 )
+from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
+from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
 from pipelines.ingest.xmlsafe import child, children, localname, text, texts
 
 ERN4_NAMESPACES = {
@@ -29,9 +32,9 @@ ERN4_NAMESPACES = {
     "http://ddex.net/xml/ern/42": "4.2",
     "http://ddex.net/xml/ern/43": "4.3",
 }
-MESSAGE_TYPES = {"NewReleaseMessage", "UpdateReleaseMessage", "PurgeReleaseMessage"}
-RESOURCE_KINDS = {"SoundRecording", "Video", "Image", "Text", "SheetMusic", "Software"}
-LISTS = {"PartyList", "ResourceList", "ReleaseList", "DealList"}
+RESOURCE_KINDS = ("SoundRecording", "Video", "Image", "Text", "SheetMusic", "Software")
+RELEASE_KINDS = ("Release", "TrackRelease")
+_STREAMED = ("MessageHeader", "Party", "ReleaseDeal", "PurgedRelease", *RESOURCE_KINDS, *RELEASE_KINDS)
 
 
 def accepts(namespace: str | None, root: str) -> bool:
@@ -41,31 +44,25 @@ def accepts(namespace: str | None, root: str) -> bool:
 def _titles(elem) -> list[dict]:
     titles = []
     for node in children(elem, "DisplayTitle"):
-        value = text(node, "TitleText")
-        if value:
-            titles.append(
-                {
-                    "text": value,
-                    "subtitle": text(node, "SubTitle"),
-                    "language_script": node.get("LanguageAndScriptCode"),
-                    "territory": node.get("ApplicableTerritoryCode"),
-                    "is_default": node.get("IsDefault") == "true",
-                    "title_type": "DisplayTitle",
-                }
-            )
+        entry = title_entry(
+            node,
+            "DisplayTitle",
+            language_script=node.get("LanguageAndScriptCode"),
+            territory=node.get("ApplicableTerritoryCode"),
+            is_default=node.get("IsDefault") == "true",
+        )
+        if entry:
+            titles.append(entry)
     for node in children(elem, "AdditionalTitle"):
-        value = text(node, "TitleText")
-        if value:
-            titles.append(
-                {
-                    "text": value,
-                    "subtitle": text(node, "SubTitle"),
-                    "language_script": node.get("LanguageAndScriptCode"),
-                    "territory": node.get("ApplicableTerritoryCode"),
-                    "is_default": False,
-                    "title_type": node.get("TitleType") or "AdditionalTitle",
-                }
-            )
+        entry = title_entry(
+            node,
+            node.get("TitleType") or "AdditionalTitle",
+            language_script=node.get("LanguageAndScriptCode"),
+            territory=node.get("ApplicableTerritoryCode"),
+            is_default=False,
+        )
+        if entry:
+            titles.append(entry)
     return titles
 
 
@@ -80,56 +77,31 @@ def _default_title(elem, titles: list[dict]) -> str | None:
 
 
 def _display_artist(elem) -> str | None:
-    names = list(children(elem, "DisplayArtistName"))
+    names = [n for n in children(elem, "DisplayArtistName") if n.text and n.text.strip()]
     for node in names:
-        if node.get("IsDefault") == "true" and node.text:
+        if node.get("IsDefault") == "true":
             return node.text.strip()
     for node in names:
-        if node.get("LanguageAndScriptCode") is None and node.text:
+        if node.get("LanguageAndScriptCode") is None:
             return node.text.strip()
-    return names[0].text.strip() if names and names[0].text else None
+    return names[0].text.strip() if names else None
 
 
-class _Message:
-    """State carried through one message: header facts and the party names by reference."""
+def _display_artist_names(elem) -> list[dict]:
+    return [
+        {"name": n.text.strip(), "language_script": n.get("LanguageAndScriptCode"), "match_key": match_key(n.text)}
+        for n in children(elem, "DisplayArtistName")
+        if n.text and n.text.strip()
+    ]
 
-    def __init__(self, ctx: FileContext, version: str, message_type: str):
-        self.ctx = ctx
-        self.version = version
-        self.message_type = message_type
-        self.message_id: str | None = None
-        self.created_at = None
+
+class _Ern4Message(MessageState):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.parties: dict[str, dict] = {}
-        self.positions: Counter[str] = Counter()
-
-    def position(self, list_name: str, item: str) -> str:
-        key = f"{list_name}/{item}"
-        self.positions[key] += 1
-        return f"/{self.message_type}/{key}[{self.positions[key]}]"
-
-    def base(self, position: str) -> dict:
-        return self.ctx.provenance(position) | {
-            "message_id": self.message_id,
-            "message_created_at": self.created_at,
-        }
 
     def party_names(self, reference: str | None) -> dict:
-        return self.parties.get(reference or "", {"name": reference, "names": []})
-
-    def header(self, elem) -> Record:
-        self.message_id = text(elem, "MessageId")
-        self.created_at = parse_timestamp(text(elem, "MessageCreatedDateTime"))
-        sender = child(elem, "MessageSender")
-        row = self.ctx.provenance(f"/{self.message_type}/MessageHeader") | {
-            "message_id": self.message_id,
-            "message_thread_id": text(elem, "MessageThreadId"),
-            "message_type": self.message_type,
-            "ern_version": self.version,
-            "sender_party_id": text(sender, "PartyId") if sender is not None else None,
-            "sender_name": text(sender, "PartyName", "FullName") if sender is not None else None,
-            "message_created_at": self.created_at,
-        }
-        return Record(row["record_position"], [("raw.ddex_messages", row)])
+        return self.parties.get(reference or "", {"name": reference, "names": [], "party_id": None})
 
     def party(self, elem) -> None:
         reference = text(elem, "PartyReference")
@@ -142,7 +114,7 @@ class _Message:
         self.parties[reference or ""] = {
             "name": default or (names[0]["name"] if names else None),
             "names": names,
-            "party_id": text(elem, "PartyId"),
+            "party_id": text(elem, "PartyId") or text(elem, "PartyId", "ISNI") or text(elem, "PartyId", "DPID"),
         }
 
     def resource(self, elem) -> Record | Quarantined:
@@ -151,12 +123,15 @@ class _Message:
         reference = text(elem, "ResourceReference")
         if not reference:
             return Quarantined(position, f"{kind} without ResourceReference")
-        isrc = text(elem, "ResourceId", "ISRC") or text(elem, "SoundRecordingEdition", "ResourceId", "ISRC")
-        isrc = isrc or text(elem, "VideoEdition", "ResourceId", "ISRC")
-        problem = invalid_isrc(isrc)
-        if problem:
-            return Quarantined(position, f"{kind} {reference}: {problem}")
+        ids = identifiers(child(elem, "ResourceId"))
+        for edition in (*children(elem, "SoundRecordingEdition"), *children(elem, "VideoEdition")):
+            for kind_name, value in identifiers(child(edition, "ResourceId")).items():
+                ids.setdefault(kind_name, value)
+        problems = id_problems(ids)
+        if problems:
+            return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
         titles = _titles(elem)
+        title = _default_title(elem, titles)
         artists = [
             self.party_names(text(a, "ArtistPartyReference"))
             | {"role": text(a, "DisplayArtistRole"), "sequence": a.get("SequenceNumber")}
@@ -168,21 +143,30 @@ class _Message:
             for c in children(elem, "Contributor")
         ]
         p_line = text(elem, "PLine", "PLineText") or text(elem, "SoundRecordingEdition", "PLine", "PLineText")
+        p_line = p_line or text(elem, "VideoEdition", "PLine", "PLineText")
+        display_artist = _display_artist(elem)
         row = self.base(position) | {
             "resource_reference": reference,
             "resource_kind": kind,
             "resource_type": text(elem, "Type"),
-            "isrc": isrc,
-            "title": _default_title(elem, titles),
-            "titles": json.dumps(titles, ensure_ascii=False),
-            "display_artist": _display_artist(elem),
-            "artists": json.dumps(artists, ensure_ascii=False),
-            "contributors": json.dumps(contributors, ensure_ascii=False),
+            "isrc": ids.get("ISRC"),
+            "iswc": None,
+            "proprietary_id": ids.get("ProprietaryId"),
+            "title": title,
+            "title_match_key": match_key(title),
+            "titles": dumps(titles),
+            "display_artist": display_artist,
+            "display_artist_match_key": match_key(display_artist),
+            "display_artist_names": dumps(_display_artist_names(elem)),
+            "artists": dumps(artists),
+            "contributors": dumps(contributors),
             "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
             "parental_warning": text(elem, "ParentalWarningType"),
             "language_of_performance": text(elem, "LanguageOfPerformance"),
             "creation_date": text(elem, "CreationDate"),
             "p_line": p_line,
+            "genres": texts(elem, "Genre", "GenreText"),
+            "label_name": None,
         }
         return Record(position, [("raw.ddex_resources", row)])
 
@@ -192,77 +176,50 @@ class _Message:
         reference = text(elem, "ReleaseReference")
         if not reference:
             return Quarantined(position, f"{kind} without ReleaseReference")
-        icpn = text(elem, "ReleaseId", "ICPN")
-        problem = invalid_icpn(icpn)
-        if problem:
-            return Quarantined(position, f"{kind} {reference}: {problem}")
+        ids = identifiers(child(elem, "ReleaseId"))
+        problems = id_problems(ids)
+        if problems:
+            return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
         titles = _titles(elem)
-        items = []
-        for group in elem.iter("{*}ResourceGroup", "ResourceGroup"):
-            for item in children(group, "ResourceGroupContentItem"):
-                seq = text(item, "SequenceNumber")
-                ref = text(item, "ReleaseResourceReference")
-                if ref:
-                    items.append((int(seq) if seq and seq.isdigit() else len(items) + 1, ref))
-        resource_refs = [ref for _, ref in sorted(items, key=lambda t: t[0])]
+        title = _default_title(elem, titles)
+        order = track_order(elem)
+        resource_refs = [item["resource_reference"] for item in order]
         resource_refs += [r for r in texts(elem, "ReleaseResourceReference") if r not in resource_refs]
         label = text(elem, "ReleaseLabelReference")
+        display_artist = _display_artist(elem)
+        artists = [
+            self.party_names(text(a, "ArtistPartyReference"))
+            | {"role": text(a, "DisplayArtistRole"), "sequence": a.get("SequenceNumber")}
+            for a in children(elem, "DisplayArtist")
+        ]
         row = self.base(position) | {
             "release_reference": reference,
             "release_type": text(elem, "ReleaseType"),
             "is_main_release": kind == "Release",
-            "icpn": icpn,
-            "grid": text(elem, "ReleaseId", "GRid"),
-            "catalog_number": text(elem, "ReleaseId", "CatalogNumber"),
-            "proprietary_id": text(elem, "ReleaseId", "ProprietaryId"),
-            "title": _default_title(elem, titles),
-            "titles": json.dumps(titles, ensure_ascii=False),
-            "display_artist": _display_artist(elem),
+            "icpn": ids.get("ICPN"),
+            "grid": ids.get("GRid"),
+            "isrc": ids.get("ISRC"),
+            "catalog_number": ids.get("CatalogNumber"),
+            "proprietary_id": ids.get("ProprietaryId"),
+            "title": title,
+            "title_match_key": match_key(title),
+            "titles": dumps(titles),
+            "display_artist": display_artist,
+            "display_artist_match_key": match_key(display_artist),
+            "display_artist_names": dumps(_display_artist_names(elem)),
+            "artists": dumps(artists),
             "label_name": self.party_names(label)["name"] if label else None,
             "genres": texts(elem, "Genre", "GenreText"),
             "release_date": parse_date(text(elem, "ReleaseDate") or text(elem, "OriginalReleaseDate")),
+            "original_release_date": parse_date(text(elem, "OriginalReleaseDate")),
             "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
+            "parental_warning": text(elem, "ParentalWarningType"),
             "p_line": text(elem, "PLine", "PLineText"),
             "c_line": text(elem, "CLine", "CLineText"),
             "resource_references": resource_refs,
+            "track_order": dumps(order),
         }
         return Record(position, [("raw.ddex_releases", row)])
-
-    def release_deal(self, elem) -> Record | Quarantined:
-        position = self.position("DealList", "ReleaseDeal")
-        references = texts(elem, "DealReleaseReference")
-        if not references:
-            return Quarantined(position, "ReleaseDeal without DealReleaseReference")
-        rows = []
-        for deal_position, deal in enumerate(children(elem, "Deal"), start=1):
-            terms = child(deal, "DealTerms")
-            if terms is None:
-                continue
-            period = child(terms, "ValidityPeriod")
-            start = end = None
-            if period is not None:
-                start = parse_date(text(period, "StartDate") or text(period, "StartDateTime"))
-                end = parse_date(text(period, "EndDate") or text(period, "EndDateTime"))
-            takedown = (text(terms, "TakeDown") or "").lower() == "true"
-            for reference in references:
-                rows.append(
-                    (
-                        "raw.ddex_deals",
-                        self.base(position)
-                        | {
-                            "release_reference": reference,
-                            "deal_position": deal_position,
-                            "territories": texts(terms, "TerritoryCode"),
-                            "excluded_territories": texts(terms, "ExcludedTerritoryCode"),
-                            "commercial_models": texts(terms, "CommercialModelType"),
-                            "use_types": texts(terms, "UseType"),
-                            "start_date": start,
-                            "end_date": end,
-                            "is_takedown": takedown,
-                        },
-                    )
-                )
-        return Record(position, rows)
 
 
 def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
@@ -271,22 +228,31 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
     namespace, root = xmlsafe.root_tag(path)
     if not accepts(namespace, root):
         raise RejectedFile(f"not a DDEX ERN 4 message: root {root!r} in namespace {namespace!r}")
-    message = _Message(ctx, ERN4_NAMESPACES[namespace], root)
+    message: _Ern4Message | None = None
+    tags = [f"{{*}}{name}" for name in (root, *_STREAMED)]
     try:
-        for _event, elem in xmlsafe.iterparse(path):
+        for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
             parent = elem.getparent()
             if parent is None:
+                if event == "start":
+                    message = _Ern4Message(ctx, ERN4_NAMESPACES[namespace], root, dict(elem.attrib))
+                else:
+                    yield message.message_record()
+                continue
+            if event == "start":
                 continue
             name, parent_name = localname(elem), localname(parent)
-            if parent.getparent() is None and name == "MessageHeader":
-                yield message.header(elem)
+            if name == "MessageHeader" and parent.getparent() is None:
+                message.header(elem)
+            elif name == "PurgedRelease":
+                yield message.purged_release(elem)
             elif parent_name not in LISTS:
-                continue
+                continue  # e.g. a SoundRecording nested deeper than a list item: handled with its item
             elif name == "Party":
                 message.party(elem)
             elif parent_name == "ResourceList" and name in RESOURCE_KINDS:
                 yield message.resource(elem)
-            elif name in ("Release", "TrackRelease"):
+            elif parent_name == "ReleaseList" and name in RELEASE_KINDS:
                 yield message.release(elem)
             elif name == "ReleaseDeal":
                 yield message.release_deal(elem)

@@ -71,27 +71,83 @@ def match_key(value: str | None) -> str | None:
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split()) or None
 
 
-def invalid_isrc(value: str | None) -> str | None:
-    """Why an ISRC is invalid, or None when it is fine (or absent)."""
-    if not value:
-        return None
-    from stdnum import isrc
+# --- identifiers -------------------------------------------------------------------------------------------
+# Each checker returns why a delivered identifier is invalid, or None when it is fine (or absent). The
+# original string is what lands in the raw table; these only decide whether the record may land at all.
 
+_EIDR = re.compile(r"^10\.5240/(?P<body>(?:[0-9A-F]{4}-){5})(?P<check>[0-9A-Z])$")
+
+
+def _stdnum_problem(label: str, module: str, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    import importlib
+
+    checker = importlib.import_module(f"stdnum.{module}")
     try:
-        isrc.validate(value)
-    except Exception as exc:  # stdnum raises subclasses of ValidationError
-        return f"invalid ISRC {value!r}: {exc}"
+        checker.validate(value)
+    except Exception as exc:  # stdnum raises ValidationError subclasses: InvalidChecksum, InvalidLength ...
+        return f"invalid {label} {value!r}: {exc}"
     return None
+
+
+def invalid_isrc(value: str | None) -> str | None:
+    """ISRC has no check digit: stdnum checks its shape and the country code."""
+    return _stdnum_problem("ISRC", "isrc", value)
 
 
 def invalid_icpn(value: str | None) -> str | None:
     """ICPN is an EAN-13/UPC-12 (sometimes written as GTIN-14); the check digit must hold."""
-    if not value:
-        return None
-    from stdnum import ean
+    return _stdnum_problem("ICPN", "ean", value)
 
-    try:
-        ean.validate(value)
-    except Exception as exc:
-        return f"invalid ICPN {value!r}: {exc}"
+
+def invalid_grid(value: str | None) -> str | None:
+    """GRid: 18 characters, ISO 7064 Mod 37,36 check character."""
+    return _stdnum_problem("GRid", "grid", value)
+
+
+def invalid_isan(value: str | None) -> str | None:
+    return _stdnum_problem("ISAN", "isan", value)
+
+
+def invalid_isni(value: str | None) -> str | None:
+    return _stdnum_problem("ISNI", "isni", value)
+
+
+def invalid_eidr(value: str | None) -> str | None:
+    """EIDR content id '10.5240/XXXX-XXXX-XXXX-XXXX-XXXX-C': python-stdnum has no EIDR module, but its
+    check character is ISO 7064 Mod 37,36 over the 20 hex digits, which stdnum does implement."""
+    if value is None or not value.strip():
+        return None
+    match = _EIDR.match(value.strip().upper())
+    if not match:
+        return f"invalid EIDR {value!r}: expected 10.5240/XXXX-XXXX-XXXX-XXXX-XXXX-C"
+    from stdnum.iso7064 import mod_37_36
+
+    expected = mod_37_36.calc_check_digit(match["body"].replace("-", ""))
+    if expected != match["check"]:
+        return f"invalid EIDR {value!r}: check character should be {expected!r}"
     return None
+
+
+IDENTIFIER_CHECKS = {
+    "isrc": invalid_isrc,
+    "icpn": invalid_icpn,
+    "ean": invalid_icpn,
+    "upc": invalid_icpn,
+    "grid": invalid_grid,
+    "isan": invalid_isan,
+    "isni": invalid_isni,
+    "eidr": invalid_eidr,
+}
+
+
+def identifier_problems(ids: dict[str, str | None]) -> list[str]:
+    """Every reason an identifier in {kind: value} fails its check; kinds without a check are not judged."""
+    problems = []
+    for kind, value in ids.items():
+        check = IDENTIFIER_CHECKS.get(kind.lower())
+        problem = check(value) if check else None
+        if problem:
+            problems.append(problem)
+    return problems

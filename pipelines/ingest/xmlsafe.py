@@ -13,13 +13,19 @@ from pathlib import Path
 
 from pipelines.ingest.records import RejectedFile
 
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_PROCESSING_INSTRUCTION = re.compile(r"<\?.*?\?>", re.DOTALL)
+_ROOT_START = re.compile(r"<[^!?]")
 _HEAD_BYTES = 1 << 16
+PROLOG_LIMIT = 1 << 20  # a DOCTYPE or comment block larger than this before the root is refused
 
 
-def _decoded_head(path: Path) -> str:
-    with path.open("rb") as fh:
-        head = fh.read(_HEAD_BYTES)
+def _decode(head: bytes) -> str:
+    """The prolog as text. ASCII-compatible encodings (UTF-8, Shift_JIS, ISO-8859-x...) agree on the bytes
+    of markup, so latin-1 reads their markup exactly; UTF-16 is recognised by its BOM or its first bytes."""
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8) :]
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if head.startswith(bom):
             return head[len(bom) :].decode(encoding, errors="ignore")
@@ -28,10 +34,29 @@ def _decoded_head(path: Path) -> str:
     return head.decode("latin-1")
 
 
+def prolog(path: Path) -> str:
+    """Everything before the root element's start tag (comments and processing instructions removed)."""
+    with path.open("rb") as fh:
+        raw = fh.read(_HEAD_BYTES)
+        while True:
+            text = _COMMENT.sub("", _PROCESSING_INSTRUCTION.sub("", _decode(raw)))
+            match = _ROOT_START.search(text)
+            if match:
+                return text[: match.start()]
+            more = fh.read(_HEAD_BYTES)
+            if not more:
+                return text
+            if len(raw) >= PROLOG_LIMIT:
+                raise RejectedFile(f"no root element within the first {PROLOG_LIMIT} bytes; not parsed")
+            raw += more
+
+
 def refuse_entity_declarations(path: Path) -> None:
-    """Entity declarations have no business in a delivery; they are how XXE and billion-laughs work."""
-    head = _decoded_head(path)
-    if _ENTITY_DECL.search(head.encode("utf-8", errors="ignore")):
+    """Entity declarations have no business in a delivery; they are how XXE and billion-laughs work.
+
+    An external DTD reference alone (`<!DOCTYPE ADI SYSTEM "ADI.DTD">`) is allowed: the parser never loads it.
+    """
+    if _ENTITY_DECL.search(prolog(path)):
         raise RejectedFile("XML declares entities in its DOCTYPE (possible XXE or entity expansion attack); not parsed")
 
 

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS raw.holders (
     name VARCHAR NOT NULL,
     kind VARCHAR NOT NULL,
     timezone VARCHAR,
-    default_language VARCHAR
+    default_language VARCHAR,
+    licence_territories VARCHAR[]      -- where a holder's deliveries without territories (ADI) apply
 );
 
 CREATE TABLE IF NOT EXISTS raw.ddex_messages (
@@ -198,6 +199,7 @@ CREATE TABLE IF NOT EXISTS ops.quality_results (
     column_name VARCHAR,
     success BOOLEAN NOT NULL,
     observed VARCHAR,
+    blocks VARCHAR[],                  -- feeds ('works') and partners ('partner:<id>') a failure holds back
     checked_at TIMESTAMPTZ NOT NULL
 );
 

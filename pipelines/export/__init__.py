@@ -1,0 +1,124 @@
+"""Export: one licensed feed per partner contract, delivered complete or not at all, never overwritten.
+
+Layout (local folder or S3, the same keys): `<partner_id>/<feed>/<logical_date>/works.jsonl`, then
+`manifest.json` (files, row counts, sha256) written last: a partner reads a delivery only once its manifest
+is there. A feed whose quality gate failed is not written; the ledger says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from pipelines.check import blocked_for
+from pipelines.export.feeds import works_feed_rows
+from pipelines.export.targets import AlreadyExists, target_for
+from pipelines.kansei import model_version
+from pipelines.kansei.config import load_taxonomy
+from pipelines.registry import PartnerContract, load_partners
+from pipelines.settings import MsdbSettings, delivery_date
+from pipelines.warehouse import writer
+
+
+class DeliveryConflict(RuntimeError):
+    """A half-written delivery with different content is in the way; a human must look."""
+
+
+@dataclass
+class Delivery:
+    partner_id: str
+    feed: str
+    status: str  # delivered, already_delivered, blocked
+    uri: str
+    rows: int = 0
+    reason: str | None = None
+
+
+@dataclass
+class ExportSummary:
+    deliveries: list[Delivery] = field(default_factory=list)
+
+
+def _jsonl(rows: list[dict], labels: dict[str, tuple[str, str]]) -> bytes:
+    lines = []
+    for row in rows:
+        row = dict(row)
+        row["kansei_tags"] = [
+            {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
+            for t in row["kansei_tags"]
+        ]
+        lines.append(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")))
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+
+
+def _manifest(contract: PartnerContract, logical_date: date, files: list[dict], version: str) -> bytes:
+    manifest = {
+        "partner_id": contract.partner_id,
+        "feed": contract.feed,
+        "logical_date": logical_date.isoformat(),
+        "delivery_date": delivery_date(logical_date).isoformat(),
+        "delivery_type": "full",
+        "files": files,
+        "row_count": sum(f["rows"] for f in files),
+        "model_version": version,
+    }
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _put(target, key: str, body: bytes) -> None:
+    """Write a data file; an identical leftover from an interrupted attempt is accepted, a different one is not."""
+    try:
+        target.put_new(key, body)
+    except AlreadyExists as exc:
+        if target.read(key) != body:
+            raise DeliveryConflict(f"{exc} exists with other content and no manifest") from exc
+
+
+def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, target, blocked) -> Delivery:
+    prefix = f"{contract.partner_id}/{contract.feed}/{logical_date.isoformat()}"
+    manifest_key = f"{prefix}/manifest.json"
+    held = sorted({contract.feed, f"partner:{contract.partner_id}"} & blocked)
+    if held:
+        return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"quality gate failed: {', '.join(held)}")
+    if target.exists(manifest_key):
+        return Delivery(contract.partner_id, contract.feed, "already_delivered", target.uri(manifest_key))
+    if contract.feed != "works":
+        return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
+    taxonomy = load_taxonomy(settings.models_dir)
+    labels = {t.id: (t.label_en, t.label_ja) for t in taxonomy.tags}
+    rows = works_feed_rows(con, contract, delivery_date(logical_date))
+    body = _jsonl(rows, labels)
+    _put(target, f"{prefix}/works.jsonl", body)
+    files = [{"name": "works.jsonl", "rows": len(rows), "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}]
+    target.put_new(manifest_key, _manifest(contract, logical_date, files, model_version(settings)))
+    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=len(rows))
+
+
+def run_export(settings: MsdbSettings, logical_date: date) -> ExportSummary:
+    target = target_for(settings.deliver, settings.s3_endpoint_url, settings.s3_region)
+    summary = ExportSummary()
+    with writer(settings.warehouse) as con:
+        blocked = blocked_for(con, logical_date)
+        for contract in load_partners(settings.partners_dir):
+            delivery = deliver_partner(con, settings, contract, logical_date, target, blocked)
+            summary.deliveries.append(delivery)
+            manifest = target.read(f"{contract.partner_id}/{contract.feed}/{logical_date.isoformat()}/manifest.json") if delivery.status != "blocked" else b""
+            con.execute(
+                "INSERT INTO exports.delivery_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    contract.partner_id,
+                    contract.feed,
+                    logical_date,
+                    delivery_date(logical_date),
+                    delivery.uri,
+                    hashlib.sha256(manifest).hexdigest() if manifest else "",
+                    json.dumps(json.loads(manifest)["files"]) if manifest else "[]",
+                    delivery.rows if delivery.status == "delivered" else (json.loads(manifest)["row_count"] if manifest else 0),
+                    delivery.status,
+                    delivery.reason,
+                    datetime.now(UTC),
+                ],
+            )
+    return summary

@@ -1,0 +1,291 @@
+"""DDEX ERN 3.x messages (3.4 to 3.8.2): releases, resources, track order, deals and purges.
+
+ERN 3 has no PartyList: artist and contributor names sit inline, and most descriptive data sits in
+`<Kind>DetailsByTerritory` blocks (one per territory, usually one 'Worldwide'). Every title of every block is
+kept with its territory and language; the typed columns take the Worldwide block (else the first). Rows have
+the same shape as ERN 4's (see `ddex.py`), so dbt reads both families from the same raw tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from pipelines.ingest import xmlsafe
+from pipelines.ingest.ddex_message import (
+    LISTS,
+    MESSAGE_TYPES,
+    MessageState,
+    dumps,
+    id_problems,
+    identifiers,
+    title_entry,
+    track_order,
+)
+from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
+from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
+from pipelines.ingest.xmlsafe import child, children, localname, text, texts
+
+ERN3_NAMESPACES = {
+    "http://ddex.net/xml/ern/34": "3.4",
+    "http://ddex.net/xml/ern/341": "3.4.1",
+    "http://ddex.net/xml/ern/35": "3.5",
+    "http://ddex.net/xml/ern/351": "3.5.1",
+    "http://ddex.net/xml/ern/36": "3.6",
+    "http://ddex.net/xml/ern/37": "3.7",
+    "http://ddex.net/xml/ern/371": "3.7.1",
+    "http://ddex.net/xml/ern/38": "3.8",
+    "http://ddex.net/xml/ern/381": "3.8.1",
+    "http://ddex.net/xml/ern/382": "3.8.2",
+}
+# resource element → the prefix of its Id, Type and DetailsByTerritory children
+RESOURCE_PREFIXES = {
+    "SoundRecording": "SoundRecording",
+    "Video": "Video",
+    "Image": "Image",
+    "Text": "Text",
+    "SheetMusic": "SheetMusic",
+    "Software": "Software",
+    "MIDI": "Midi",
+    "UserDefinedResource": "UserDefinedResource",
+}
+_STREAMED = ("MessageHeader", "UpdateIndicator", "Release", "ReleaseDeal", "PurgedRelease", *RESOURCE_PREFIXES)
+
+
+def accepts(namespace: str | None, root: str) -> bool:
+    return namespace in ERN3_NAMESPACES and root in MESSAGE_TYPES
+
+
+def _details(elem, name: str) -> list:
+    """The DetailsByTerritory blocks, the Worldwide one first."""
+    blocks = list(children(elem, name))
+    return sorted(blocks, key=lambda b: 0 if "Worldwide" in texts(b, "TerritoryCode") else 1)
+
+
+def _titles(elem, blocks: list) -> list[dict]:
+    titles = []
+    reference = child(elem, "ReferenceTitle")
+    if reference is not None:
+        entry = title_entry(
+            reference,
+            "ReferenceTitle",
+            language_script=reference.get("LanguageAndScriptCode"),
+            territory=None,
+            is_default=False,
+        )
+        if entry:
+            titles.append(entry)
+    default_taken = False
+    for block in blocks:
+        territory = next(iter(texts(block, "TerritoryCode")), None)
+        block_language = block.get("LanguageAndScriptCode")
+        for node in children(block, "Title"):
+            title_type = node.get("TitleType") or "Title"
+            is_default = not default_taken and title_type == "DisplayTitle"
+            entry = title_entry(
+                node,
+                title_type,
+                language_script=node.get("LanguageAndScriptCode") or block_language,
+                territory=territory,
+                is_default=is_default,
+            )
+            if entry:
+                default_taken = default_taken or is_default
+                titles.append(entry)
+    return titles
+
+
+def _default_title(titles: list[dict]) -> str | None:
+    for title in titles:
+        if title["is_default"]:
+            return title["text"]
+    for title in titles:
+        if title["title_type"] in ("FormalTitle", "ReferenceTitle"):
+            return title["text"]
+    return titles[0]["text"] if titles else None
+
+
+def _party(node, role_names: tuple[str, ...]) -> dict:
+    names = [
+        {"name": text(n, "FullName"), "language_script": n.get("LanguageAndScriptCode")}
+        for n in children(node, "PartyName")
+        if text(n, "FullName")
+    ]
+    default = next((n["name"] for n in names if n["language_script"] is None), None)
+    roles = [r for name in role_names for r in texts(node, name)]
+    return {
+        "name": default or (names[0]["name"] if names else None),
+        "names": names,
+        "party_id": text(node, "PartyId"),
+        "roles": roles,
+        "sequence": node.get("SequenceNumber"),
+    }
+
+
+def _display_artist(block, artists: list[dict]) -> str | None:
+    if block is not None:
+        names = [n for n in children(block, "DisplayArtistName") if n.text and n.text.strip()]
+        for node in names:
+            if node.get("LanguageAndScriptCode") is None:
+                return node.text.strip()
+        if names:
+            return names[0].text.strip()
+    main = [a["name"] for a in artists if a["name"]]
+    return " & ".join(main) if main else None
+
+
+def _display_artist_names(blocks: list) -> list[dict]:
+    return [
+        {"name": n.text.strip(), "language_script": n.get("LanguageAndScriptCode"), "match_key": match_key(n.text)}
+        for block in blocks
+        for n in children(block, "DisplayArtistName")
+        if n.text and n.text.strip()
+    ]
+
+
+class _Ern3Message(MessageState):
+    def resource(self, elem) -> Record | Quarantined:
+        kind = localname(elem)
+        prefix = RESOURCE_PREFIXES[kind]
+        position = self.position("ResourceList", kind)
+        reference = text(elem, "ResourceReference")
+        if not reference:
+            return Quarantined(position, f"{kind} without ResourceReference")
+        ids = identifiers(child(elem, f"{prefix}Id"))
+        problems = id_problems(ids)
+        if problems:
+            return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
+        blocks = _details(elem, f"{prefix}DetailsByTerritory")
+        first = blocks[0] if blocks else None
+        titles = _titles(elem, blocks)
+        title = _default_title(titles)
+        artists = [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")] if first is not None else []
+        contributors = []
+        if first is not None:
+            contributors = [_party(c, ("ResourceContributorRole",)) for c in children(first, "ResourceContributor")]
+            contributors += [
+                _party(c, ("IndirectResourceContributorRole",)) | {"indirect": True}
+                for c in children(first, "IndirectResourceContributor")
+            ]
+        display_artist = _display_artist(first, artists)
+        row = self.base(position) | {
+            "resource_reference": reference,
+            "resource_kind": kind,
+            "resource_type": text(elem, f"{prefix}Type"),
+            "isrc": ids.get("ISRC"),
+            "iswc": text(elem, f"Indirect{prefix}Id", "ISWC"),
+            "proprietary_id": ids.get("ProprietaryId"),
+            "title": title,
+            "title_match_key": match_key(title),
+            "titles": dumps(titles),
+            "display_artist": display_artist,
+            "display_artist_match_key": match_key(display_artist),
+            "display_artist_names": dumps(_display_artist_names(blocks)),
+            "artists": dumps([a | {"role": (a["roles"] or [None])[0]} for a in artists]),
+            "contributors": dumps(contributors),
+            "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
+            "parental_warning": text(first, "ParentalWarningType") if first is not None else None,
+            "language_of_performance": text(elem, "LanguageOfPerformance"),
+            "creation_date": text(elem, "CreationDate"),
+            "p_line": text(first, "PLine", "PLineText") if first is not None else None,
+            "genres": texts(first, "Genre", "GenreText") if first is not None else [],
+            "label_name": text(first, "LabelName") if first is not None else None,
+        }
+        return Record(position, [("raw.ddex_resources", row)])
+
+    def release(self, elem) -> Record | Quarantined:
+        position = self.position("ReleaseList", "Release")
+        reference = text(elem, "ReleaseReference")
+        if not reference:
+            return Quarantined(position, "Release without ReleaseReference")
+        ids = identifiers(child(elem, "ReleaseId"))
+        problems = id_problems(ids)
+        if problems:
+            return Quarantined(position, f"Release {reference}: {'; '.join(problems)}")
+        blocks = _details(elem, "ReleaseDetailsByTerritory")
+        first = blocks[0] if blocks else None
+        titles = _titles(elem, blocks)
+        title = _default_title(titles)
+        artists = [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")] if first is not None else []
+        order = track_order(first) if first is not None else []
+        resource_refs = [item["resource_reference"] for item in order]
+        resource_refs += [
+            r for r in texts(elem, "ReleaseResourceReferenceList", "ReleaseResourceReference") if r not in resource_refs
+        ]
+
+        def detail(*names):
+            return text(first, *names) if first is not None else None
+
+        release_date = detail("ReleaseDate") or text(elem, "GlobalReleaseDate")
+        original_date = detail("OriginalReleaseDate") or text(elem, "GlobalOriginalReleaseDate")
+        display_artist = _display_artist(first, artists)
+        row = self.base(position) | {
+            "release_reference": reference,
+            "release_type": text(elem, "ReleaseType"),
+            "is_main_release": elem.get("IsMainRelease") == "true",
+            "icpn": ids.get("ICPN"),
+            "grid": ids.get("GRid"),
+            "isrc": ids.get("ISRC"),
+            "catalog_number": ids.get("CatalogNumber"),
+            "proprietary_id": ids.get("ProprietaryId"),
+            "title": title,
+            "title_match_key": match_key(title),
+            "titles": dumps(titles),
+            "display_artist": display_artist,
+            "display_artist_match_key": match_key(display_artist),
+            "display_artist_names": dumps(_display_artist_names(blocks)),
+            "artists": dumps([a | {"role": (a["roles"] or [None])[0]} for a in artists]),
+            "label_name": detail("LabelName"),
+            "genres": texts(first, "Genre", "GenreText") if first is not None else [],
+            "release_date": parse_date(release_date or original_date),
+            "original_release_date": parse_date(original_date),
+            "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
+            "parental_warning": detail("ParentalWarningType"),
+            "p_line": text(elem, "PLine", "PLineText") or detail("PLine", "PLineText"),
+            "c_line": text(elem, "CLine", "CLineText") or detail("CLine", "CLineText"),
+            "resource_references": resource_refs,
+            "track_order": dumps(order),
+        }
+        return Record(position, [("raw.ddex_releases", row)])
+
+
+def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
+    from lxml import etree
+
+    namespace, root = xmlsafe.root_tag(path)
+    if not accepts(namespace, root):
+        raise RejectedFile(f"not a DDEX ERN 3 message: root {root!r} in namespace {namespace!r}")
+    message: _Ern3Message | None = None
+    tags = [f"{{*}}{name}" for name in (root, *_STREAMED)]
+    try:
+        for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
+            parent = elem.getparent()
+            if parent is None:
+                if event == "start":
+                    message = _Ern3Message(ctx, ERN3_NAMESPACES[namespace], root, dict(elem.attrib))
+                else:
+                    yield message.message_record()
+                continue
+            if event == "start":
+                continue
+            name, parent_name = localname(elem), localname(parent)
+            at_top = parent.getparent() is None
+            if name == "MessageHeader" and at_top:
+                message.header(elem)
+            elif name == "UpdateIndicator" and at_top:
+                message.update_indicator = text(parent, "UpdateIndicator")
+            elif name == "PurgedRelease":
+                yield message.purged_release(elem)
+            elif parent_name not in LISTS:
+                continue
+            elif parent_name == "ResourceList" and name in RESOURCE_PREFIXES:
+                yield message.resource(elem)
+            elif parent_name == "ReleaseList" and name == "Release":
+                yield message.release(elem)
+            elif name == "ReleaseDeal":
+                yield message.release_deal(elem)
+            else:
+                continue
+            xmlsafe.release_memory(elem)
+    except etree.XMLSyntaxError as exc:
+        raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc

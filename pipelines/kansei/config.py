@@ -1,0 +1,85 @@
+"""Typed views of models/: the kansei taxonomy, the Japanese lexicon and the embedding settings."""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+Facet = Literal["mood", "emotion", "theme", "scene", "impression"]
+
+
+class KanseiTag(BaseModel):
+    id: str = Field(description="Stable id, '<facet>.<name>'.")
+    facet: Facet
+    label_en: str
+    label_ja: str
+    description: str = Field(description="English text the embedding model compares works and articles with.")
+
+
+class Taxonomy(BaseModel):
+    version: str
+    tags: list[KanseiTag]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Taxonomy:
+        ids = [t.id for t in self.tags]
+        if len(ids) != len(set(ids)):
+            raise ValueError("duplicate kansei tag ids in taxonomy")
+        return self
+
+    def by_id(self) -> dict[str, KanseiTag]:
+        return {t.id: t for t in self.tags}
+
+
+class TaggingSettings(BaseModel):
+    embedding_min_score: float = 0.30
+    embedding_top_k: int = 4
+    lexicon_base_score: float = 0.55
+    lexicon_step: float = 0.1
+
+
+class SimilaritySettings(BaseModel):
+    neighbors: int = 10
+    text_weight: float = 0.7
+    tag_weight: float = 0.3
+
+
+class EmbeddingConfig(BaseModel):
+    version: str
+    model: str = Field(description="'package:<module>' for a model shipped in a PyPI package, else a name or path.")
+    batch_size: int = 64
+    max_chars: int = 1000
+    tagging: TaggingSettings = TaggingSettings()
+    similarity: SimilaritySettings = SimilaritySettings()
+
+
+class LexiconEntry(BaseModel):
+    lemma: str
+    tag_id: str
+    weight: float = 1.0
+
+
+@cache
+def load_taxonomy(models_dir: Path) -> Taxonomy:
+    return Taxonomy.model_validate(yaml.safe_load((models_dir / "kansei" / "taxonomy.yaml").read_text("utf-8")))
+
+
+@cache
+def load_embedding_config(models_dir: Path) -> EmbeddingConfig:
+    return EmbeddingConfig.model_validate(yaml.safe_load((models_dir / "embedding.yaml").read_text("utf-8")))
+
+
+@cache
+def load_lexicon(models_dir: Path) -> tuple[LexiconEntry, ...]:
+    taxonomy = load_taxonomy(models_dir).by_id()
+    with (models_dir / "kansei" / "lexicon_ja.tsv").open(encoding="utf-8") as fh:
+        entries = tuple(LexiconEntry.model_validate(row) for row in csv.DictReader(fh, delimiter="\t"))
+    unknown = sorted({e.tag_id for e in entries} - taxonomy.keys())
+    if unknown:
+        raise ValueError(f"lexicon_ja.tsv names tags missing from the taxonomy: {unknown}")
+    return entries

@@ -1,0 +1,164 @@
+"""The nightly run: ingest → build → check → tag → similar → export, each stage idempotent for its date.
+
+`run_stage` is what both `msdb run` and the Airflow tasks call, so what is tested is what runs in production.
+Stage outcomes are recorded in `ops.stage_runs`; the run summary is read back from the warehouse, so that it
+says the same thing whichever scheduler ran the stages.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pipelines.settings import MsdbSettings
+from pipelines.warehouse import reader, writer
+
+STAGES = ("ingest", "build", "check", "tag", "similar", "export")
+
+
+def _stage_function(name: str) -> Callable[[MsdbSettings, date], Any]:
+    # Imported lazily: `msdb --help` and the DAG file must not pay for torch, dbt or GX.
+    if name == "ingest":
+        from pipelines.ingest import run_ingest
+
+        return run_ingest
+    if name == "build":
+        from pipelines.build import run_build
+
+        return run_build
+    if name == "check":
+        from pipelines.check import run_check
+
+        return run_check
+    if name == "tag":
+        from pipelines.kansei import run_tagging
+
+        return run_tagging
+    if name == "similar":
+        from pipelines.similarity import run_similarity
+
+        return run_similarity
+    if name == "export":
+        from pipelines.export import run_export
+
+        return run_export
+    raise ValueError(f"unknown stage {name!r}; stages are {', '.join(STAGES)}")
+
+
+def _jsonable(result: Any) -> dict:
+    if is_dataclass(result):
+        return json.loads(json.dumps(asdict(result), default=str))
+    return {"result": str(result)}
+
+
+def _record(settings: MsdbSettings, logical_date: date, stage: str, status: str, started: datetime, summary: dict) -> None:
+    with writer(settings.warehouse) as con:
+        con.execute(
+            "INSERT INTO ops.stage_runs VALUES (?, ?, ?, ?, ?, ?)",
+            [logical_date, stage, status, started, datetime.now(UTC), json.dumps(summary, ensure_ascii=False)],
+        )
+
+
+def run_stage(name: str, logical_date: date, settings: MsdbSettings | None = None) -> dict:
+    """Run one stage for a logical date; returns a small JSON-safe summary (fit for an Airflow XCom)."""
+    settings = settings or MsdbSettings()
+    function = _stage_function(name)
+    started = datetime.now(UTC)
+    try:
+        result = function(settings, logical_date)
+    except Exception as exc:
+        _record(settings, logical_date, name, "failed", started, {"error": f"{type(exc).__name__}: {exc}"})
+        raise
+    summary = _jsonable(result)
+    if name == "ingest":
+        summary = {"by_kind": result.by_kind()}
+    _record(settings, logical_date, name, "success", started, summary)
+    return summary
+
+
+@dataclass
+class NightlyReport:
+    logical_date: date
+    ingest: list[dict] = field(default_factory=list)  # per kind: files/records loaded and quarantined
+    works: int = 0
+    works_tagged: int = 0
+    articles: int = 0
+    articles_tagged: int = 0
+    neighbors: int = 0
+    quality_failures: list[str] = field(default_factory=list)
+    deliveries: list[dict] = field(default_factory=list)
+    failed_stages: list[str] = field(default_factory=list)
+
+
+def _count(con, sql: str, params: list | None = None) -> int:
+    try:
+        return con.execute(sql, params or []).fetchone()[0]
+    except Exception:  # a table dbt has not built yet (first run failed early)
+        return 0
+
+
+def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
+    """What the run for `logical_date` did, read from the warehouse."""
+    out = NightlyReport(logical_date)
+    with reader(settings.warehouse) as con:
+        rows = con.execute(
+            """
+            SELECT kind,
+                   count(*) FILTER (WHERE status IN ('loaded', 'partial')) AS files_loaded,
+                   count(*) FILTER (WHERE status IN ('quarantined', 'undeclared_holder')) AS files_quarantined,
+                   coalesce(sum(records_loaded), 0) AS records_loaded,
+                   coalesce(sum(records_quarantined), 0) AS records_quarantined
+            FROM ops.ingest_files WHERE logical_date = ? GROUP BY kind ORDER BY kind
+            """,
+            [logical_date],
+        ).fetchall()
+        out.ingest = [dict(zip(["kind", "files_loaded", "files_quarantined", "records_loaded", "records_quarantined"], r, strict=True)) for r in rows]
+        out.works = _count(con, "SELECT count(*) FROM marts.dim_work")
+        out.articles = _count(con, "SELECT count(*) FROM marts.dim_article")
+        out.works_tagged = _count(con, "SELECT count(DISTINCT work_id) FROM kansei.work_tags")
+        out.articles_tagged = _count(con, "SELECT count(DISTINCT article_id) FROM kansei.article_tags")
+        out.neighbors = _count(con, "SELECT count(*) FROM similarity.work_neighbors")
+        out.quality_failures = [
+            f"{r[0]}: {r[1]}({r[2] or ''})"
+            for r in con.execute(
+                "SELECT suite, expectation, column_name FROM ops.quality_results WHERE logical_date = ? AND NOT success ORDER BY ALL",
+                [logical_date],
+            ).fetchall()
+        ]
+        deliveries = con.execute(
+            """
+            SELECT partner_id, feed, status, row_count, delivery_uri, reason FROM exports.delivery_ledger
+            WHERE logical_date = ?
+            QUALIFY row_number() OVER (PARTITION BY partner_id, feed ORDER BY delivered_at DESC) = 1
+            ORDER BY partner_id
+            """,
+            [logical_date],
+        ).fetchall()
+        out.deliveries = [dict(zip(["partner_id", "feed", "status", "rows", "uri", "reason"], d, strict=True)) for d in deliveries]
+        latest = con.execute(
+            """
+            SELECT stage, status FROM ops.stage_runs WHERE logical_date = ?
+            QUALIFY row_number() OVER (PARTITION BY stage ORDER BY started_at DESC) = 1
+            """,
+            [logical_date],
+        ).fetchall()
+        out.failed_stages = sorted(stage for stage, status in latest if status == "failed")
+    return out
+
+
+def run_nightly(
+    settings: MsdbSettings,
+    logical_date: date,
+    on_stage: Callable[[str, str], None] | None = None,
+) -> NightlyReport:
+    """All stages in order; stops at the first failing stage (its exception propagates)."""
+    for stage in STAGES:
+        if on_stage:
+            on_stage(stage, "start")
+        run_stage(stage, logical_date, settings)
+        if on_stage:
+            on_stage(stage, "done")
+    return report(settings, logical_date)

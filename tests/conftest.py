@@ -1,0 +1,80 @@
+"""Shared fixtures: a throwaway landing/warehouse per test, and the real third-party data in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipelines.settings import MsdbSettings
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "data" / "samples"
+SHARED_DATA = Path(os.environ.get("MSDB_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public files (DDEX, ADI, feeds, livedoor...). CI always has them; elsewhere the test skips."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (set MSDB_SHARED_DATA or lay ../shared beside the repo)")
+    return SHARED_DATA
+
+
+def make_settings(tmp_path: Path, landing: Path, **overrides) -> MsdbSettings:
+    return MsdbSettings(
+        landing=landing,
+        warehouse=tmp_path / "warehouse" / "msdb.duckdb",
+        deliver=str(tmp_path / "deliveries"),
+        var_dir=tmp_path / "var",
+        **overrides,
+    )
+
+
+class Landing:
+    """Builds a landing folder in tmp: declare holders, drop files (copies or links), write a registry."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.holders: list[dict] = []
+        root.mkdir(parents=True, exist_ok=True)
+
+    def holder(self, holder_id: str, kind: str, **extra) -> Landing:
+        self.holders.append({"id": holder_id, "name": extra.pop("name", holder_id), "kind": kind, **extra})
+        self._write_registry()
+        return self
+
+    def add(self, kind: str, holder_id: str, source: Path, name: str | None = None, link: bool = True) -> Path:
+        target = self.root / kind / holder_id / (name or source.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if link:
+            target.symlink_to(source.resolve())
+        else:
+            shutil.copyfile(source, target)
+        return target
+
+    def write(self, kind: str, holder_id: str, name: str, content: bytes | str) -> Path:
+        target = self.root / kind / holder_id / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return target
+
+    def _write_registry(self) -> None:
+        (self.root / "registry.yaml").write_text(yaml.safe_dump({"holders": self.holders}, allow_unicode=True))
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Landing:
+    return Landing(tmp_path / "landing")
+
+
+@pytest.fixture
+def sample_settings(tmp_path: Path) -> MsdbSettings:
+    """Settings on the repo's own sample deliveries, writing only under tmp_path."""
+    return make_settings(tmp_path, SAMPLES)
