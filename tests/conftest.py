@@ -28,13 +28,13 @@ def shared_data() -> Path:
 
 
 def make_settings(tmp_path: Path, landing: Path, **overrides) -> MsdbSettings:
-    return MsdbSettings(
-        landing=landing,
-        warehouse=tmp_path / "warehouse" / "msdb.duckdb",
-        deliver=str(tmp_path / "deliveries"),
-        var_dir=tmp_path / "var",
-        **overrides,
-    )
+    values = {
+        "landing": landing,
+        "warehouse": tmp_path / "warehouse" / "msdb.duckdb",
+        "deliver": str(tmp_path / "deliveries"),
+        "var_dir": tmp_path / "var",
+    }
+    return MsdbSettings(**(values | overrides))
 
 
 class Landing:
@@ -78,3 +78,47 @@ def landing(tmp_path: Path) -> Landing:
 def sample_settings(tmp_path: Path) -> MsdbSettings:
     """Settings on the repo's own sample deliveries, writing only under tmp_path."""
     return make_settings(tmp_path, SAMPLES)
+
+
+SAMPLE_DATE = __import__("datetime").date(2026, 11, 24)
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> MsdbSettings:
+    """The whole nightly pipeline run once on data/samples (2026-11-24); tests read its warehouse and feeds.
+
+    Tests that write must work on a copy (`copy_run`), so that the order tests run in does not matter.
+    """
+    from pipelines.nightly import run_nightly
+
+    settings = make_settings(tmp_path_factory.mktemp("sample_run"), SAMPLES)
+    run_nightly(settings, SAMPLE_DATE)
+    return settings
+
+
+@pytest.fixture
+def copy_run(sample_run: MsdbSettings, tmp_path: Path) -> MsdbSettings:
+    """A private copy of the sample run's warehouse, with its own delivery folder."""
+    settings = make_settings(tmp_path, SAMPLES)
+    settings.warehouse.parent.mkdir(parents=True)
+    shutil.copyfile(sample_run.warehouse, settings.warehouse)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def moto_s3():
+    """A real S3 endpoint on 127.0.0.1 (moto's threaded server), with throwaway credentials."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    previous = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="ap-northeast-1")
+    yield f"http://{host}:{port}"
+    server.stop()
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

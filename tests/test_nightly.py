@@ -1,0 +1,131 @@
+"""End to end on data/samples: one nightly run, then what every stage left behind."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.nightly import report, run_nightly
+from tests.conftest import SAMPLE_DATE, SAMPLES, make_settings
+
+pytestmark = pytest.mark.slow
+
+
+def query(settings, sql: str, params=None):
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_every_sample_file_is_loaded_and_reconciles(sample_run):
+    files = query(
+        sample_run,
+        "SELECT file_path, status, records_found, records_loaded, records_quarantined FROM ops.ingest_files ORDER BY file_path",
+    )
+    assert [f[0] for f in files] == [
+        "articles/harbour-review/2026-11-24.jsonl",
+        "articles/tokyo-lifestyle/2026-11-24.jsonl",
+        "articles/tokyo-lifestyle/livedoor-style/column-0001.txt",
+        "music/sakura-records/2026-11-24/ERN43_SKR0001.xml",
+        "video/aozora-pictures/2026-11-24/ADI_AOZ0001.xml",
+        "video/aozora-pictures/2026-11-24/ADI_AOZ0002.xml",
+    ]
+    assert {f[1] for f in files} == {"loaded"}
+    assert all(found == loaded + quarantined for _, _, found, loaded, quarantined in files)
+    # provenance: every raw row knows its file and position
+    assert query(sample_run, "SELECT file_path, record_position FROM raw.ddex_resources WHERE isrc = 'JPSK02600002'") == [
+        ("music/sakura-records/2026-11-24/ERN43_SKR0001.xml", "/NewReleaseMessage/ResourceList/SoundRecording[2]")
+    ]
+
+
+def test_dim_work_holds_recordings_release_and_video_titles(sample_run):
+    kinds = dict(query(sample_run, "SELECT kind, count(*) FROM marts.dim_work GROUP BY kind"))
+    assert kinds == {"recording": 8, "release": 1, "movie": 1, "episode": 1}
+    assert query(
+        sample_run, "SELECT title, title_ja, title_latn, display_artist FROM marts.dim_work WHERE isrc = 'JPSK02600002'"
+    ) == [("Yoru no Ame, Hitori", "夜の雨、ひとり", "Yoru no Ame, Hitori", "Hoshino Mina")]
+    assert query(sample_run, "SELECT title_ja, kind FROM marts.dim_work WHERE provider_asset_id = 'AOZT0000000000000001'") == [
+        ("海辺の約束", "movie")
+    ]
+
+
+def test_dim_article_holds_every_sample_article(sample_run):
+    rows = query(sample_run, "SELECT language, count(*) FROM marts.dim_article GROUP BY language ORDER BY language")
+    assert rows == [("en", 4), ("ja", 9)]
+
+
+def test_kansei_tags_come_from_both_signals(sample_run):
+    tags = query(
+        sample_run,
+        "SELECT t.tag_id, t.source FROM kansei.work_tags t JOIN marts.dim_work w USING (work_id) WHERE w.isrc = 'JPSK02600002'",
+    )
+    assert ("scene.rain", "lexicon") in tags  # 夜の雨、ひとり: the Japanese title carries the mood
+    crime = query(
+        sample_run,
+        "SELECT t.source FROM kansei.work_tags t JOIN marts.dim_work w USING (work_id) "
+        "WHERE w.provider_asset_id = 'AOZT0000000000000002' AND t.tag_id = 'theme.crime'",
+    )
+    assert crime and "embedding" in crime[0][0]  # the English synopsis of a detective series
+    assert query(sample_run, "SELECT count(DISTINCT article_id) FROM kansei.article_tags")[0][0] >= 11
+
+
+def test_neighbours_stay_within_domain_and_exclude_self(sample_run):
+    rows = query(
+        sample_run,
+        "SELECT a.kind, b.kind, n.work_id = n.neighbor_work_id FROM similarity.work_neighbors n "
+        "JOIN marts.dim_work a ON a.work_id = n.work_id JOIN marts.dim_work b ON b.work_id = n.neighbor_work_id",
+    )
+    assert rows and not any(same for _, _, same in rows)
+    assert {(a, b) for a, b, _ in rows} <= {("recording", "recording"), ("movie", "episode"), ("episode", "movie")}
+    per_recording = query(
+        sample_run,
+        "SELECT count(*) FROM similarity.work_neighbors n JOIN marts.dim_work w USING (work_id) "
+        "WHERE w.kind = 'recording' GROUP BY n.work_id",
+    )
+    assert {c for (c,) in per_recording} == {7}  # 8 recordings: every other one, capped at 10
+
+
+def test_feeds_are_licensed_complete_and_manifested(sample_run):
+    root = Path(sample_run.deliver)
+    music = root / "melody-stream/works/2026-11-24"
+    lines = [json.loads(line) for line in (music / "works.jsonl").read_text("utf-8").splitlines()]
+    assert len(lines) == 9  # 8 recordings + the album, licensed in JP for streaming from 2026-11-01
+    rain = next(line for line in lines if line["isrc"] == "JPSK02600002")
+    assert rain["title_ja"] == "夜の雨、ひとり"
+    assert rain["territories"] == ["JP"] and rain["window_start"] == "2026-11-01" and rain["window_end"] is None
+    assert any(t["tag_id"] == "scene.rain" and t["label_ja"] == "雨" for t in rain["kansei_tags"])
+    assert len(rain["similar_works"]) == 7
+    manifest = json.loads((music / "manifest.json").read_text("utf-8"))
+    body = (music / "works.jsonl").read_bytes()
+    assert manifest["files"] == [
+        {"name": "works.jsonl", "rows": 9, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    ]
+    assert manifest["delivery_date"] == "2026-11-25" and manifest["delivery_type"] == "full"
+    video = [json.loads(line) for line in (root / "cinema-now/works/2026-11-24/works.jsonl").read_text().splitlines()]
+    assert sorted(v["provider_asset_id"] for v in video) == ["AOZT0000000000000001", "AOZT0000000000000002"]
+    ledger = query(sample_run, "SELECT partner_id, status, row_count FROM exports.delivery_ledger ORDER BY partner_id")
+    assert ledger == [("cinema-now", "delivered", 2), ("melody-stream", "delivered", 9)]
+
+
+def test_summary_reads_the_run_back(sample_run):
+    summary = report(sample_run, SAMPLE_DATE)
+    assert {r["kind"]: r["records_loaded"] for r in summary.ingest} == {"articles": 13, "music": 19, "video": 2}
+    assert summary.works == 11 and summary.works_tagged == 11 and summary.articles == 13
+    assert [d["status"] for d in summary.deliveries] == ["delivered", "delivered"]
+    assert summary.failed_stages == [] and summary.quality_failures == []
+
+
+def test_a_second_run_of_the_same_date_changes_nothing(copy_run, sample_run):
+    deliveries = Path(copy_run.deliver)
+    shutil.copytree(sample_run.deliver, deliveries)
+    before = {p.relative_to(deliveries): p.read_bytes() for p in deliveries.rglob("*") if p.is_file()}
+    again = make_settings(copy_run.warehouse.parent.parent, SAMPLES)
+    second = run_nightly(again, SAMPLE_DATE)
+    after = {p.relative_to(deliveries): p.read_bytes() for p in deliveries.rglob("*") if p.is_file()}
+    assert after == before  # never overwritten
+    assert [d["status"] for d in second.deliveries] == ["already_delivered", "already_delivered"]
+    assert query(again, "SELECT count(*) FROM raw.ddex_resources")[0][0] == 8  # same files, no new rows

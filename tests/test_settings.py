@@ -1,0 +1,31 @@
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pipelines.settings import MsdbSettings, default_logical_date, delivery_date
+
+
+def test_embedded_defaults(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    settings = MsdbSettings()
+    assert settings.warehouse == Path("var/warehouse/msdb.duckdb")
+    assert settings.landing == Path("data/samples")
+    assert settings.deliver == "var/deliveries"
+    assert settings.registry_file == Path("data/samples/registry.yaml")
+    assert settings.partners_dir == Path("data/samples/partners")
+
+
+def test_environment_beats_toml_file(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "msdb.toml").write_text('landing = "/srv/landing"\ndeliver = "s3://feeds/prod"\n')
+    monkeypatch.setenv("MSDB_DELIVER", "s3://feeds/staging")
+    settings = MsdbSettings()
+    assert settings.landing == Path("/srv/landing")
+    assert settings.deliver == "s3://feeds/staging"
+
+
+def test_default_logical_date_is_yesterday_in_tokyo():
+    # 2026-11-24 16:30 UTC is 01:30 on the 25th in Tokyo: the night of the 24th is being processed
+    assert default_logical_date(datetime(2026, 11, 24, 16, 30, tzinfo=UTC)) == date(2026, 11, 24)
+    # 2026-11-24 14:00 UTC is still the 24th in Tokyo (23:00)
+    assert default_logical_date(datetime(2026, 11, 24, 14, 0, tzinfo=UTC)) == date(2026, 11, 23)
+    assert delivery_date(date(2026, 12, 31)) == date(2027, 1, 1)
