@@ -66,7 +66,7 @@ def print_report(report) -> None:
 
     feeds = Table(title="feeds")
     for column in ("partner", "feed", "status", "rows", "where"):
-        feeds.add_column(column)
+        feeds.add_column(column, overflow="fold")
     for d in report.deliveries:
         colour = {"delivered": "green", "already_delivered": "cyan"}.get(d["status"], "red")
         feeds.add_row(d["partner_id"], d["feed"], f"[{colour}]{d['status']}[/{colour}]", str(d["rows"]), d["reason"] or d["uri"])

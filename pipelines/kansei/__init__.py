@@ -14,7 +14,13 @@ from datetime import date
 
 import numpy as np
 
-from pipelines.kansei.config import EmbeddingConfig, Taxonomy, load_embedding_config, load_lexicon, load_taxonomy
+from pipelines.kansei.config import (
+    EmbeddingConfig,
+    Taxonomy,
+    load_embedding_config,
+    load_lexicon,
+    load_taxonomy,
+)
 from pipelines.kansei.embedder import embed
 from pipelines.kansei.lexicon import lexicon_hits
 from pipelines.settings import MsdbSettings
