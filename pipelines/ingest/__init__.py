@@ -112,7 +112,7 @@ def _already_ingested(con, file_id: str) -> bool:
     )
 
 
-def ingest_file(con, logical_date: date, landed: LandedFile, registry) -> FileOutcome:
+def ingest_file(con, logical_date: date, landed: LandedFile, registry, report_dir=None) -> FileOutcome:
     file_id = sha256_of(landed.path)
     if _already_ingested(con, file_id):
         return FileOutcome(landed.kind, "skipped")
@@ -131,7 +131,7 @@ def ingest_file(con, logical_date: date, landed: LandedFile, registry) -> FileOu
         con.commit()
         return outcome
 
-    ctx = FileContext(landed.path, landed.relative_path, file_id, landed.kind, holder)
+    ctx = FileContext(landed.path, landed.relative_path, file_id, landed.kind, holder, report_dir)
     outcome = FileOutcome(landed.kind, "loaded")
     rejected: list[Quarantined] = []
     file_format = "unknown"
@@ -179,7 +179,7 @@ def run_ingest(settings: MsdbSettings, logical_date: date, progress=None) -> Ing
     with writer(settings.warehouse) as con:
         _load_holders_table(con, registry)
         for item in landed:
-            summary.files.append(ingest_file(con, logical_date, item, registry))
+            summary.files.append(ingest_file(con, logical_date, item, registry, settings.var_dir / "reports" / "ingest"))
             if progress:
                 progress(item.relative_path)
     return summary

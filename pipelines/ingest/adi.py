@@ -1,7 +1,8 @@
-"""CableLabs ADI 1.1 packages: package → title → movie / preview / poster assets.
+"""CableLabs ADI 1.1 packages (package → title → movie / preview / poster assets), and ADI 3.0 (SCTE 236).
 
-One title asset is one record (its child assets land with it in raw.adi_assets). App_Data values are kept
-exactly as delivered in `app_data`, and the well-known ones are typed into columns.
+One title is one record (its child assets land with it in raw.adi_assets). ADI 1.1 App_Data values are kept
+exactly as delivered in `app_data`, and the well-known ones are typed into columns; ADI 3.0 titles land in the
+same columns with `adi_version` = '3.0'. An ISAN or EIDR that fails its check digit quarantines the title.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from pipelines.ingest import xmlsafe
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import clock_seconds, parse_date, parse_int
+from pipelines.ingest.values import clock_seconds, identifier_problems, match_key, parse_date, parse_int
 from pipelines.ingest.xmlsafe import child, children, localname
 
 
@@ -34,16 +35,19 @@ def _app_data(asset) -> list[tuple[str, str]]:
 
 
 def _split(values: list[str]) -> list[str]:
-    """'Drama;Suspense' and repeated App_Data both become one list, order kept, duplicates dropped."""
+    """'Drama;Suspense' and repeated App_Data both become one list, order kept, duplicates dropped. Commas are
+    not separators: a person is written 'Minase,Hikari' (last,first) and a company 'MarVista Entertainment, Inc.'."""
     seen: dict[str, None] = {}
     for value in values:
-        for part in value.replace(",", ";").split(";"):
+        for part in value.split(";"):
             if part.strip():
                 seen.setdefault(part.strip(), None)
     return list(seen)
 
 
-def _title_record(ctx: FileContext, package: dict[str, str], title_asset, position: str) -> Record | Quarantined:
+def _title_record(
+    ctx: FileContext, package: dict[str, str], title_asset, position: str
+) -> Record | Quarantined:
     ams = _ams(title_asset)
     asset_id = ams.get("Asset_ID")
     if not asset_id:
@@ -54,9 +58,22 @@ def _title_record(ctx: FileContext, package: dict[str, str], title_asset, positi
     for name, value in data:
         first.setdefault(name, value)
         every.setdefault(name, []).append(value)
-    start, end = parse_date(first.get("Licensing_Window_Start")), parse_date(first.get("Licensing_Window_End"))
+    start, end = (
+        parse_date(first.get("Licensing_Window_Start")),
+        parse_date(first.get("Licensing_Window_End")),
+    )
     if first.get("Licensing_Window_Start") and start is None:
-        return Quarantined(position, f"title {asset_id}: unreadable Licensing_Window_Start {first['Licensing_Window_Start']!r}")
+        return Quarantined(
+            position,
+            f"title {asset_id}: unreadable Licensing_Window_Start {first['Licensing_Window_Start']!r}",
+        )
+    if first.get("Licensing_Window_End") and end is None:
+        return Quarantined(
+            position, f"title {asset_id}: unreadable Licensing_Window_End {first['Licensing_Window_End']!r}"
+        )
+    problems = identifier_problems({"isan": first.get("ISAN"), "eidr": first.get("EIDR")})
+    if problems:
+        return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
     row = ctx.provenance(position) | {
         "provider": ams.get("Provider"),
         "provider_id": ams.get("Provider_ID"),
@@ -67,7 +84,11 @@ def _title_record(ctx: FileContext, package: dict[str, str], title_asset, positi
         "version_minor": parse_int(ams.get("Version_Minor")),
         "creation_date": parse_date(ams.get("Creation_Date")),
         "show_type": first.get("Show_Type"),
+        "adi_version": "1.1",
         "title": first.get("Title"),
+        "title_match_key": match_key(first.get("Title")),
+        "isan": first.get("ISAN"),
+        "eidr": first.get("EIDR"),
         "title_brief": first.get("Title_Brief"),
         "title_ja": first.get("Title_Japanese"),
         "series_name": first.get("Series_Name"),
@@ -133,3 +154,190 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
                 xmlsafe.release_memory(elem)
     except etree.XMLSyntaxError as exc:
         raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc
+
+
+# --- ADI 3.0 (CableLabs MD-SP-ADI3.0 / SCTE 236) -------------------------------------------------------------
+# An ADI 3.0 package is a flat list of typed elements under <ADI3> (Title, Movie, Preview, Poster, Offer,
+# ContentGroup...) that reference each other by uriId; SCTE 236-2017 writes them as <Asset xsi:type=...>.
+# Packages are small: the elements are read one by one (and freed), only the few fields needed are kept, and
+# titles are emitted at the end with the assets their ContentGroup links to them.
+
+ADI3_NAMESPACES = {
+    "http://www.cablelabs.com/namespaces/metadata/xsd/vod30/1",
+    "urn:cablelabs:md:xsd:core:3.0",
+    "http://www.scte.org/schemas/236/2017/core",
+}
+_ADI3_ASSET_CLASSES = {
+    "Movie": "movie",
+    "Preview": "preview",
+    "Poster": "poster",
+    "BoxCover": "box cover",
+    "Barker": "barker",
+    "Trick": "trickfile",
+    "Episode": "movie",
+}
+_XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+
+def accepts_adi3(namespace: str | None, root: str) -> bool:
+    return namespace in ADI3_NAMESPACES and root == "ADI3"
+
+
+def _adi3_kind(elem) -> str:
+    """'Title', 'Movie', 'Offer'... from the element name or, in SCTE 236-2017, from its xsi:type."""
+    xsi_type = elem.get(_XSI_TYPE)
+    if xsi_type:
+        return xsi_type.rsplit(":", 1)[-1].removesuffix("Type")
+    return localname(elem)
+
+
+def _descendant_texts(elem, name: str) -> list[str]:
+    return [n.text.strip() for n in elem.iter(f"{{*}}{name}", name) if n.text and n.text.strip()]
+
+
+def _descendant_text(elem, name: str) -> str | None:
+    values = _descendant_texts(elem, name)
+    return values[0] if values else None
+
+
+def _person_names(elem, name: str) -> list[str]:
+    names = []
+    for node in elem.iter(f"{{*}}{name}", name):
+        full = node.get("fullName") or (node.text or "").strip()
+        if not full and (node.get("firstName") or node.get("lastName")):
+            full = " ".join(filter(None, (node.get("firstName"), node.get("lastName"))))
+        if full:
+            names.append(full)
+    return names
+
+
+def _adi3_title(ctx: FileContext, elem, position: str) -> dict | Quarantined:
+    uri_id = elem.get("uriId")
+    if not uri_id:
+        return Quarantined(position, "ADI 3.0 Title without uriId")
+    start, end = elem.get("startDateTime"), elem.get("endDateTime")
+    if start and parse_date(start) is None:
+        return Quarantined(position, f"title {uri_id}: unreadable startDateTime {start!r}")
+    alternate = {
+        n.get("identifierSystem", "").lower(): (n.text or "").strip() for n in elem.iter("{*}AlternateId")
+    }
+    problems = identifier_problems({"isan": alternate.get("isan"), "eidr": alternate.get("eidr")})
+    if problems:
+        return Quarantined(position, f"title {uri_id}: {'; '.join(problems)}")
+    localizable = next(elem.iter("{*}LocalizableTitle", "LocalizableTitle"), None)
+    source = localizable if localizable is not None else elem
+    title = _descendant_text(source, "TitleLong") or _descendant_text(source, "TitleMedium")
+    run_time = _descendant_text(elem, "DisplayRunTime")
+    return ctx.provenance(position) | {
+        "provider": _descendant_text(elem, "Provider"),
+        "provider_id": uri_id.split("/", 1)[0] if "/" in uri_id else None,
+        "package_asset_id": None,
+        "asset_id": uri_id,
+        "verb": None,
+        "version_major": parse_int(elem.get("providerVersionNum")),
+        "version_minor": parse_int(elem.get("internalVersionNum")),
+        "creation_date": parse_date(elem.get("creationDateTime")),
+        "adi_version": "3.0",
+        "show_type": _descendant_text(elem, "ShowType"),
+        "title": title,
+        "title_match_key": match_key(title),
+        "isan": alternate.get("isan"),
+        "eidr": alternate.get("eidr"),
+        "title_brief": _descendant_text(source, "TitleBrief"),
+        "title_ja": next(
+            (
+                _descendant_text(n, "TitleLong") or _descendant_text(n, "TitleMedium")
+                for n in elem.iter("{*}LocalizableTitle")
+                if (n.get("lang") or "").startswith("ja")
+            ),
+            None,
+        ),
+        "series_name": _descendant_text(elem, "SeriesName"),
+        "season_number": parse_int(_descendant_text(elem, "SeasonNumber")),
+        "episode_number": parse_int(_descendant_text(elem, "EpisodeNumber")),
+        "episode_name": _descendant_text(elem, "EpisodeName"),
+        "summary_short": _descendant_text(source, "SummaryShort"),
+        "summary_long": _descendant_text(source, "SummaryLong") or _descendant_text(source, "SummaryMedium"),
+        "genres": _descendant_texts(elem, "Genre"),
+        "categories": [],
+        "rating": _descendant_text(elem, "Rating"),
+        "run_time_seconds": clock_seconds(run_time),
+        "year": parse_int(_descendant_text(elem, "Year")),
+        "country_of_origin": _descendant_text(elem, "CountryOfOrigin"),
+        "actors": _person_names(elem, "Actor"),
+        "directors": _person_names(elem, "Director"),
+        "producers": _person_names(elem, "Producer"),
+        "licensing_window_start": parse_date(start),
+        "licensing_window_end": parse_date(end),
+        "app_data": json.dumps([], ensure_ascii=False),
+    }
+
+
+def parse_adi3(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
+    from lxml import etree
+
+    namespace, root = xmlsafe.root_tag(path)
+    if not accepts_adi3(namespace, root):
+        raise RejectedFile(f"not a CableLabs ADI 3.0 package: root {root!r} in namespace {namespace!r}")
+    titles: list[tuple[str, dict | Quarantined]] = []
+    assets: dict[str, dict] = {}
+    groups: dict[str, list[str]] = {}  # title uriId → asset uriIds
+    offer_window: tuple[str | None, str | None] = (None, None)
+    counts: dict[str, int] = {}
+    try:
+        for _event, elem in xmlsafe.iterparse(path):
+            parent = elem.getparent()
+            if parent is None or parent.getparent() is not None:
+                continue  # only children of <ADI3>
+            kind = _adi3_kind(elem)
+            counts[kind] = counts.get(kind, 0) + 1
+            position = f"/ADI3/{kind}[{counts[kind]}]"
+            if kind == "Title":
+                titles.append((position, _adi3_title(ctx, elem, position)))
+            elif kind in _ADI3_ASSET_CLASSES and elem.get("uriId"):
+                assets[elem.get("uriId")] = {
+                    "position": position,
+                    "asset_id": elem.get("uriId"),
+                    "asset_class": _ADI3_ASSET_CLASSES[kind],
+                    "asset_type": _descendant_text(elem, "Type") or kind,
+                    "content_value": _descendant_text(elem, "SourceUrl"),
+                }
+            elif kind == "ContentGroup":
+                title_ref = next((n.get("uriId") for n in elem.iter("{*}TitleRef")), None)
+                refs = [
+                    n.get("uriId")
+                    for n in elem.iter()
+                    if isinstance(n.tag, str)
+                    and localname(n).endswith("Ref")
+                    and localname(n) != "TitleRef"
+                    and n.get("uriId")
+                ]
+                if title_ref:
+                    groups.setdefault(title_ref, []).extend(refs)
+            elif kind == "Offer":
+                offer_window = (elem.get("startDateTime"), elem.get("endDateTime"))
+            xmlsafe.release_memory(elem)
+    except etree.XMLSyntaxError as exc:
+        raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc
+    for position, row in titles:
+        if isinstance(row, Quarantined):
+            yield row
+            continue
+        if row["licensing_window_start"] is None:
+            row["licensing_window_start"] = parse_date(offer_window[0])
+        if row["licensing_window_end"] is None:
+            row["licensing_window_end"] = parse_date(offer_window[1])
+        linked = groups.get(row["asset_id"], list(assets) if len(titles) == 1 else [])
+        rows = [("raw.adi_titles", row)]
+        for asset_id in linked:
+            asset = assets.get(asset_id)
+            if asset:
+                rows.append(
+                    (
+                        "raw.adi_assets",
+                        ctx.provenance(asset["position"])
+                        | {k: v for k, v in asset.items() if k != "position"}
+                        | {"title_asset_id": row["asset_id"]},
+                    )
+                )
+        yield Record(position, rows)

@@ -24,7 +24,7 @@ from pipelines.ingest.ddex_message import (
 )
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
-from pipelines.ingest.xmlsafe import child, children, localname, text, texts
+from pipelines.ingest.xmlsafe import child, child_index, children, first_text, localname, text, texts
 
 ERN4_NAMESPACES = {
     "http://ddex.net/xml/ern/41": "4.1",
@@ -41,9 +41,9 @@ def accepts(namespace: str | None, root: str) -> bool:
     return namespace in ERN4_NAMESPACES and root in MESSAGE_TYPES
 
 
-def _titles(elem) -> list[dict]:
+def _titles(index: dict[str, list]) -> list[dict]:
     titles = []
-    for node in children(elem, "DisplayTitle"):
+    for node in index.get("DisplayTitle", ()):
         entry = title_entry(
             node,
             "DisplayTitle",
@@ -53,7 +53,7 @@ def _titles(elem) -> list[dict]:
         )
         if entry:
             titles.append(entry)
-    for node in children(elem, "AdditionalTitle"):
+    for node in index.get("AdditionalTitle", ()):
         entry = title_entry(
             node,
             node.get("TitleType") or "AdditionalTitle",
@@ -66,8 +66,8 @@ def _titles(elem) -> list[dict]:
     return titles
 
 
-def _default_title(elem, titles: list[dict]) -> str | None:
-    display = text(elem, "DisplayTitleText")
+def _default_title(index: dict[str, list], titles: list[dict]) -> str | None:
+    display = first_text(index.get("DisplayTitleText"))
     if display:
         return display
     for title in titles:
@@ -76,8 +76,8 @@ def _default_title(elem, titles: list[dict]) -> str | None:
     return titles[0]["text"] if titles else None
 
 
-def _display_artist(elem) -> str | None:
-    names = [n for n in children(elem, "DisplayArtistName") if n.text and n.text.strip()]
+def _display_artist(index: dict[str, list]) -> str | None:
+    names = [n for n in index.get("DisplayArtistName", ()) if n.text and n.text.strip()]
     for node in names:
         if node.get("IsDefault") == "true":
             return node.text.strip()
@@ -87,10 +87,14 @@ def _display_artist(elem) -> str | None:
     return names[0].text.strip() if names else None
 
 
-def _display_artist_names(elem) -> list[dict]:
+def _display_artist_names(index: dict[str, list]) -> list[dict]:
     return [
-        {"name": n.text.strip(), "language_script": n.get("LanguageAndScriptCode"), "match_key": match_key(n.text)}
-        for n in children(elem, "DisplayArtistName")
+        {
+            "name": n.text.strip(),
+            "language_script": n.get("LanguageAndScriptCode"),
+            "match_key": match_key(n.text),
+        }
+        for n in index.get("DisplayArtistName", ())
         if n.text and n.text.strip()
     ]
 
@@ -114,41 +118,46 @@ class _Ern4Message(MessageState):
         self.parties[reference or ""] = {
             "name": default or (names[0]["name"] if names else None),
             "names": names,
-            "party_id": text(elem, "PartyId") or text(elem, "PartyId", "ISNI") or text(elem, "PartyId", "DPID"),
+            "party_id": text(elem, "PartyId")
+            or text(elem, "PartyId", "ISNI")
+            or text(elem, "PartyId", "DPID"),
         }
 
     def resource(self, elem) -> Record | Quarantined:
         kind = localname(elem)
         position = self.position("ResourceList", kind)
-        reference = text(elem, "ResourceReference")
+        index = child_index(elem)
+        reference = first_text(index.get("ResourceReference"))
         if not reference:
             return Quarantined(position, f"{kind} without ResourceReference")
-        ids = identifiers(child(elem, "ResourceId"))
-        for edition in (*children(elem, "SoundRecordingEdition"), *children(elem, "VideoEdition")):
+        ids = identifiers(next(iter(index.get("ResourceId", ())), None))
+        editions = index.get("SoundRecordingEdition", []) + index.get("VideoEdition", [])
+        for edition in editions:
             for kind_name, value in identifiers(child(edition, "ResourceId")).items():
                 ids.setdefault(kind_name, value)
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
-        titles = _titles(elem)
-        title = _default_title(elem, titles)
+        titles = _titles(index)
+        title = _default_title(index, titles)
         artists = [
             self.party_names(text(a, "ArtistPartyReference"))
             | {"role": text(a, "DisplayArtistRole"), "sequence": a.get("SequenceNumber")}
-            for a in children(elem, "DisplayArtist")
+            for a in index.get("DisplayArtist", ())
         ]
         contributors = [
             self.party_names(text(c, "ContributorPartyReference"))
             | {"roles": texts(c, "Role"), "sequence": c.get("SequenceNumber")}
-            for c in children(elem, "Contributor")
+            for c in index.get("Contributor", ())
         ]
-        p_line = text(elem, "PLine", "PLineText") or text(elem, "SoundRecordingEdition", "PLine", "PLineText")
-        p_line = p_line or text(elem, "VideoEdition", "PLine", "PLineText")
-        display_artist = _display_artist(elem)
+        p_line = text(elem, "PLine", "PLineText")
+        for edition in editions:
+            p_line = p_line or text(edition, "PLine", "PLineText")
+        display_artist = _display_artist(index)
         row = self.base(position) | {
             "resource_reference": reference,
             "resource_kind": kind,
-            "resource_type": text(elem, "Type"),
+            "resource_type": first_text(index.get("Type")),
             "isrc": ids.get("ISRC"),
             "iswc": None,
             "proprietary_id": ids.get("ProprietaryId"),
@@ -157,15 +166,15 @@ class _Ern4Message(MessageState):
             "titles": dumps(titles),
             "display_artist": display_artist,
             "display_artist_match_key": match_key(display_artist),
-            "display_artist_names": dumps(_display_artist_names(elem)),
+            "display_artist_names": dumps(_display_artist_names(index)),
             "artists": dumps(artists),
             "contributors": dumps(contributors),
-            "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
-            "parental_warning": text(elem, "ParentalWarningType"),
-            "language_of_performance": text(elem, "LanguageOfPerformance"),
-            "creation_date": text(elem, "CreationDate"),
+            "duration_seconds": iso_duration_seconds(first_text(index.get("Duration"))),
+            "parental_warning": first_text(index.get("ParentalWarningType")),
+            "language_of_performance": first_text(index.get("LanguageOfPerformance")),
+            "creation_date": first_text(index.get("CreationDate")),
             "p_line": p_line,
-            "genres": texts(elem, "Genre", "GenreText"),
+            "genres": [g for node in index.get("Genre", ()) for g in texts(node, "GenreText")],
             "label_name": None,
         }
         return Record(position, [("raw.ddex_resources", row)])
@@ -180,13 +189,14 @@ class _Ern4Message(MessageState):
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
-        titles = _titles(elem)
-        title = _default_title(elem, titles)
+        index = child_index(elem)
+        titles = _titles(index)
+        title = _default_title(index, titles)
         order = track_order(elem)
         resource_refs = [item["resource_reference"] for item in order]
         resource_refs += [r for r in texts(elem, "ReleaseResourceReference") if r not in resource_refs]
         label = text(elem, "ReleaseLabelReference")
-        display_artist = _display_artist(elem)
+        display_artist = _display_artist(index)
         artists = [
             self.party_names(text(a, "ArtistPartyReference"))
             | {"role": text(a, "DisplayArtistRole"), "sequence": a.get("SequenceNumber")}
@@ -206,7 +216,7 @@ class _Ern4Message(MessageState):
             "titles": dumps(titles),
             "display_artist": display_artist,
             "display_artist_match_key": match_key(display_artist),
-            "display_artist_names": dumps(_display_artist_names(elem)),
+            "display_artist_names": dumps(_display_artist_names(index)),
             "artists": dumps(artists),
             "label_name": self.party_names(label)["name"] if label else None,
             "genres": texts(elem, "Genre", "GenreText"),

@@ -49,7 +49,14 @@ RESOURCE_PREFIXES = {
     "MIDI": "Midi",
     "UserDefinedResource": "UserDefinedResource",
 }
-_STREAMED = ("MessageHeader", "UpdateIndicator", "Release", "ReleaseDeal", "PurgedRelease", *RESOURCE_PREFIXES)
+_STREAMED = (
+    "MessageHeader",
+    "UpdateIndicator",
+    "Release",
+    "ReleaseDeal",
+    "PurgedRelease",
+    *RESOURCE_PREFIXES,
+)
 
 
 def accepts(namespace: str | None, root: str) -> bool:
@@ -136,7 +143,11 @@ def _display_artist(block, artists: list[dict]) -> str | None:
 
 def _display_artist_names(blocks: list) -> list[dict]:
     return [
-        {"name": n.text.strip(), "language_script": n.get("LanguageAndScriptCode"), "match_key": match_key(n.text)}
+        {
+            "name": n.text.strip(),
+            "language_script": n.get("LanguageAndScriptCode"),
+            "match_key": match_key(n.text),
+        }
         for block in blocks
         for n in children(block, "DisplayArtistName")
         if n.text and n.text.strip()
@@ -159,10 +170,16 @@ class _Ern3Message(MessageState):
         first = blocks[0] if blocks else None
         titles = _titles(elem, blocks)
         title = _default_title(titles)
-        artists = [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")] if first is not None else []
+        artists = (
+            [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")]
+            if first is not None
+            else []
+        )
         contributors = []
         if first is not None:
-            contributors = [_party(c, ("ResourceContributorRole",)) for c in children(first, "ResourceContributor")]
+            contributors = [
+                _party(c, ("ResourceContributorRole",)) for c in children(first, "ResourceContributor")
+            ]
             contributors += [
                 _party(c, ("IndirectResourceContributorRole",)) | {"indirect": True}
                 for c in children(first, "IndirectResourceContributor")
@@ -206,11 +223,17 @@ class _Ern3Message(MessageState):
         first = blocks[0] if blocks else None
         titles = _titles(elem, blocks)
         title = _default_title(titles)
-        artists = [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")] if first is not None else []
+        artists = (
+            [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")]
+            if first is not None
+            else []
+        )
         order = track_order(first) if first is not None else []
         resource_refs = [item["resource_reference"] for item in order]
         resource_refs += [
-            r for r in texts(elem, "ReleaseResourceReferenceList", "ReleaseResourceReference") if r not in resource_refs
+            r
+            for r in texts(elem, "ReleaseResourceReferenceList", "ReleaseResourceReference")
+            if r not in resource_refs
         ]
 
         def detail(*names):
@@ -273,7 +296,7 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
             if name == "MessageHeader" and at_top:
                 message.header(elem)
             elif name == "UpdateIndicator" and at_top:
-                message.update_indicator = text(parent, "UpdateIndicator")
+                message.update_indicator = (elem.text or "").strip() or None
             elif name == "PurgedRelease":
                 yield message.purged_release(elem)
             elif parent_name not in LISTS:

@@ -20,6 +20,7 @@ class FileContext:
     file_id: str  # sha256 of the bytes
     kind: str
     holder: Holder
+    report_dir: Path | None = None  # where adapters that answer the sender (catalog template) write reports
 
     def provenance(self, position: str) -> dict[str, Any]:
         return {

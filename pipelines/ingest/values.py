@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import cache
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -21,7 +22,10 @@ def iso_duration_seconds(value: str | None) -> int | None:
         return None
     parts = {k: float(v) for k, v in match.groupdict().items() if v}
     return round(
-        parts.get("days", 0) * 86400 + parts.get("hours", 0) * 3600 + parts.get("minutes", 0) * 60 + parts.get("seconds", 0)
+        parts.get("days", 0) * 86400
+        + parts.get("hours", 0) * 3600
+        + parts.get("minutes", 0) * 60
+        + parts.get("seconds", 0)
     )
 
 
@@ -78,12 +82,17 @@ def match_key(value: str | None) -> str | None:
 _EIDR = re.compile(r"^10\.5240/(?P<body>(?:[0-9A-F]{4}-){5})(?P<check>[0-9A-Z])$")
 
 
+@cache
+def _stdnum(module: str):
+    import importlib
+
+    return importlib.import_module(f"stdnum.{module}")
+
+
 def _stdnum_problem(label: str, module: str, value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    import importlib
-
-    checker = importlib.import_module(f"stdnum.{module}")
+    checker = _stdnum(module)
     try:
         checker.validate(value)
     except Exception as exc:  # stdnum raises ValidationError subclasses: InvalidChecksum, InvalidLength ...
@@ -91,8 +100,14 @@ def _stdnum_problem(label: str, module: str, value: str | None) -> str | None:
     return None
 
 
+_ISRC_SHAPE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
+
+
 def invalid_isrc(value: str | None) -> str | None:
-    """ISRC has no check digit: stdnum checks its shape and the country code."""
+    """ISRC has no check digit: stdnum checks its shape and the country code. A compact, well-shaped ISRC is
+    checked against stdnum's country list directly (a 50,000-track message validates in milliseconds)."""
+    if value and _ISRC_SHAPE.match(value) and value[:2] in getattr(_stdnum("isrc"), "_country_codes", ()):
+        return None
     return _stdnum_problem("ISRC", "isrc", value)
 
 

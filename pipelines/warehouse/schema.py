@@ -18,6 +18,26 @@ PROVENANCE = """
     holder_id VARCHAR NOT NULL
 """
 
+# Columns added to raw.articles after its first release: ALTER keeps existing warehouses loadable.
+ARTICLE_COLUMNS = "\n".join(
+    f"ALTER TABLE raw.articles ADD COLUMN IF NOT EXISTS {column};"
+    for column in (
+        "canonical_url VARCHAR",       # the URL two deliveries of one article share
+        "source_id VARCHAR",           # the feed's guid / Atom id, or the dump's id
+        "author VARCHAR",
+        "language_declared VARCHAR",   # what the source said (xml:lang, <html lang>, a JSON field)
+        "language_detected VARCHAR",   # py3langid's ISO 639-1 code
+        "language_confidence DOUBLE",  # its normalised probability
+        "updated_at_raw VARCHAR",
+        "updated_at TIMESTAMPTZ",
+        "content_hash VARCHAR",        # sha256 of the normalised body; NULL for an empty body
+        "minhash BIGINT[]",            # 64 MinHash values of the body's character 4-grams (near-duplicates)
+        "quality_flags VARCHAR[]",     # published_at_without_offset, published_at_in_future, empty_body ...
+        "source_encoding VARCHAR",     # utf-8, cp932, euc_jp ...
+        "ingested_at TIMESTAMPTZ",
+    )
+)
+
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SCHEMA IF NOT EXISTS ops;
@@ -150,12 +170,130 @@ CREATE TABLE IF NOT EXISTS raw.articles (
     {PROVENANCE},
     url VARCHAR,
     title VARCHAR,
-    body VARCHAR,
-    language VARCHAR,
+    body VARCHAR,                      -- clean text: HTML stripped of scripts, styles and navigation
+    language VARCHAR,                  -- ja, en or other, detected (language_from_declaration in quality_flags when unsure)
     category VARCHAR,
     published_at_raw VARCHAR,          -- as given by the publisher
     published_at TIMESTAMPTZ,          -- in UTC
-    source_format VARCHAR              -- jsonl, livedoor, rss ...
+    source_format VARCHAR              -- jsonl, livedoor, html, rss-2.0, atom-1.0, rss-1.0 ...
+);
+{ARTICLE_COLUMNS}
+CREATE TABLE IF NOT EXISTS raw.article_text (
+    {PROVENANCE},                      -- the same record as its raw.articles row
+    canonical_url VARCHAR,
+    language VARCHAR,
+    title_match_key VARCHAR,           -- NFKC, case-folded, dashes unified, whitespace collapsed
+    sentences VARCHAR[],               -- the body, one sentence per element
+    tokenizer VARCHAR,                 -- 'sudachi-core:C' for ja, 'unicode-words' otherwise
+    tokens VARCHAR[],                  -- surface forms of title then body, in text order
+    lemmas VARCHAR[],                  -- dictionary forms (行き → 行く), parallel to tokens
+    normalized_forms VARCHAR[],        -- Sudachi normalized forms (附属 → 付属), parallel to tokens
+    parts_of_speech VARCHAR[],         -- two-level Sudachi POS (名詞-固有名詞), parallel to tokens
+    search_keys VARCHAR[]              -- distinct match keys of content words (and parts of compounds)
+);
+
+-- Added with ERN 3.x, MEAD, ADI 3.0 and the catalog template (issue 3). ALTER ... IF NOT EXISTS so that a
+-- warehouse created before them gains the columns; every *_match_key is NFKC + casefold + collapsed spaces
+-- of the column it sits beside, which keeps the string exactly as delivered.
+ALTER TABLE raw.ddex_messages ADD COLUMN IF NOT EXISTS update_indicator VARCHAR;       -- ERN 3: OriginalMessage / UpdateMessage
+ALTER TABLE raw.ddex_messages ADD COLUMN IF NOT EXISTS release_profile VARCHAR;        -- ReleaseProfileVersionId
+ALTER TABLE raw.ddex_messages ADD COLUMN IF NOT EXISTS language_and_script VARCHAR;    -- message default LanguageAndScriptCode
+ALTER TABLE raw.ddex_messages ADD COLUMN IF NOT EXISTS sent_on_behalf_of VARCHAR;
+ALTER TABLE raw.ddex_messages ADD COLUMN IF NOT EXISTS message_control_type VARCHAR;   -- LiveMessage / TestMessage
+
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS message_type VARCHAR;
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS isrc VARCHAR;                   -- release-level ISRC (single-track releases)
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS title_match_key VARCHAR;
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS display_artist_match_key VARCHAR;
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS display_artist_names JSON;      -- [{{"name", "language_script", "match_key"}}]
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS artists JSON;                   -- [{{"name", "names", "party_id", "role", "sequence"}}]
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS original_release_date DATE;
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS parental_warning VARCHAR;
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS track_order JSON;               -- [{{"group", "sequence", "resource_reference"}}]
+
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS message_type VARCHAR;
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS iswc VARCHAR;
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS proprietary_id VARCHAR;
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS title_match_key VARCHAR;
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS display_artist_match_key VARCHAR;
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS display_artist_names JSON;
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS genres VARCHAR[];
+ALTER TABLE raw.ddex_resources ADD COLUMN IF NOT EXISTS label_name VARCHAR;
+
+ALTER TABLE raw.ddex_deals ADD COLUMN IF NOT EXISTS message_type VARCHAR;
+ALTER TABLE raw.ddex_deals ADD COLUMN IF NOT EXISTS deal_reference VARCHAR;
+ALTER TABLE raw.ddex_deals ADD COLUMN IF NOT EXISTS price_types VARCHAR[];
+ALTER TABLE raw.ddex_deals ADD COLUMN IF NOT EXISTS effective_date DATE;
+
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS adi_version VARCHAR;               -- '1.1' or '3.0'
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS title_match_key VARCHAR;
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS isan VARCHAR;
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS eidr VARCHAR;
+
+CREATE TABLE IF NOT EXISTS raw.ddex_purges (
+    {PROVENANCE},
+    message_id VARCHAR,
+    message_created_at TIMESTAMPTZ,
+    message_type VARCHAR,              -- always PurgeReleaseMessage
+    icpn VARCHAR,                      -- the purged release, by whichever ids the message gives
+    grid VARCHAR,
+    isrc VARCHAR,
+    catalog_number VARCHAR,
+    proprietary_id VARCHAR,
+    title VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS raw.mead_descriptors (
+    {PROVENANCE},
+    message_id VARCHAR,
+    message_created_at TIMESTAMPTZ,
+    subject_kind VARCHAR,              -- Resource, Release, Work, Party
+    subject_id_type VARCHAR,           -- ISRC, ICPN, GRid, ISWC, ISNI, ProprietaryId ...
+    subject_id VARCHAR NOT NULL,
+    subject_title VARCHAR,
+    subject_title_match_key VARCHAR,
+    subject_display_artist VARCHAR,
+    descriptor VARCHAR NOT NULL,       -- Mood, ProgrammaticTheme, LyricTheme, BeatsPerMinute, TimeSignature/Tempo ...
+    value_position INTEGER,            -- order within the record
+    value VARCHAR NOT NULL,            -- UserDefined resolved to its UserDefinedValue
+    value_as_delivered VARCHAR,
+    value_number DOUBLE,               -- when the value is numeric (BPM)
+    value_namespace VARCHAR,           -- the DPID that owns a user-defined value
+    attributes JSON                    -- AppliesToLyrics, AppliesToComposition, IsFeatured ...
+);
+
+CREATE TABLE IF NOT EXISTS raw.catalog_works (
+    {PROVENANCE},
+    source_format VARCHAR,             -- csv, jsonl
+    work_id VARCHAR NOT NULL,          -- the rights-holder's own id
+    work_kind VARCHAR NOT NULL,        -- recording, release, music_video, movie, episode, series
+    title VARCHAR NOT NULL,
+    title_match_key VARCHAR,
+    title_language VARCHAR,
+    original_title VARCHAR,
+    original_title_language VARCHAR,
+    original_title_match_key VARCHAR,
+    display_artist VARCHAR,
+    display_artist_match_key VARCHAR,
+    contributors VARCHAR[],
+    isrc VARCHAR,
+    icpn VARCHAR,
+    isan VARCHAR,
+    eidr VARCHAR,
+    release_date DATE,
+    duration_seconds INTEGER,
+    genres VARCHAR[],
+    territories VARCHAR[],
+    excluded_territories VARCHAR[],
+    licence_start DATE,
+    licence_end DATE,
+    label_name VARCHAR,
+    synopsis VARCHAR,
+    parental_warning VARCHAR,
+    series_name VARCHAR,
+    season_number INTEGER,
+    episode_number INTEGER,
+    row_as_delivered JSON
 );
 
 CREATE TABLE IF NOT EXISTS ops.ingest_files (

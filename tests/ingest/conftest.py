@@ -41,7 +41,8 @@ class IngestRun:
 
     def reasons(self, name: str) -> list[tuple[str, str]]:
         return self.rows(
-            "SELECT location, reason FROM ops.quarantine WHERE file_path LIKE ? ORDER BY location", [f"%{name}"]
+            "SELECT location, reason FROM ops.quarantine WHERE file_path LIKE ? ORDER BY location",
+            [f"%{name}"],
         )
 
 

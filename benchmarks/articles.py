@@ -1,0 +1,197 @@
+"""Article ingest throughput, including Japanese tokenization, on generated Japanese articles.
+
+    .venv/bin/python benchmarks/articles.py [--articles 100000] [--keep DIR]
+
+Writes N Japanese lifestyle articles (about 600-900 characters each, title, URL, publish time, category) as
+JSON Lines files of 5,000 articles into a temporary landing, then in child processes:
+  1. runs `pipelines.ingest.run_ingest` on it: parse, canonical URL, publish time, language detection,
+     fingerprints, sentence split, SudachiPy tokens / lemmas / search keys, DuckDB load of raw.articles and
+     raw.article_text; it reports its own peak RSS;
+  2. tokenizes the same texts (title + body) with SudachiPy alone (core dictionary, mode C, one tokenizer),
+     once bare (`tokenize` only) and once reading each token's surface and dictionary form.
+Prints articles/s, the ratio of ingest throughput to SudachiPy alone (target >= 0.7) and the ingest peak RSS.
+Every article is generated from a fixed vocabulary; nothing is third-party text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ARTICLES_PER_FILE = 5_000
+
+PLACES = ["下町", "港町", "山あいの温泉街", "駅前の商店街", "川沿いの遊歩道", "古い城下町", "海辺の小さな村", "高原の避暑地"]
+SHOPS = ["喫茶店", "ベーカリー", "ラーメン店", "雑貨店", "古書店", "和菓子屋", "ビストロ", "銭湯", "花屋", "本屋"]
+FOODS = ["焼きたてのクロワッサン", "濃厚な味噌ラーメン", "季節のフルーツタルト", "手打ちのそば", "自家焙煎のコーヒー", "炭火焼きの鶏肉"]
+FEELINGS = ["心が落ち着きます", "思わず笑みがこぼれます", "懐かしい気持ちになります", "日常の疲れがほどけていきます", "胸が高鳴ります"]
+SEASONS = ["春", "初夏", "真夏", "秋", "初冬", "真冬"]
+ITEMS = ["ニット", "ローファー", "トレンチコート", "マフラー", "スニーカー", "ワンピース", "腕時計"]
+COLORS = ["ブラウン", "ネイビー", "オフホワイト", "グレー", "ボルドー", "カーキ"]
+PEOPLE = ["店主", "職人", "常連客", "スタイリスト", "旅行作家", "料理研究家"]
+CATEGORIES = ["fashion", "gourmet", "travel", "entertainment", "beauty", "living"]
+TEMPLATES = [
+    "{place}にある小さな{shop}では、毎朝{food}が並びます。",
+    "{season}になると、{color}の{item}を合わせたくなりますね。",
+    "{person}によると、{shop}の人気の秘密は丁寧な下ごしらえにあるそうです。",
+    "窓辺の席で{food}を味わっていると、{feeling}。",
+    "{place}を歩けば、昔ながらの{shop}がいくつも見つかります。",
+    "今年の{season}は、{color}を主役にした着こなしが注目されています。",
+    "週末には{place}まで足を延ばして、{shop}めぐりを楽しむのもおすすめです。",
+    "{person}が一つずつ手作業で仕上げる{item}は、使うほどに味わいが増していきます。",
+    "「{food}を目当てに遠くから来る人も多いんですよ」と{person}は笑います。",
+    "価格は税込み{price}円で、{season}限定の販売となっています。",
+]
+
+
+def _sentence(rng: random.Random) -> str:
+    return rng.choice(TEMPLATES).format(
+        place=rng.choice(PLACES),
+        shop=rng.choice(SHOPS),
+        food=rng.choice(FOODS),
+        feeling=rng.choice(FEELINGS),
+        season=rng.choice(SEASONS),
+        item=rng.choice(ITEMS),
+        color=rng.choice(COLORS),
+        person=rng.choice(PEOPLE),
+        price=f"{rng.randint(3, 60) * 100:,}",
+    )
+
+
+def article(n: int, rng: random.Random) -> dict:
+    paragraphs = [
+        "".join(_sentence(rng) for _ in range(rng.randint(3, 5))) for _ in range(rng.randint(3, 5))
+    ]
+    return {
+        "url": f"https://bench-media.example/articles/{n:07d}",
+        "title": f"{rng.choice(PLACES)}の{rng.choice(SHOPS)}で過ごす{rng.choice(SEASONS)}の休日（{n}）",
+        "body": "\n".join(paragraphs),
+        "published_at": f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00+09:00",
+        "category": CATEGORIES[n % len(CATEGORIES)],
+        "language": "ja",
+    }
+
+
+def generate(landing: Path, count: int) -> int:
+    """Write the JSON Lines files; returns the number of characters of title + body written."""
+    rng = random.Random(20261125)
+    folder = landing / "articles" / "bench-media"
+    folder.mkdir(parents=True, exist_ok=True)
+    (landing / "registry.yaml").write_text(
+        "holders:\n  - {id: bench-media, name: Bench Media, kind: articles, default_language: ja, "
+        "timezone: Asia/Tokyo}\n"
+    )
+    characters = 0
+    for start in range(0, count, ARTICLES_PER_FILE):
+        with (folder / f"dump-{start // ARTICLES_PER_FILE:04d}.jsonl").open("w", encoding="utf-8") as out:
+            for n in range(start, min(start + ARTICLES_PER_FILE, count)):
+                item = article(n, rng)
+                characters += len(item["title"]) + 1 + len(item["body"])
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return characters
+
+
+def _peak_rss_mb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def _child_ingest(landing: str, warehouse: str) -> None:
+    from datetime import date
+
+    sys.path.insert(0, str(REPO))
+    from pipelines.ingest import run_ingest
+    from pipelines.settings import MsdbSettings
+
+    settings = MsdbSettings(
+        landing=Path(landing),
+        warehouse=Path(warehouse),
+        var_dir=Path(warehouse).parent / "var",
+        deliver=str(Path(warehouse).parent / "out"),
+    )
+    started = time.perf_counter()
+    summary = run_ingest(settings, date(2026, 11, 24))
+    elapsed = time.perf_counter() - started
+    loaded = sum(outcome.loaded for outcome in summary.files)
+    quarantined = sum(outcome.quarantined for outcome in summary.files)
+    print(json.dumps({"seconds": elapsed, "loaded": loaded, "quarantined": quarantined, "rss": _peak_rss_mb()}))
+
+
+def _child_sudachi(landing: str) -> None:
+    """SudachiPy alone on the same texts the ingest tokenizes (title, a line break, the body)."""
+    from sudachipy import Dictionary, SplitMode
+
+    texts = []
+    for path in sorted((Path(landing) / "articles").rglob("*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            for line in lines:
+                item = json.loads(line)
+                texts.append(f"{item['title']}\n{item['body']}")
+    tokenizer = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+    started = time.perf_counter()
+    for text in texts:
+        tokenizer.tokenize(text)
+    bare = time.perf_counter() - started
+    started = time.perf_counter()
+    for text in texts:
+        morphemes = tokenizer.tokenize(text)
+        [m.surface() for m in morphemes]
+        [m.dictionary_form() for m in morphemes]
+    with_forms = time.perf_counter() - started
+    print(json.dumps({"bare_seconds": bare, "forms_seconds": with_forms, "texts": len(texts), "rss": _peak_rss_mb()}))
+
+
+def _child(*args: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="write the landing and warehouse here instead of a temp dir")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="msdb-bench-articles-"))
+    try:
+        landing = work / "landing"
+        started = time.perf_counter()
+        characters = generate(landing, args.articles)
+        print(
+            f"generated {args.articles:,} articles, {characters / args.articles:,.0f} characters each on average, "
+            f"in {time.perf_counter() - started:.1f}s"
+        )
+        ingest = _child("_ingest", str(landing), str(work / "warehouse" / "msdb.duckdb"))
+        if ingest["loaded"] != args.articles or ingest["quarantined"]:
+            raise SystemExit(f"ingest did not load every article: {ingest}")
+        sudachi = _child("_sudachi", str(landing))
+
+        n = args.articles
+        ingest_rate = n / ingest["seconds"]
+        bare_rate = n / sudachi["bare_seconds"]
+        forms_rate = n / sudachi["forms_seconds"]
+        print(f"ingest incl. tokenization: {ingest['seconds']:.1f}s  {ingest_rate:,.0f} articles/s")
+        print(f"SudachiPy tokenize alone:  {sudachi['bare_seconds']:.1f}s  {bare_rate:,.0f} articles/s")
+        print(f"  + surface, dictionary form: {sudachi['forms_seconds']:.1f}s  {forms_rate:,.0f} articles/s")
+        print(f"ratio to SudachiPy alone:  {ingest_rate / bare_rate:.2f}  (target >= 0.7)")
+        print(f"ratio to SudachiPy + forms: {ingest_rate / forms_rate:.2f}")
+        print(f"ingest peak RSS:           {ingest['rss']} MB   (SudachiPy alone: {sudachi['rss']} MB)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_ingest":
+        _child_ingest(*sys.argv[2:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "_sudachi":
+        _child_sudachi(*sys.argv[2:])
+    else:
+        main()
