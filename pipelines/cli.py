@@ -150,18 +150,37 @@ def sql(
     query: Annotated[str, typer.Argument(help="A SQL query, run read-only.")],
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Query the warehouse read-only."""
-    from pipelines.warehouse import reader
+    """Query the warehouse read-only, even while a run is writing it.
+
+    Reads the copy published at the end of the last stage that wrote (`<warehouse stem>.published.duckdb`):
+    DuckDB's writer locks the live file against every other process, readers included.
+    """
+    import duckdb
+
+    from pipelines.warehouse import published_reader
 
     settings = _settings(warehouse=warehouse)
-    with reader(settings.warehouse) as con:
-        cursor = con.execute(query)
-        table = Table()
-        for column in cursor.description or []:
-            table.add_column(column[0])
-        for row in cursor.fetchall():
-            table.add_row(*("NULL" if v is None else str(v) for v in row))
+    try:
+        with published_reader(settings.warehouse) as con:
+            cursor = con.execute(query)
+            table = Table()
+            for column in cursor.description or []:
+                table.add_column(column[0])
+            for row in cursor.fetchall():
+                table.add_row(*("NULL" if v is None else str(v) for v in row))
+    except (duckdb.Error, FileNotFoundError, RuntimeError) as exc:
+        console.print(f"[red]{type(exc).__name__}:[/red] {exc}")
+        raise typer.Exit(1) from exc
     console.print(table)
+
+
+@app.command()
+def docs(warehouse: WarehouseOption = None) -> None:
+    """Build the dbt docs site (models, columns, tests, lineage) into var/docs/."""
+    from pipelines.build import build_docs
+
+    index = build_docs(_settings(warehouse=warehouse))
+    console.print(f"dbt docs: {index} (static single page: {index.with_name('static_index.html')})")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,21 @@
     'w_' || substr(sha256({{ key_expression }}), 1, 20)
 {%- endmacro %}
 
+{#- A stable party id from a party kind and a name match key (or a DDEX party id / ISNI when delivered). -#}
+{% macro party_id(key_expression) -%}
+    'p_' || substr(sha256({{ key_expression }}), 1, 20)
+{%- endmacro %}
+
+{#- The source key of a DDEX release: ICPN first, then GRid, then the holder's proprietary id. -#}
+{% macro release_key(icpn, grid, holder_id, proprietary_id) -%}
+    coalesce('icpn:' || {{ icpn }}, 'grid:' || {{ grid }}, 'release:' || {{ holder_id }} || ':' || {{ proprietary_id }})
+{%- endmacro %}
+
+{#- The source key of an ADI title: provider id (or the holder when absent) and the title's Asset_ID. -#}
+{% macro adi_key(provider_id, holder_id, asset_id) -%}
+    'adi:' || coalesce({{ provider_id }}, {{ holder_id }}) || ':' || {{ asset_id }}
+{%- endmacro %}
+
 {#- Titles JSON (as ingested) → the first title text in a given language/script, e.g. 'ja-Jpan'. -#}
 {% macro title_in(titles_column, language_scripts) -%}
     list_extract(
@@ -22,7 +37,26 @@
     case when regexp_matches({{ column }}, '^[\x20-\x7E\x{00C0}-\x{024F}]+$') then {{ column }} end
 {%- endmacro %}
 
+{#- A match key for titles and names when ingest gave none: lower-cased, punctuation and spaces collapsed. -#}
+{% macro name_key(column) -%}
+    nullif(trim(regexp_replace(lower(nfc_normalize({{ column }})), '[\s\p{P}]+', ' ', 'g')), '')
+{%- endmacro %}
+
+{#- A video title match key: the name key without a trailing picture-format marker ('... HD', '(SD)', '4K'). -#}
+{% macro video_title_key(column) -%}
+    nullif(trim(regexp_replace({{ name_key(column) }}, '(\s(hd|sd|uhd|4k))+$', '')), '')
+{%- endmacro %}
+
 {#- A deterministic key over several columns (nulls spelled out), like dbt_utils.generate_surrogate_key. -#}
 {% macro dbt_utils_surrogate(columns) -%}
     substr(sha256(concat_ws('|', {% for c in columns %}coalesce(cast({{ c }} as varchar), '∅'){% if not loop.last %}, {% endif %}{% endfor %})), 1, 24)
+{%- endmacro %}
+
+{#- ADI App_Data kept as delivered ([[name, value], ...]) → the first value of a name, or every value. -#}
+{% macro app_data_value(app_data_column, name) -%}
+    list_extract(list_transform(list_filter(from_json({{ app_data_column }}, '[["VARCHAR"]]'), p -> p[1] = '{{ name }}'), p -> p[2]), 1)
+{%- endmacro %}
+
+{% macro app_data_values(app_data_column, name) -%}
+    list_transform(list_filter(from_json({{ app_data_column }}, '[["VARCHAR"]]'), p -> p[1] = '{{ name }}'), p -> p[2])
 {%- endmacro %}

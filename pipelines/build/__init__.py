@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from pipelines.settings import MsdbSettings
 
@@ -27,6 +28,8 @@ def run_dbt(settings: MsdbSettings, *args: str) -> object:
     """Run one dbt command in-process with the project's profile and the configured warehouse."""
     from dbt.cli.main import dbtRunner
 
+    from pipelines.warehouse.published import publish_quietly
+
     os.environ["MSDB_WAREHOUSE"] = str(settings.warehouse.resolve())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = settings.var_dir.resolve() / "dbt"
@@ -45,6 +48,7 @@ def run_dbt(settings: MsdbSettings, *args: str) -> object:
         return dbtRunner().invoke(argv)
     finally:
         _close_dbt_duckdb()
+        publish_quietly(settings.warehouse)
 
 
 def _close_dbt_duckdb() -> None:
@@ -79,3 +83,25 @@ def run_build(settings: MsdbSettings, logical_date: date) -> BuildSummary:
     if not result.success or summary.failures:
         raise BuildFailed("dbt build failed: " + "; ".join(summary.failures or ["see var/dbt/logs"]))
     return summary
+
+
+def build_docs(settings: MsdbSettings) -> Path:
+    """`dbt docs generate` (with the static single-file page) into `<var_dir>/docs/`; returns index.html.
+
+    The catalog is read from the warehouse, so build it first (`msdb run` or `msdb stage build`)."""
+    import shutil
+
+    from pipelines.warehouse import writer
+
+    with writer(settings.warehouse):  # raw tables exist even before the first ingest
+        pass
+    result = run_dbt(settings, "docs", "generate", "--static", "--quiet")
+    if result.exception is not None or not result.success:
+        raise BuildFailed(f"dbt docs generate failed: {result.exception or 'see var/dbt/logs'}")
+    target = settings.var_dir.resolve() / "dbt" / "target"
+    docs = settings.var_dir.resolve() / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "static_index.html", "manifest.json", "catalog.json"):
+        if (target / name).exists():
+            shutil.copyfile(target / name, docs / name)
+    return docs / "index.html"

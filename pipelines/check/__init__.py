@@ -1,7 +1,14 @@
 """Quality gate: Great Expectations suites on pandas frames read from DuckDB after `dbt build`.
 
 Results go to `ops.quality_results` for the logical date. A failed expectation holds back what its suite's
-`meta.blocks` names (a feed, or one partner) and nothing else; export reads the verdicts from there.
+`meta.blocks` names (a feed such as `works`, or one partner `partner:<id>`) and nothing else; export reads the
+verdicts back through `blocked_for`. Every run also renders GX Data Docs to `<var_dir>/data_docs/index.html`.
+
+A suite's frame is one of (see expectations/README.md):
+- `meta.table`: a warehouse table or view;
+- `meta.query`: a SQL query (reconciliations between marts and raw);
+- `meta.frame`: a frame built here in Python (`ingest_reconciliation`, by `meta.kinds`);
+- a partner contract (generated suites `partner:<id>`): the rows that partner would receive tomorrow.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from pipelines.settings import PROJECT_ROOT, MsdbSettings
 from pipelines.warehouse import writer
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
+COUNTRIES_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "iso_3166_countries.csv"
+# Raw tables whose rows are children of another table's record (their positions are not records of their own).
+CHILD_TABLES = {"adi_assets", "holders"}
 
 
 @dataclass
@@ -33,6 +43,23 @@ class CheckSummary:
     expectations: int = 0
     failed: list[str] = field(default_factory=list)  # "suite: expectation(column) observed"
     blocked: list[str] = field(default_factory=list)  # feeds and partner:<id> held back
+    data_docs: str | None = None  # index.html of the rendered GX Data Docs
+
+
+def iso_country_codes() -> list[str]:
+    lines = COUNTRIES_SEED.read_text(encoding="utf-8").splitlines()[1:]
+    return [line.split(",", 1)[0] for line in lines if line]
+
+
+def _resolve_placeholders(expectations: list[dict]) -> list[dict]:
+    """`"value_set": "$iso_3166_countries"` → the codes of the dbt seed, so suite and seed never disagree."""
+    resolved = []
+    for expectation in expectations:
+        kwargs = dict(expectation.get("kwargs", {}))
+        if kwargs.get("value_set") == "$iso_3166_countries":
+            kwargs["value_set"] = iso_country_codes()
+        resolved.append({**expectation, "kwargs": kwargs})
+    return resolved
 
 
 def load_suites(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
@@ -40,30 +67,101 @@ def load_suites(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
     for path in sorted(folder.glob("*.json")):
         spec = json.loads(path.read_text(encoding="utf-8"))
         meta = spec.get("meta", {})
-        suites.append(SuiteSpec(spec["name"], meta.get("table"), meta.get("blocks", []), spec["expectations"], meta))
+        suites.append(
+            SuiteSpec(spec["name"], meta.get("table"), meta.get("blocks", []), _resolve_placeholders(spec["expectations"]), meta)
+        )
     return suites
 
 
+# ids a partner receives must be well formed, and a window must not end before it starts
+PARTNER_ROW_EXPECTATIONS = [
+    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "work_id", "regex": "^w_[0-9a-f]{20}$"}},
+    {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "work_id"}},
+    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "isrc", "regex": "^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$"}},
+    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "icpn", "regex": "^[0-9]{12,14}$"}},
+    {
+        "type": "expect_column_pair_values_a_to_be_greater_than_b",
+        "kwargs": {"column_A": "window_end", "column_B": "window_start", "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+    },
+]
+
+
 def partner_suites(settings: MsdbSettings) -> list[tuple[SuiteSpec, object]]:
-    """One suite per partner contract: its required fields present on every row of its feed."""
+    """One suite per partner contract: its required fields present on every row of its feed, ids well formed."""
     from pipelines.registry import load_partners
 
     suites = []
     for contract in load_partners(settings.partners_dir):
-        expectations = [
-            {"type": "expect_column_to_exist", "kwargs": {"column": name}} for name in contract.required_fields
-        ] + [
-            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": name}}
-            for name in contract.required_fields
-        ]
-        suites.append((SuiteSpec(f"partner:{contract.partner_id}", None, [f"partner:{contract.partner_id}"], expectations), contract))
+        expectations = (
+            [{"type": "expect_column_to_exist", "kwargs": {"column": name}} for name in contract.required_fields]
+            + [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": name}} for name in contract.required_fields]
+            + (PARTNER_ROW_EXPECTATIONS if contract.feed == "works" else [])
+        )
+        name = f"partner:{contract.partner_id}"
+        suites.append((SuiteSpec(name, None, [name], expectations, {"contract": contract.partner_id}), contract))
     return suites
 
 
-class _Validator:
-    """One ephemeral GX context for the whole check; one pandas asset per suite."""
+def ingest_reconciliation_frame(con, kinds: list[str]):
+    """One row per loaded file of those kinds: what ingest counted against what the raw tables and the
+    quarantine hold. Every gap column must be 0: found = loaded + quarantined, each loaded record has rows in
+    raw (distinct record positions over the raw tables), each quarantined record a quarantine row."""
+    import pandas as pd
 
-    def __init__(self):
+    tables = [
+        name
+        for (name,) in con.execute(
+            """
+            SELECT table_name FROM information_schema.columns
+            WHERE table_schema = 'raw' AND column_name IN ('file_id', 'record_position')
+            GROUP BY table_name HAVING count(*) = 2 ORDER BY table_name
+            """
+        ).fetchall()
+        if name not in CHILD_TABLES
+    ]
+    positions = " UNION ALL ".join(f"SELECT file_id, record_position FROM raw.{t}" for t in tables) or (
+        "SELECT NULL::VARCHAR AS file_id, NULL::VARCHAR AS record_position WHERE false"
+    )
+    placeholders = ", ".join("?" for _ in kinds)
+    sql = f"""
+        WITH raw_records AS (
+            SELECT file_id, count(DISTINCT record_position) AS raw_records FROM ({positions}) GROUP BY file_id
+        ),
+        quarantined AS (
+            SELECT file_id, count(*) AS quarantine_rows FROM ops.quarantine WHERE location <> 'file' GROUP BY file_id
+        )
+        SELECT f.file_path, f.kind, f.records_found, f.records_loaded, f.records_quarantined,
+               coalesce(r.raw_records, 0) AS raw_records,
+               coalesce(q.quarantine_rows, 0) AS quarantine_rows,
+               f.records_found - f.records_loaded - f.records_quarantined AS unaccounted_records,
+               f.records_loaded - coalesce(r.raw_records, 0) AS records_missing_in_raw,
+               f.records_quarantined - coalesce(q.quarantine_rows, 0) AS records_missing_in_quarantine
+        FROM ops.ingest_files f
+        LEFT JOIN raw_records r USING (file_id)
+        LEFT JOIN quarantined q USING (file_id)
+        WHERE f.status IN ('loaded', 'partial') AND f.kind IN ({placeholders})
+        ORDER BY f.file_path
+    """
+    cursor = con.execute(sql, kinds)
+    names = [d[0] for d in cursor.description]
+    return pd.DataFrame(cursor.fetchall(), columns=names)
+
+
+def suite_frame(con, spec: SuiteSpec):
+    import pandas as pd
+
+    if spec.meta.get("frame") == "ingest_reconciliation":
+        return ingest_reconciliation_frame(con, spec.meta.get("kinds", []))
+    sql = spec.meta.get("query") or f"SELECT * FROM {spec.table}"
+    cursor = con.execute(sql)
+    return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+
+class _Validator:
+    """One ephemeral GX context for the whole check; one pandas asset and checkpoint per suite; Data Docs
+    rendered to a folder at the end."""
+
+    def __init__(self, docs_dir: Path | None = None):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -74,16 +172,32 @@ class _Validator:
         self.gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.docs_dir = docs_dir
+        if docs_dir is not None:
+            docs_dir.mkdir(parents=True, exist_ok=True)
+            self.context.add_data_docs_site(
+                site_name="msdb",
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())},
+                },
+            )
         self.source = self.context.data_sources.add_pandas("msdb")
 
     def validate(self, spec: SuiteSpec, frame) -> list[tuple[str, str | None, bool, str]]:
         from great_expectations.core.expectation_suite import ExpectationSuite
 
+        gx = self.gx
         asset_name = spec.name.replace(":", "_")
         asset = self.source.add_dataframe_asset(name=asset_name)
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
-        suite = self.context.suites.add(ExpectationSuite(name=asset_name, expectations=spec.expectations))
-        outcome = batch.validate(suite)
+        batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+        suite = self.context.suites.add(ExpectationSuite(name=asset_name, expectations=spec.expectations, meta=spec.meta))
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(data=batch_definition, suite=suite, name=asset_name)
+        )
+        checkpoint = self.context.checkpoints.add(gx.Checkpoint(name=asset_name, validation_definitions=[definition]))
+        outcome = next(iter(checkpoint.run(batch_parameters={"dataframe": frame}).run_results.values()))
         rows = []
         for result in outcome.results:
             config = result.expectation_config
@@ -94,17 +208,24 @@ class _Validator:
             rows.append((config.type, column, bool(result.success), json.dumps(observed, default=str)[:500]))
         return rows
 
+    def build_docs(self) -> str | None:
+        if self.docs_dir is None:
+            return None
+        self.context.build_data_docs(site_names=["msdb"])
+        index = self.docs_dir / "index.html"
+        return str(index) if index.exists() else None
+
 
 def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
     from pipelines.export.feeds import feed_frame
     from pipelines.settings import delivery_date
 
     summary = CheckSummary()
-    validator = _Validator()
+    validator = _Validator(settings.var_dir / "data_docs")
     checked_at = datetime.now(UTC)
     results: list[tuple] = []
     with writer(settings.warehouse) as con:
-        work = [(spec, con.execute(f"SELECT * FROM {spec.table}").df()) for spec in load_suites()]
+        work = [(spec, suite_frame(con, spec)) for spec in load_suites()]
         for spec, contract in partner_suites(settings):
             work.append((spec, feed_frame(con, contract, delivery_date(logical_date))))
         for spec, frame in work:
@@ -123,6 +244,7 @@ def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
             results,
         )
         con.commit()
+    summary.data_docs = validator.build_docs()
     return summary
 
 

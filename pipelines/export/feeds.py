@@ -24,7 +24,8 @@ def _in_list(column: str, values: list[str], params: list) -> str:
 
 def works_feed_rows(con, contract: PartnerContract, on: date) -> list[dict[str, Any]]:
     """Works licensed to the partner on `on` (a territory of the contract, an allowed commercial model and
-    use type, a window containing the day, no takedown), with kansei tags and licensed similar works."""
+    use type, a window containing the day, not withdrawn by a takedown or purge), with kansei tags and licensed
+    similar works."""
     params: list = []
     filters = " AND ".join(
         [
@@ -43,7 +44,7 @@ def works_feed_rows(con, contract: PartnerContract, on: date) -> list[dict[str, 
             FROM marts.fct_licence_window
             WHERE {filters}
               AND window_start <= ? AND (window_end IS NULL OR window_end >= ?)
-              AND NOT coalesce(is_takedown, FALSE)
+              AND status = 'active'
             GROUP BY work_id
         ),
         shown AS (

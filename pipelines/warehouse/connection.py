@@ -36,9 +36,11 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 @contextmanager
 def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The one read-write connection of this process; schema created on first use."""
+    """The one read-write connection of this process; schema created on first use. On close, the committed
+    file is published for readers (`pipelines.warehouse.published`)."""
     import duckdb
 
+    from pipelines.warehouse.published import publish_quietly
     from pipelines.warehouse.schema import ensure_schema
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,7 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("CHECKPOINT")
     finally:
         con.close()
+        publish_quietly(path)
 
 
 @contextmanager

@@ -185,11 +185,10 @@ CREATE TABLE IF NOT EXISTS raw.article_text (
     title_match_key VARCHAR,           -- NFKC, case-folded, dashes unified, whitespace collapsed
     sentences VARCHAR[],               -- the body, one sentence per element
     tokenizer VARCHAR,                 -- 'sudachi-core:C' for ja, 'unicode-words' otherwise
-    tokens VARCHAR[],                  -- surface forms of title then body, in text order
-    lemmas VARCHAR[],                  -- dictionary forms (行き → 行く), parallel to tokens
-    normalized_forms VARCHAR[],        -- Sudachi normalized forms (附属 → 付属), parallel to tokens
-    parts_of_speech VARCHAR[],         -- two-level Sudachi POS (名詞-固有名詞), parallel to tokens
-    search_keys VARCHAR[]              -- distinct match keys of content words (and parts of compounds)
+    tokens VARCHAR,                    -- title then body as surface forms separated by single spaces (分かち書き);
+                                       -- string_split(tokens, ' ') lists them, the fts extension indexes them
+    lemmas VARCHAR,                    -- Sudachi normalized forms (行き → 行く, 附属 → 付属), one per token, likewise
+    search_keys VARCHAR[]              -- distinct match keys of content-word lemmas (and of compounds' parts)
 );
 
 -- Added with ERN 3.x, MEAD, ADI 3.0 and the catalog template (issue 3). ALTER ... IF NOT EXISTS so that a

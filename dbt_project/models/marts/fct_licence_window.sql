@@ -1,7 +1,7 @@
 with
 
 windows as (
-    select * from {{ ref('int_licence_windows_expanded') }}
+    select * from {{ ref('int_licence_windows_merged') }}
 ),
 
 works as (
@@ -20,10 +20,16 @@ final as (
         window_start,
         window_end,
         is_open_ended,
+        -- status
+        case when is_withdrawn then 'withdrawn' else 'active' end as status,
         is_takedown,
+        is_withdrawn,
+        withdrawn_at,
         -- provenance
         rights_holder_id,
-        source
+        rights_holder_ids,
+        source,
+        term_count
     from windows
     inner join works on windows.work_id = works.work_id
 )

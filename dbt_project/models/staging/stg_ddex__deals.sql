@@ -1,7 +1,21 @@
 with
 
 source as (
-    select * from {{ source('raw', 'ddex_deals') }}
+    {{ raw_relation('ddex_deals', {
+        'message_id': 'varchar',
+        'message_type': 'varchar',
+        'message_created_at': 'timestamptz',
+        'release_reference': 'varchar',
+        'deal_position': 'integer',
+        'deal_reference': 'varchar',
+        'territories': 'varchar[]',
+        'excluded_territories': 'varchar[]',
+        'commercial_models': 'varchar[]',
+        'use_types': 'varchar[]',
+        'start_date': 'date',
+        'end_date': 'date',
+        'is_takedown': 'boolean',
+    }) }}
 ),
 
 final as (
@@ -11,17 +25,22 @@ final as (
         message_id,
         release_reference,
         deal_position,
+        deal_reference,
         holder_id,
         -- terms
-        territories,
-        excluded_territories,
-        commercial_models,
-        use_types,
-        is_takedown,
+        coalesce(territories, []) as territories,
+        coalesce(excluded_territories, []) as excluded_territories,
+        coalesce(commercial_models, []) as commercial_models,
+        coalesce(use_types, []) as use_types,
+        coalesce(is_takedown, false) as is_takedown,
+        message_type,
         -- dates
         start_date,
         end_date,
-        message_created_at
+        message_created_at,
+        -- provenance
+        file_path,
+        record_position
     from source
 )
 

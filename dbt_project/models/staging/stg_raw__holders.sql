@@ -1,7 +1,14 @@
 with
 
 source as (
-    select * from {{ source('raw', 'holders') }}
+    {{ raw_relation('holders', {
+        'holder_id': 'varchar',
+        'name': 'varchar',
+        'kind': 'varchar',
+        'timezone': 'varchar',
+        'default_language': 'varchar',
+        'licence_territories': 'varchar[]',
+    }, with_provenance=false) }}
 ),
 
 final as (

@@ -1,0 +1,96 @@
+"""`msdb sql` reads the published copy while another process holds the warehouse read-write."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from pipelines.cli import app
+from pipelines.warehouse import publish, published_path, writer
+
+REPO = Path(__file__).resolve().parents[2]
+
+WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from pipelines.warehouse import writer
+
+    warehouse, ready, stop = (Path(a) for a in sys.argv[1:4])
+    with writer(warehouse) as con:
+        con.execute("INSERT INTO ops.stage_runs VALUES ('2026-11-24', 'during', 'running', now(), NULL, NULL)")
+        ready.write_text("holding the lock")
+        deadline = time.monotonic() + 60
+        while not stop.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    """
+)
+
+
+def _stages(result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_sql_reads_the_last_published_state_while_a_run_writes(tmp_path):
+    warehouse = tmp_path / "warehouse" / "msdb.duckdb"
+    with writer(warehouse) as con:
+        con.execute("INSERT INTO ops.stage_runs VALUES ('2026-11-24', 'before', 'success', now(), now(), NULL)")
+    assert published_path(warehouse).exists()  # the writer published on close
+
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    process = subprocess.Popen([sys.executable, "-c", WRITER, str(warehouse), str(ready), str(stop)], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert process.poll() is None, "writer process died"
+            assert time.monotonic() < deadline, "writer process never took the lock"
+            time.sleep(0.05)
+        # the live file is locked against every other process, readers included ...
+        with pytest.raises(duckdb.IOException):
+            duckdb.connect(str(warehouse), read_only=True)
+        # ... and `msdb sql` still answers, from the published copy
+        runner = CliRunner()
+        output = _stages(
+            runner.invoke(app, ["sql", "SELECT stage FROM ops.stage_runs ORDER BY stage", "--warehouse", str(warehouse)])
+        )
+        assert "before" in output and "during" not in output
+    finally:
+        stop.write_text("done")
+        process.wait(timeout=60)
+    assert process.returncode == 0
+
+    # the writer published when it closed: the next query sees its work
+    output = _stages(CliRunner().invoke(app, ["sql", "SELECT stage FROM ops.stage_runs ORDER BY stage", "--warehouse", str(warehouse)]))
+    assert "before" in output and "during" in output
+
+
+def test_sql_is_read_only_and_reports_errors(tmp_path):
+    warehouse = tmp_path / "msdb.duckdb"
+    with writer(warehouse):
+        pass
+    result = CliRunner().invoke(app, ["sql", "CREATE TABLE raw.x (a INT)", "--warehouse", str(warehouse)])
+    assert result.exit_code == 1 and "read-only" in result.output.lower()
+
+
+def test_publish_replaces_the_copy_atomically(tmp_path):
+    warehouse = tmp_path / "msdb.duckdb"
+    with writer(warehouse) as con:
+        con.execute("CREATE TABLE ops.marker AS SELECT 1 AS version")
+    reader_of_old = duckdb.connect(str(published_path(warehouse)), read_only=True)
+    with writer(warehouse) as con:
+        con.execute("UPDATE ops.marker SET version = 2")
+    publish(warehouse)
+    # a reader that opened the old copy keeps reading it; a new reader sees the new one
+    assert reader_of_old.execute("SELECT version FROM ops.marker").fetchone() == (1,)
+    reader_of_old.close()
+    with duckdb.connect(str(published_path(warehouse)), read_only=True) as con:
+        assert con.execute("SELECT version FROM ops.marker").fetchone() == (2,)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["msdb.duckdb", "msdb.published.duckdb"]
