@@ -122,3 +122,21 @@ def moto_s3():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def real_catalog_run(shared_data, tmp_path_factory) -> MsdbSettings:
+    """The whole nightly run once on every real DDEX (ERN 3.7, 3.8.2, 4.3, MEAD) and ADI delivery."""
+    from pipelines.nightly import run_nightly
+
+    root = tmp_path_factory.mktemp("real-catalog")
+    landing = Landing(root / "landing")
+    landing.holder("umg", "music", name="Universal Music Group").holder("fuga", "music").holder("ddex-profiles", "music")
+    landing.holder("lifetime", "video", name="Lifetime Movie Club", licence_territories=["US"])
+    for path in sorted((shared_data / "ddex").rglob("*.xml")):
+        holder = "fuga" if "FUGA" in path.name else "ddex-profiles" if "Profile" in path.name else "umg"
+        landing.add("music", holder, path)
+    landing.add("video", "lifetime", shared_data / "adi" / "adi11_tvshow.xml")
+    settings = make_settings(root, landing.root)
+    run_nightly(settings, SAMPLE_DATE)
+    return settings

@@ -5,27 +5,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.nightly import run_nightly
-from tests.conftest import SAMPLE_DATE, make_settings
-
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def real_run(shared_data, tmp_path_factory):
-    from tests.conftest import Landing
-
-    root = tmp_path_factory.mktemp("real")
-    landing = Landing(root / "landing")
-    landing.holder("umg", "music", name="Universal Music Group").holder("fuga", "music").holder("ddex-profiles", "music")
-    landing.holder("lifetime", "video", name="Lifetime Movie Club", licence_territories=["US"])
-    for path in sorted((shared_data / "ddex").rglob("*.xml")):
-        holder = "fuga" if "FUGA" in path.name else "ddex-profiles" if "Profile" in path.name else "umg"
-        landing.add("music", holder, path)
-    landing.add("video", "lifetime", shared_data / "adi" / "adi11_tvshow.xml")
-    settings = make_settings(root, landing.root)
-    run_nightly(settings, SAMPLE_DATE)
-    return settings
+def real_run(real_catalog_run):
+    return real_catalog_run
 
 
 def test_japanese_album_recording_is_a_work_with_both_titles(real_run):

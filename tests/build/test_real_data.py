@@ -6,26 +6,15 @@ from datetime import date
 
 import pytest
 
-from tests.build.conftest import ingest_and_build, rows
-from tests.conftest import SAMPLE_DATE, Landing, make_settings
+from tests.build.conftest import rows
+from tests.conftest import SAMPLE_DATE
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def real_warehouse(shared_data, tmp_path_factory):
-    root = tmp_path_factory.mktemp("real-warehouse")
-    landing = Landing(root / "landing")
-    landing.holder("umg", "music", name="Universal Music Group").holder("fuga", "music").holder("ddex-profiles", "music")
-    landing.holder("lifetime", "video", name="Lifetime Movie Club", licence_territories=["US"])
-    for path in sorted((shared_data / "ddex").rglob("*.xml")):
-        holder = "fuga" if "FUGA" in path.name else "ddex-profiles" if "Profile" in path.name else "umg"
-        landing.add("music", holder, path)
-    landing.add("video", "lifetime", shared_data / "adi" / "adi11_tvshow.xml")
-    settings = make_settings(root, landing.root)
-    summary = ingest_and_build(settings)
-    assert summary.failures == []
-    return settings
+def real_warehouse(real_catalog_run):
+    return real_catalog_run
 
 
 def windows(settings, where: str, params: list) -> list[tuple]:
