@@ -96,6 +96,27 @@ def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logi
     return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=len(rows))
 
 
+def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date) -> list:
+    """What the ledger keeps: for a delivery (new or found), its manifest's hash, files and row count."""
+    manifest = b""
+    if delivery.status != "blocked":
+        manifest = target.read(f"{contract.partner_id}/{contract.feed}/{logical_date.isoformat()}/manifest.json")
+    files = json.loads(manifest)["files"] if manifest else []
+    return [
+        contract.partner_id,
+        contract.feed,
+        logical_date,
+        delivery_date(logical_date),
+        delivery.uri,
+        hashlib.sha256(manifest).hexdigest() if manifest else "",
+        json.dumps(files),
+        sum(f["rows"] for f in files),
+        delivery.status,
+        delivery.reason,
+        datetime.now(UTC),
+    ]
+
+
 def run_export(settings: MsdbSettings, logical_date: date) -> ExportSummary:
     target = target_for(settings.deliver, settings.s3_endpoint_url, settings.s3_region)
     summary = ExportSummary()
@@ -104,21 +125,8 @@ def run_export(settings: MsdbSettings, logical_date: date) -> ExportSummary:
         for contract in load_partners(settings.partners_dir):
             delivery = deliver_partner(con, settings, contract, logical_date, target, blocked)
             summary.deliveries.append(delivery)
-            manifest = target.read(f"{contract.partner_id}/{contract.feed}/{logical_date.isoformat()}/manifest.json") if delivery.status != "blocked" else b""
             con.execute(
                 "INSERT INTO exports.delivery_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    contract.partner_id,
-                    contract.feed,
-                    logical_date,
-                    delivery_date(logical_date),
-                    delivery.uri,
-                    hashlib.sha256(manifest).hexdigest() if manifest else "",
-                    json.dumps(json.loads(manifest)["files"]) if manifest else "[]",
-                    delivery.rows if delivery.status == "delivered" else (json.loads(manifest)["row_count"] if manifest else 0),
-                    delivery.status,
-                    delivery.reason,
-                    datetime.now(UTC),
-                ],
+                _ledger_row(delivery, target, contract, logical_date),
             )
     return summary
