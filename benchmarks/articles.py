@@ -9,7 +9,9 @@ JSON Lines files of 5,000 articles into a temporary landing, then in child proce
      raw.article_text; it reports its own peak RSS;
   2. tokenizes the same texts (title + body) with SudachiPy alone (core dictionary, mode C, one tokenizer),
      once bare (`tokenize` only) and once reading each token's surface and dictionary form.
-Prints articles/s, the ratio of ingest throughput to SudachiPy alone (target >= 0.7) and the ingest peak RSS.
+Prints articles/s, the ratio of ingest throughput to SudachiPy alone (target >= 0.7), the ingest peak RSS and
+the load average: a large delivery is analysed by one worker process per core, so other work on the machine
+lowers the ingest figure more than the single-threaded SudachiPy one.
 Every article is generated from a fixed vocabulary; nothing is third-party text.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
@@ -29,10 +32,43 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ARTICLES_PER_FILE = 5_000
 
-PLACES = ["下町", "港町", "山あいの温泉街", "駅前の商店街", "川沿いの遊歩道", "古い城下町", "海辺の小さな村", "高原の避暑地"]
-SHOPS = ["喫茶店", "ベーカリー", "ラーメン店", "雑貨店", "古書店", "和菓子屋", "ビストロ", "銭湯", "花屋", "本屋"]
-FOODS = ["焼きたてのクロワッサン", "濃厚な味噌ラーメン", "季節のフルーツタルト", "手打ちのそば", "自家焙煎のコーヒー", "炭火焼きの鶏肉"]
-FEELINGS = ["心が落ち着きます", "思わず笑みがこぼれます", "懐かしい気持ちになります", "日常の疲れがほどけていきます", "胸が高鳴ります"]
+PLACES = [
+    "下町",
+    "港町",
+    "山あいの温泉街",
+    "駅前の商店街",
+    "川沿いの遊歩道",
+    "古い城下町",
+    "海辺の小さな村",
+    "高原の避暑地",
+]
+SHOPS = [
+    "喫茶店",
+    "ベーカリー",
+    "ラーメン店",
+    "雑貨店",
+    "古書店",
+    "和菓子屋",
+    "ビストロ",
+    "銭湯",
+    "花屋",
+    "本屋",
+]
+FOODS = [
+    "焼きたてのクロワッサン",
+    "濃厚な味噌ラーメン",
+    "季節のフルーツタルト",
+    "手打ちのそば",
+    "自家焙煎のコーヒー",
+    "炭火焼きの鶏肉",
+]
+FEELINGS = [
+    "心が落ち着きます",
+    "思わず笑みがこぼれます",
+    "懐かしい気持ちになります",
+    "日常の疲れがほどけていきます",
+    "胸が高鳴ります",
+]
 SEASONS = ["春", "初夏", "真夏", "秋", "初冬", "真冬"]
 ITEMS = ["ニット", "ローファー", "トレンチコート", "マフラー", "スニーカー", "ワンピース", "腕時計"]
 COLORS = ["ブラウン", "ネイビー", "オフホワイト", "グレー", "ボルドー", "カーキ"]
@@ -67,9 +103,7 @@ def _sentence(rng: random.Random) -> str:
 
 
 def article(n: int, rng: random.Random) -> dict:
-    paragraphs = [
-        "".join(_sentence(rng) for _ in range(rng.randint(3, 5))) for _ in range(rng.randint(3, 5))
-    ]
+    paragraphs = ["".join(_sentence(rng) for _ in range(rng.randint(3, 5))) for _ in range(rng.randint(3, 5))]
     return {
         "url": f"https://bench-media.example/articles/{n:07d}",
         "title": f"{rng.choice(PLACES)}の{rng.choice(SHOPS)}で過ごす{rng.choice(SEASONS)}の休日（{n}）",
@@ -116,12 +150,60 @@ def _child_ingest(landing: str, warehouse: str) -> None:
         var_dir=Path(warehouse).parent / "var",
         deliver=str(Path(warehouse).parent / "out"),
     )
+    sampler = _RssSampler()
+    sampler.start()
     started = time.perf_counter()
     summary = run_ingest(settings, date(2026, 11, 24))
     elapsed = time.perf_counter() - started
+    sampler.stop()
     loaded = sum(outcome.loaded for outcome in summary.files)
     quarantined = sum(outcome.quarantined for outcome in summary.files)
-    print(json.dumps({"seconds": elapsed, "loaded": loaded, "quarantined": quarantined, "rss": _peak_rss_mb()}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "loaded": loaded,
+                "quarantined": quarantined,
+                "rss": _peak_rss_mb(),
+                "rss_with_workers": sampler.peak_mb,
+            }
+        )
+    )
+
+
+class _RssSampler:
+    """Peak RSS of this process plus its descendants (the text workers), sampled twice a second."""
+
+    def __init__(self):
+        import threading
+
+        self.peak_mb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._sample()
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        total = me.memory_info().rss
+        for child in me.children(recursive=True):
+            try:
+                total += child.memory_info().rss
+            except psutil.Error:
+                pass
+        self.peak_mb = max(self.peak_mb, total // (1024 * 1024))
 
 
 def _child_sudachi(landing: str) -> None:
@@ -145,7 +227,11 @@ def _child_sudachi(landing: str) -> None:
         [m.surface() for m in morphemes]
         [m.dictionary_form() for m in morphemes]
     with_forms = time.perf_counter() - started
-    print(json.dumps({"bare_seconds": bare, "forms_seconds": with_forms, "texts": len(texts), "rss": _peak_rss_mb()}))
+    print(
+        json.dumps(
+            {"bare_seconds": bare, "forms_seconds": with_forms, "texts": len(texts), "rss": _peak_rss_mb()}
+        )
+    )
 
 
 def _child(*args: str) -> dict:
@@ -154,9 +240,13 @@ def _child(*args: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--keep", type=Path, help="write the landing and warehouse here instead of a temp dir")
+    parser.add_argument(
+        "--keep", type=Path, help="write the landing and warehouse here instead of a temp dir"
+    )
     args = parser.parse_args()
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="msdb-bench-articles-"))
@@ -168,6 +258,7 @@ def main() -> None:
             f"generated {args.articles:,} articles, {characters / args.articles:,.0f} characters each on average, "
             f"in {time.perf_counter() - started:.1f}s"
         )
+        load_before = os.getloadavg()[0]
         ingest = _child("_ingest", str(landing), str(work / "warehouse" / "msdb.duckdb"))
         if ingest["loaded"] != args.articles or ingest["quarantined"]:
             raise SystemExit(f"ingest did not load every article: {ingest}")
@@ -182,7 +273,13 @@ def main() -> None:
         print(f"  + surface, dictionary form: {sudachi['forms_seconds']:.1f}s  {forms_rate:,.0f} articles/s")
         print(f"ratio to SudachiPy alone:  {ingest_rate / bare_rate:.2f}  (target >= 0.7)")
         print(f"ratio to SudachiPy + forms: {ingest_rate / forms_rate:.2f}")
-        print(f"ingest peak RSS:           {ingest['rss']} MB   (SudachiPy alone: {sudachi['rss']} MB)")
+        print(
+            f"ingest peak RSS:           {ingest['rss']} MB loader, {ingest['rss_with_workers']} MB with its text "
+            f"workers (sampled)   (SudachiPy alone: {sudachi['rss']} MB)"
+        )
+        print(
+            f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+        )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

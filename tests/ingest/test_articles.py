@@ -169,6 +169,19 @@ def test_sample_dumps_load_with_language_tokens_and_search_keys(tmp_path):
     )  # 灯り → 明かり
     assert title_key == "路地裏の小さなラーメン店「灯り屋」、冷えた体にしみる一杯"
 
+    [(tokens, lemmas, count, lemma_count)] = rows(
+        settings,
+        "SELECT tokens, lemmas, len(string_split(tokens, ' ')), len(string_split(lemmas, ' ')) "
+        "FROM raw.article_text WHERE canonical_url LIKE '%backstreet-ramen-akariya'",
+    )
+    assert tokens.startswith(
+        "路地 裏 の 小さな ラーメン 店 「 灯り 屋 」 、 冷え た 体 に しみる 一 杯 商店街 から"
+    )
+    assert lemmas.startswith(
+        "路地 裏 の 小さな ラーメン 店 「 明かり 屋 」 、 冷える た 体 に 染みる 1 杯 商店街 から"
+    )
+    assert count == lemma_count == 125  # one lemma per token
+
     harbour = rows(
         settings,
         "SELECT published_at_raw, published_at, t.tokenizer, list_contains(t.search_keys, 'encore') "
@@ -270,6 +283,39 @@ def _sha256(text: str) -> str:
     import hashlib
 
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@pytest.mark.slow
+def test_a_large_dump_analysed_in_worker_processes_loads_the_same_rows(tmp_path, landing, monkeypatch):
+    from pipelines.ingest import articles
+    from pipelines.text import analysis
+
+    landing.holder("tokyo-lifestyle", "articles", default_language="ja", timezone="Asia/Tokyo")
+    lines = (FIXTURES / "dump-versions.jsonl").read_text("utf-8").splitlines()
+    dump = "\n".join(
+        line.replace('"url": "https://', f'"url": "https://copy{n}.') for n in range(40) for line in lines
+    )
+    landing.write("articles", "tokyo-lifestyle", "large.jsonl", dump + "\nnot json\n")
+    columns = (
+        "record_position, articles.canonical_url, title, body, articles.language, published_at, content_hash, "
+        "minhash, quality_flags, t.tokens, t.lemmas, t.search_keys, t.sentences"
+    )
+    query = f"SELECT {columns} FROM raw.articles JOIN raw.article_text t USING (file_id, record_position) ORDER BY 1"
+
+    serial_settings, _ = ingest(tmp_path / "serial", landing)
+    monkeypatch.setattr(articles, "PARALLEL_MIN_BYTES", 0)
+    parallel_settings, summary = ingest(tmp_path / "parallel", landing)
+
+    assert summary.by_kind()["articles"] == {
+        "files_partial": 1,
+        "records_loaded": 320,
+        "records_quarantined": 1,
+    }
+    assert analysis._workers is not None  # the worker processes really ran
+    assert rows(parallel_settings, query) == rows(serial_settings, query)
+    assert rows(parallel_settings, "SELECT location, reason FROM ops.quarantine") == [
+        ("line 321", "not a JSON object: Expecting value: line 1 column 1 (char 0)")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -505,7 +551,8 @@ def test_all_720_livedoor_articles_load_with_category_title_and_time(tmp_path, l
         ], name
     [(tokens, keys)] = rows(
         settings,
-        "SELECT t.tokens[1:6], t.search_keys FROM raw.article_text t WHERE file_path LIKE '%sports-watch-4597641.txt'",
+        "SELECT string_split(t.tokens, ' ')[1:6], t.search_keys FROM raw.article_text t "
+        "WHERE file_path LIKE '%sports-watch-4597641.txt'",
     )
     assert tokens == ["【", "Sports", "Watch", "】", "秋山", "成勲"]
     assert {"吉田", "秋山", "引退", "試合", "格闘家", "柔道", "メダリスト"} <= set(keys)

@@ -190,6 +190,22 @@ def test_a_missing_end_tag_reported_late_still_cuts_at_the_damaged_entry(tmp_pat
     ]
 
 
+def test_a_truncated_feed_keeps_every_complete_entry(tmp_path, landing):
+    text = (FIXTURES / "tokyo-rss20.xml").read_text("utf-8")
+    landing.holder("tokyo-lifestyle", "articles", default_language="ja")
+    landing.write("articles", "tokyo-lifestyle", "truncated.xml", text[: text.index("</channel>")])
+    settings, summary = ingest(tmp_path, landing)
+
+    assert summary.by_kind()["articles"] == {
+        "files_partial": 1,
+        "records_loaded": 3,
+        "records_quarantined": 1,
+    }
+    assert rows(settings, "SELECT location, reason FROM ops.quarantine") == [
+        ("line 39", "feed XML is malformed after the last entry: line 39, column 2: no element found")
+    ]
+
+
 def test_a_feed_broken_before_its_first_entry_is_quarantined_whole(tmp_path, landing):
     landing.holder("minato-news", "articles", default_language="ja")
     landing.write(
