@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from functools import cache
 
 from pipelines.kansei.config import LexiconEntry
 
@@ -18,23 +17,12 @@ def has_japanese(text: str) -> bool:
     return any(unicodedata.name(ch, "").startswith(_JAPANESE) for ch in text)
 
 
-@cache
-def _tokenizer():
-    from sudachipy import Dictionary
-
-    return Dictionary(dict="core").create()
-
-
 def lemmas(text: str) -> list[str]:
-    """Normalized forms and dictionary forms of every token (mode C, then mode A for compounds' parts)."""
-    from sudachipy import SplitMode
+    """Every form a lexicon entry may be written in: Sudachi lemmas, surfaces, and compound parts."""
+    from pipelines.text.japanese import tokenize_japanese
 
-    text = unicodedata.normalize("NFKC", text)
-    forms: list[str] = []
-    for mode in (SplitMode.C, SplitMode.A):
-        for morpheme in _tokenizer().tokenize(text, mode):
-            forms.extend({morpheme.normalized_form(), morpheme.dictionary_form(), morpheme.surface()})
-    return forms
+    tokens = tokenize_japanese(unicodedata.normalize("NFKC", text))
+    return [*tokens.lemmas, *tokens.surfaces, *tokens.search_keys]
 
 
 def lexicon_hits(text: str, lexicon: tuple[LexiconEntry, ...]) -> dict[str, float]:
