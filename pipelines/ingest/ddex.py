@@ -9,6 +9,7 @@ ERN 3.x lives in `ern3.py`; what both share (header, deals, purges, track order)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 from pipelines.ingest import xmlsafe
@@ -24,7 +25,16 @@ from pipelines.ingest.ddex_message import (
 )
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
-from pipelines.ingest.xmlsafe import child, child_index, children, first_text, localname, text, texts
+from pipelines.ingest.xmlsafe import (
+    all_texts,
+    child_index,
+    children,
+    first_text,
+    first_texts,
+    local_name,
+    localname,
+    text,
+)
 
 ERN4_NAMESPACES = {
     "http://ddex.net/xml/ern/41": "4.1",
@@ -32,6 +42,7 @@ ERN4_NAMESPACES = {
     "http://ddex.net/xml/ern/42": "4.2",
     "http://ddex.net/xml/ern/43": "4.3",
 }
+_NOT_SEEN = object()
 RESOURCE_KINDS = ("SoundRecording", "Video", "Image", "Text", "SheetMusic", "Software")
 RELEASE_KINDS = ("Release", "TrackRelease")
 _STREAMED = ("MessageHeader", "Party", "ReleaseDeal", "PurgedRelease", *RESOURCE_KINDS, *RELEASE_KINDS)
@@ -76,33 +87,49 @@ def _default_title(index: dict[str, list], titles: list[dict]) -> str | None:
     return titles[0]["text"] if titles else None
 
 
-def _display_artist(index: dict[str, list]) -> str | None:
-    names = [n for n in index.get("DisplayArtistName", ()) if n.text and n.text.strip()]
-    for node in names:
-        if node.get("IsDefault") == "true":
-            return node.text.strip()
-    for node in names:
-        if node.get("LanguageAndScriptCode") is None:
-            return node.text.strip()
-    return names[0].text.strip() if names else None
+def _title_key(title: str | None, titles: list[dict]) -> str | None:
+    """The default title's match key: computed already when it is one of the titles (it usually is)."""
+    for entry in titles:
+        if entry["text"] == title:
+            return entry["match_key"]
+    return match_key(title)
 
 
-def _display_artist_names(index: dict[str, list]) -> list[dict]:
-    return [
-        {
-            "name": n.text.strip(),
-            "language_script": n.get("LanguageAndScriptCode"),
-            "match_key": match_key(n.text),
-        }
-        for n in index.get("DisplayArtistName", ())
-        if n.text and n.text.strip()
+def _display_artist(nodes: list) -> tuple[str | None, str | None, str]:
+    """(the display artist, its match key, the JSON of every DisplayArtistName with its match key) from
+    DisplayArtistName elements: the display artist is the default one, else the one without a language,
+    else the first."""
+    names = []
+    for node in nodes:
+        value = node.text
+        if value is not None and value.strip():
+            get = node.get
+            names.append((value, get("IsDefault"), get("LanguageAndScriptCode")))
+    if not names:
+        return None, None, "[]"
+    return _display_artist_from(tuple(names))
+
+
+@lru_cache(maxsize=4096)  # one artist credit comes back on every track of an album
+def _display_artist_from(
+    names: tuple[tuple[str, str | None, str | None], ...],
+) -> tuple[str | None, str | None, str]:
+    display = next((value for value, is_default, _ in names if is_default == "true"), None)
+    if display is None:
+        display = next((value for value, _, language in names if language is None), names[0][0])
+    entries = [
+        {"name": value.strip(), "language_script": language, "match_key": match_key(value)}
+        for value, _, language in names
     ]
+    display = display.strip()
+    return display, match_key(display), dumps(entries)
 
 
 class _Ern4Message(MessageState):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.parties: dict[str, dict] = {}
+        self.credits: dict[tuple, str] = {}  # JSON of an artist or contributor list, by what it was made of
 
     def party_names(self, reference: str | None) -> dict:
         return self.parties.get(reference or "", {"name": reference, "names": [], "party_id": None})
@@ -122,39 +149,96 @@ class _Ern4Message(MessageState):
             or text(elem, "PartyId", "ISNI")
             or text(elem, "PartyId", "DPID"),
         }
+        self.credits.clear()  # a credit already written may have named this party by its reference only
+
+    def artists_json(self, nodes: list) -> str:
+        """JSON of DisplayArtist elements, each resolved through the PartyList (remembered per credit:
+        building and encoding the same few credits for every track is most of the work otherwise)."""
+        credit = []
+        for node in nodes:
+            fields = first_texts(node)
+            credit.append(
+                (
+                    fields.get("ArtistPartyReference"),
+                    fields.get("DisplayArtistRole"),
+                    node.get("SequenceNumber"),
+                )
+            )
+        key = ("artists", *credit)
+        found = self.credits.get(key)
+        if found is None:
+            found = dumps(
+                [
+                    self.party_names(ref) | {"role": role, "sequence": sequence}
+                    for ref, role, sequence in credit
+                ]
+            )
+            self._remember(key, found)
+        return found
+
+    def contributors_json(self, nodes: list) -> str:
+        credit = []
+        for node in nodes:
+            reference, roles = _NOT_SEEN, []
+            for part in node[:]:
+                name = local_name(part)
+                if name == "Role":
+                    value = part.text
+                    if value is not None and value.strip():
+                        roles.append(value.strip())
+                elif name == "ContributorPartyReference" and reference is _NOT_SEEN:
+                    value = part.text
+                    reference = (value.strip() or None) if value is not None else None
+            credit.append(
+                (None if reference is _NOT_SEEN else reference, tuple(roles), node.get("SequenceNumber"))
+            )
+        key = ("contributors", *credit)
+        found = self.credits.get(key)
+        if found is None:
+            found = dumps(
+                [
+                    self.party_names(ref) | {"roles": list(roles), "sequence": sequence}
+                    for ref, roles, sequence in credit
+                ]
+            )
+            self._remember(key, found)
+        return found
+
+    def _remember(self, key: tuple, value: str) -> None:
+        if len(self.credits) >= 50_000:
+            self.credits.clear()
+        self.credits[key] = value
 
     def resource(self, elem) -> Record | Quarantined:
-        kind = localname(elem)
+        kind = local_name(elem)
         position = self.position("ResourceList", kind)
         index = child_index(elem)
         reference = first_text(index.get("ResourceReference"))
         if not reference:
             return Quarantined(position, f"{kind} without ResourceReference")
-        ids = identifiers(next(iter(index.get("ResourceId", ())), None))
-        editions = index.get("SoundRecordingEdition", []) + index.get("VideoEdition", [])
+        resource_ids = index.get("ResourceId")
+        ids = identifiers(resource_ids[0]) if resource_ids else {}
+        editions = [
+            child_index(e) for e in (*index.get("SoundRecordingEdition", ()), *index.get("VideoEdition", ()))
+        ]
         for edition in editions:
-            for kind_name, value in identifiers(child(edition, "ResourceId")).items():
-                ids.setdefault(kind_name, value)
+            edition_ids = edition.get("ResourceId")
+            if edition_ids:
+                for kind_name, value in identifiers(edition_ids[0]).items():
+                    ids.setdefault(kind_name, value)
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
         titles = _titles(index)
         title = _default_title(index, titles)
-        artists = [
-            self.party_names(text(a, "ArtistPartyReference"))
-            | {"role": text(a, "DisplayArtistRole"), "sequence": a.get("SequenceNumber")}
-            for a in index.get("DisplayArtist", ())
-        ]
-        contributors = [
-            self.party_names(text(c, "ContributorPartyReference"))
-            | {"roles": texts(c, "Role"), "sequence": c.get("SequenceNumber")}
-            for c in index.get("Contributor", ())
-        ]
-        p_line = text(elem, "PLine", "PLineText")
+        p_line = _p_line(index)
         for edition in editions:
-            p_line = p_line or text(edition, "PLine", "PLineText")
-        display_artist = _display_artist(index)
-        row = self.base(position) | {
+            p_line = p_line or _p_line(edition)
+        display_artist, display_artist_key, display_artist_names = _display_artist(
+            index.get("DisplayArtistName", ())
+        )
+        row = self.base(position)
+        row |= {
             "resource_reference": reference,
             "resource_kind": kind,
             "resource_type": first_text(index.get("Type")),
@@ -162,19 +246,19 @@ class _Ern4Message(MessageState):
             "iswc": None,
             "proprietary_id": ids.get("ProprietaryId"),
             "title": title,
-            "title_match_key": match_key(title),
+            "title_match_key": _title_key(title, titles),
             "titles": dumps(titles),
             "display_artist": display_artist,
-            "display_artist_match_key": match_key(display_artist),
-            "display_artist_names": dumps(_display_artist_names(index)),
-            "artists": dumps(artists),
-            "contributors": dumps(contributors),
+            "display_artist_match_key": display_artist_key,
+            "display_artist_names": display_artist_names,
+            "artists": self.artists_json(index.get("DisplayArtist", ())),
+            "contributors": self.contributors_json(index.get("Contributor", ())),
             "duration_seconds": iso_duration_seconds(first_text(index.get("Duration"))),
             "parental_warning": first_text(index.get("ParentalWarningType")),
             "language_of_performance": first_text(index.get("LanguageOfPerformance")),
             "creation_date": first_text(index.get("CreationDate")),
             "p_line": p_line,
-            "genres": [g for node in index.get("Genre", ()) for g in texts(node, "GenreText")],
+            "genres": _genres(index),
             "label_name": None,
         }
         return Record(position, [("raw.ddex_resources", row)])
@@ -182,29 +266,31 @@ class _Ern4Message(MessageState):
     def release(self, elem) -> Record | Quarantined:
         kind = localname(elem)
         position = self.position("ReleaseList", kind)
-        reference = text(elem, "ReleaseReference")
+        index = child_index(elem)
+        reference = first_text(index.get("ReleaseReference"))
         if not reference:
             return Quarantined(position, f"{kind} without ReleaseReference")
-        ids = identifiers(child(elem, "ReleaseId"))
+        release_ids = index.get("ReleaseId")
+        ids = identifiers(release_ids[0] if release_ids else None)
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
-        index = child_index(elem)
         titles = _titles(index)
         title = _default_title(index, titles)
         order = track_order(elem)
         resource_refs = [item["resource_reference"] for item in order]
-        resource_refs += [r for r in texts(elem, "ReleaseResourceReference") if r not in resource_refs]
-        label = text(elem, "ReleaseLabelReference")
-        display_artist = _display_artist(index)
-        artists = [
-            self.party_names(text(a, "ArtistPartyReference"))
-            | {"role": text(a, "DisplayArtistRole"), "sequence": a.get("SequenceNumber")}
-            for a in children(elem, "DisplayArtist")
+        resource_refs += [
+            r for r in all_texts(index.get("ReleaseResourceReference", ())) if r not in resource_refs
         ]
-        row = self.base(position) | {
+        label = first_text(index.get("ReleaseLabelReference"))
+        display_artist, display_artist_key, display_artist_names = _display_artist(
+            index.get("DisplayArtistName", ())
+        )
+        original_release_date = first_text(index.get("OriginalReleaseDate"))
+        row = self.base(position)
+        row |= {
             "release_reference": reference,
-            "release_type": text(elem, "ReleaseType"),
+            "release_type": first_text(index.get("ReleaseType")),
             "is_main_release": kind == "Release",
             "icpn": ids.get("ICPN"),
             "grid": ids.get("GRid"),
@@ -212,24 +298,39 @@ class _Ern4Message(MessageState):
             "catalog_number": ids.get("CatalogNumber"),
             "proprietary_id": ids.get("ProprietaryId"),
             "title": title,
-            "title_match_key": match_key(title),
+            "title_match_key": _title_key(title, titles),
             "titles": dumps(titles),
             "display_artist": display_artist,
-            "display_artist_match_key": match_key(display_artist),
-            "display_artist_names": dumps(_display_artist_names(index)),
-            "artists": dumps(artists),
+            "display_artist_match_key": display_artist_key,
+            "display_artist_names": display_artist_names,
+            "artists": self.artists_json(index.get("DisplayArtist", ())),
             "label_name": self.party_names(label)["name"] if label else None,
-            "genres": texts(elem, "Genre", "GenreText"),
-            "release_date": parse_date(text(elem, "ReleaseDate") or text(elem, "OriginalReleaseDate")),
-            "original_release_date": parse_date(text(elem, "OriginalReleaseDate")),
-            "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
-            "parental_warning": text(elem, "ParentalWarningType"),
-            "p_line": text(elem, "PLine", "PLineText"),
-            "c_line": text(elem, "CLine", "CLineText"),
+            "genres": _genres(index),
+            "release_date": parse_date(first_text(index.get("ReleaseDate")) or original_release_date),
+            "original_release_date": parse_date(original_release_date),
+            "duration_seconds": iso_duration_seconds(first_text(index.get("Duration"))),
+            "parental_warning": first_text(index.get("ParentalWarningType")),
+            "p_line": _p_line(index),
+            "c_line": _first_child_text(index.get("CLine"), "CLineText"),
             "resource_references": resource_refs,
             "track_order": dumps(order),
         }
         return Record(position, [("raw.ddex_releases", row)])
+
+
+def _first_child_text(nodes: list | None, name: str) -> str | None:
+    """`text(elem, parent, name)` from elem's child index: the first parent's first child of that name."""
+    if not nodes:
+        return None
+    return first_texts(nodes[0]).get(name)
+
+
+def _p_line(index: dict[str, list]) -> str | None:
+    return _first_child_text(index.get("PLine"), "PLineText")
+
+
+def _genres(index: dict[str, list]) -> list[str]:
+    return [g for node in index.get("Genre", ()) for g in all_texts(child_index(node).get("GenreText", ()))]
 
 
 def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
@@ -242,16 +343,15 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
     tags = [f"{{*}}{name}" for name in (root, *_STREAMED)]
     try:
         for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
+            if event == "start":  # only the root's matters: the message begins
+                if message is None and elem.getparent() is None:
+                    message = _Ern4Message(ctx, ERN4_NAMESPACES[namespace], root, dict(elem.attrib))
+                continue
             parent = elem.getparent()
             if parent is None:
-                if event == "start":
-                    message = _Ern4Message(ctx, ERN4_NAMESPACES[namespace], root, dict(elem.attrib))
-                else:
-                    yield message.message_record()
+                yield message.message_record()
                 continue
-            if event == "start":
-                continue
-            name, parent_name = localname(elem), localname(parent)
+            name, parent_name = local_name(elem), local_name(parent)
             if name == "MessageHeader" and parent.getparent() is None:
                 message.header(elem)
             elif name == "PurgedRelease":

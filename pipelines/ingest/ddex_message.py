@@ -11,11 +11,22 @@ from any row without a join.
 from __future__ import annotations
 
 from collections import Counter
+from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record
 from pipelines.ingest.values import identifier_problems, match_key, parse_date, parse_timestamp
-from pipelines.ingest.xmlsafe import child, children, localname, text, texts
+from pipelines.ingest.xmlsafe import (
+    all_texts,
+    child,
+    child_index,
+    first_text,
+    first_texts,
+    local_name,
+    localname,
+    text,
+)
 
 ERN_NAMESPACE_PREFIX = "http://ddex.net/xml/ern/"
 MESSAGE_TYPES = ("NewReleaseMessage", "UpdateReleaseMessage", "PurgeReleaseMessage")
@@ -28,8 +39,8 @@ def identifiers(id_elem) -> dict[str, str]:
     found: dict[str, str] = {}
     if id_elem is None:
         return found
-    for node in id_elem:
-        name = localname(node)
+    for node in id_elem[:]:
+        name = local_name(node)
         value = (node.text or "").strip()
         if name and value and name not in found:
             found[name] = value
@@ -37,18 +48,19 @@ def identifiers(id_elem) -> dict[str, str]:
 
 
 def id_problems(ids: dict[str, str]) -> list[str]:
-    return identifier_problems({kind: value for kind, value in ids.items()})
+    return identifier_problems(ids)
 
 
 def title_entry(
     node, title_type: str, *, language_script: str | None, territory: str | None, is_default: bool
 ):
-    value = text(node, "TitleText")
+    fields = first_texts(node)
+    value = fields.get("TitleText")
     if not value:
         return None
     return {
         "text": value,
-        "subtitle": text(node, "SubTitle"),
+        "subtitle": fields.get("SubTitle"),
         "language_script": language_script,
         "territory": territory,
         "is_default": is_default,
@@ -62,25 +74,22 @@ def track_order(release_elem) -> list[dict[str, Any]]:
     and within each group its content items by theirs; items without a number keep document order after."""
     order: list[dict[str, Any]] = []
 
-    def sequence_key(indexed):
-        index, node = indexed
-        seq = text(node, "SequenceNumber")
-        return (0, int(seq), index) if seq and seq.isdigit() else (1, 0, index)
-
     def walk(group, path: str) -> None:
-        members = [n for n in group if localname(n) in ("ResourceGroup", "ResourceGroupContentItem")]
-        for _index, node in sorted(enumerate(members), key=sequence_key):
-            if localname(node) == "ResourceGroup":
-                walk(
-                    node,
-                    f"{path}/{text(node, 'SequenceNumber') or '-'}"
-                    if path
-                    else text(node, "SequenceNumber") or "-",
-                )
+        members = []
+        for node in group[:]:
+            name = local_name(node)
+            if name == "ResourceGroup" or name == "ResourceGroupContentItem":
+                fields = first_texts(node)
+                seq = fields.get("SequenceNumber")
+                rank = (0, int(seq), len(members)) if seq and seq.isdigit() else (1, 0, len(members))
+                members.append((rank, name, node, fields))
+        for _rank, name, node, fields in sorted(members, key=itemgetter(0)):
+            seq = fields.get("SequenceNumber")
+            if name == "ResourceGroup":
+                walk(node, f"{path}/{seq or '-'}" if path else seq or "-")
                 continue
-            reference = text(node, "ReleaseResourceReference")
+            reference = fields.get("ReleaseResourceReference")
             if reference:
-                seq = text(node, "SequenceNumber")
                 order.append(
                     {
                         "group": path or None,
@@ -109,6 +118,7 @@ class MessageState:
         self.header_row: dict[str, Any] | None = None
         self.update_indicator: str | None = None
         self.positions: Counter[str] = Counter()
+        self._base: dict[str, Any] | None = None
 
     def position(self, list_name: str | None, item: str) -> str:
         key = f"{list_name}/{item}" if list_name else item
@@ -116,11 +126,21 @@ class MessageState:
         return f"/{self.message_type}/{key}[{self.positions[key]}]"
 
     def base(self, position: str) -> dict[str, Any]:
-        return self.ctx.provenance(position) | {
-            "message_id": self.message_id,
-            "message_created_at": self.created_at,
-            "message_type": self.message_type,
-        }
+        """A new row: provenance and message metadata (copied from the last one while the header holds)."""
+        base = self._base
+        if (
+            base is None
+            or base["message_id"] is not self.message_id
+            or base["message_created_at"] is not self.created_at
+        ):
+            base = self._base = self.ctx.provenance(position) | {
+                "message_id": self.message_id,
+                "message_created_at": self.created_at,
+                "message_type": self.message_type,
+            }
+        row = base.copy()
+        row["record_position"] = position
+        return row
 
     def header(self, elem) -> None:
         """Read at the end of MessageHeader; the message row itself is written once the message is complete."""
@@ -157,19 +177,23 @@ class MessageState:
         """One ReleaseDeal → one row per (release reference, deal). Territories and exclusions are kept as
         delivered ('Worldwide' with ExcludedTerritoryCode JP is 'Worldwide minus JP')."""
         position = self.position("DealList", "ReleaseDeal")
-        references = texts(elem, "DealReleaseReference")
+        index = child_index(elem)
+        references = all_texts(index.get("DealReleaseReference", ()))
         if not references:
             return Quarantined(position, "ReleaseDeal without DealReleaseReference")
-        effective = parse_date(text(elem, "EffectiveDate"))
+        effective = parse_date(first_text(index.get("EffectiveDate")))
         rows = []
-        for deal_position, deal in enumerate(children(elem, "Deal"), start=1):
-            terms = child(deal, "DealTerms")
+        for deal_position, deal in enumerate(index.get("Deal", ()), start=1):
+            deal_index = child_index(deal)
+            terms = deal_index.get("DealTerms")
             if terms is None:
                 continue
+            terms = child_index(terms[0])
             starts, ends = [], []
-            for period in children(terms, "ValidityPeriod"):
-                starts.append(text(period, "StartDate") or text(period, "StartDateTime"))
-                ends.append(text(period, "EndDate") or text(period, "EndDateTime"))
+            for period in terms.get("ValidityPeriod", ()):
+                dates = first_texts(period)
+                starts.append(dates.get("StartDate") or dates.get("StartDateTime"))
+                ends.append(dates.get("EndDate") or dates.get("EndDateTime"))
             start, end = (starts[0] if starts else None), (ends[0] if ends else None)
             if start and parse_date(start) is None:
                 return Quarantined(
@@ -177,8 +201,17 @@ class MessageState:
                 )
             if end and parse_date(end) is None:
                 return Quarantined(position, f"deal {deal_position}: unreadable ValidityPeriod end {end!r}")
-            takedown = any((text(terms, name) or "").lower() == "true" for name in ("TakeDown", "IsTakeDown"))
-            use_types = texts(terms, "UseType") + texts(terms, "Usage", "UseType")
+            takedown = any(
+                (first_text(terms.get(name)) or "").lower() == "true" for name in ("TakeDown", "IsTakeDown")
+            )
+            use_types = all_texts(terms.get("UseType", ())) + _nested_texts(terms, "Usage", "UseType")
+            prices = _nested_texts(terms, "PriceInformation", "PriceType") + _nested_texts(
+                terms, "PriceInformation", "PriceCode"
+            )
+            territories = all_texts(terms.get("TerritoryCode", ()))
+            excluded = all_texts(terms.get("ExcludedTerritoryCode", ()))
+            models = all_texts(terms.get("CommercialModelType", ()))
+            deal_reference = first_text(deal_index.get("DealReference"))
             for reference in references:
                 rows.append(
                     (
@@ -187,13 +220,12 @@ class MessageState:
                         | {
                             "release_reference": reference,
                             "deal_position": deal_position,
-                            "deal_reference": text(deal, "DealReference"),
-                            "territories": texts(terms, "TerritoryCode"),
-                            "excluded_territories": texts(terms, "ExcludedTerritoryCode"),
-                            "commercial_models": texts(terms, "CommercialModelType"),
+                            "deal_reference": deal_reference,
+                            "territories": list(territories),
+                            "excluded_territories": list(excluded),
+                            "commercial_models": list(models),
                             "use_types": use_types,
-                            "price_types": texts(terms, "PriceInformation", "PriceType")
-                            + texts(terms, "PriceInformation", "PriceCode"),
+                            "price_types": list(prices),
                             "start_date": parse_date(start),
                             "end_date": parse_date(end),
                             "effective_date": effective,
@@ -228,8 +260,18 @@ class MessageState:
         return Record(position, [("raw.ddex_purges", row)])
 
 
+def _nested_texts(index: dict[str, list], name: str, leaf: str) -> list[str]:
+    """`texts(elem, name, leaf)` from the child index of elem."""
+    return [value for node in index.get(name, ()) for value in all_texts(child_index(node).get(leaf, ()))]
+
+
 def dumps(value) -> str:
     """JSON text of a list of dicts, non-ASCII kept as is (msgspec: several times faster than json here)."""
+    return _json_encoder().encode(value).decode()
+
+
+@cache
+def _json_encoder():
     import msgspec
 
-    return msgspec.json.encode(value).decode()
+    return msgspec.json.Encoder()

@@ -24,7 +24,7 @@ from pipelines.ingest.ddex_message import (
 )
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
-from pipelines.ingest.xmlsafe import child, children, localname, text, texts
+from pipelines.ingest.xmlsafe import child, children, local_name, localname, text, texts
 
 ERN3_NAMESPACES = {
     "http://ddex.net/xml/ern/34": "3.4",
@@ -282,16 +282,15 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
     tags = [f"{{*}}{name}" for name in (root, *_STREAMED)]
     try:
         for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
+            if event == "start":  # only the root's matters: the message begins
+                if message is None and elem.getparent() is None:
+                    message = _Ern3Message(ctx, ERN3_NAMESPACES[namespace], root, dict(elem.attrib))
+                continue
             parent = elem.getparent()
             if parent is None:
-                if event == "start":
-                    message = _Ern3Message(ctx, ERN3_NAMESPACES[namespace], root, dict(elem.attrib))
-                else:
-                    yield message.message_record()
+                yield message.message_record()
                 continue
-            if event == "start":
-                continue
-            name, parent_name = localname(elem), localname(parent)
+            name, parent_name = local_name(elem), local_name(parent)
             at_top = parent.getparent() is None
             if name == "MessageHeader" and at_top:
                 message.header(elem)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -17,6 +17,11 @@ def iso_duration_seconds(value: str | None) -> int | None:
     """'PT3M41S' → 221. Unknown shapes give None rather than a guess."""
     if not value:
         return None
+    return _iso_duration_seconds(value)
+
+
+@lru_cache(maxsize=4096)  # a catalogue repeats a few thousand durations across its tracks
+def _iso_duration_seconds(value: str) -> int | None:
     match = _ISO_DURATION.match(value.strip())
     if not match or not any(match.groupdict().values()):
         return None
@@ -72,6 +77,8 @@ def match_key(value: str | None) -> str | None:
     """NFKC, case-folded, whitespace-collapsed: the key two spellings of one title share."""
     if value is None:
         return None
+    if value.isascii():  # NFKC leaves ASCII as it is, and casefold() is lower() on it
+        return " ".join(value.lower().split()) or None
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split()) or None
 
 
@@ -106,9 +113,14 @@ _ISRC_SHAPE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 def invalid_isrc(value: str | None) -> str | None:
     """ISRC has no check digit: stdnum checks its shape and the country code. A compact, well-shaped ISRC is
     checked against stdnum's country list directly (a 50,000-track message validates in milliseconds)."""
-    if value and _ISRC_SHAPE.match(value) and value[:2] in getattr(_stdnum("isrc"), "_country_codes", ()):
+    if value and _ISRC_SHAPE.match(value) and value[:2] in _isrc_countries():
         return None
     return _stdnum_problem("ISRC", "isrc", value)
+
+
+@cache
+def _isrc_countries() -> frozenset[str]:
+    return frozenset(getattr(_stdnum("isrc"), "_country_codes", ()))
 
 
 def invalid_icpn(value: str | None) -> str | None:
@@ -161,8 +173,13 @@ def identifier_problems(ids: dict[str, str | None]) -> list[str]:
     """Every reason an identifier in {kind: value} fails its check; kinds without a check are not judged."""
     problems = []
     for kind, value in ids.items():
-        check = IDENTIFIER_CHECKS.get(kind.lower())
+        check = _check_for(kind)
         problem = check(value) if check else None
         if problem:
             problems.append(problem)
     return problems
+
+
+@lru_cache(maxsize=256)
+def _check_for(kind: str):
+    return IDENTIFIER_CHECKS.get(kind.lower())

@@ -141,23 +141,73 @@ def release_memory(elem) -> None:
             del parent[0]
 
 
+_LOCAL_NAMES: dict[str, str] = {}  # tag → local name; a delivery uses a few hundred tags at most
+_LOCAL_NAMES_LIMIT = 10_000
+
+
+def _remember_local_name(tag) -> str | None:
+    """Local name of an element tag, remembered; None for comments, processing instructions and entities."""
+    if not isinstance(tag, str):
+        return None
+    name = tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
+    if len(_LOCAL_NAMES) < _LOCAL_NAMES_LIMIT:
+        _LOCAL_NAMES[tag] = name
+    return name
+
+
+def local_name(node) -> str | None:
+    """`localname` for hot loops: remembered per tag, None (not "") for a comment or processing instruction."""
+    tag = node.tag
+    return _LOCAL_NAMES.get(tag) or _remember_local_name(tag)
+
+
 def child_index(elem) -> dict[str, list]:
     """{local name: [children]} in one pass: for list items read field by field, cheaper than one scan per field."""
     index: dict[str, list] = {}
-    for node in elem.iterchildren(tag=etree_element()):
+    names = _LOCAL_NAMES
+    for node in elem[:]:  # the children as one list: cheaper than lxml's child iterator
         tag = node.tag
-        index.setdefault(tag[tag.index("}") + 1 :] if tag[0] == "{" else tag, []).append(node)
+        name = names.get(tag) or _remember_local_name(tag)
+        if name is None:
+            continue
+        nodes = index.get(name)
+        if nodes is None:
+            index[name] = [node]
+        else:
+            nodes.append(node)
     return index
+
+
+def first_texts(elem) -> dict[str, str | None]:
+    """{local name: stripped text of the first child of that name, None when empty}: `text(elem, name)` for
+    every name at the cost of one pass, for the small elements (a title, an artist) read whole."""
+    found: dict[str, str | None] = {}
+    names = _LOCAL_NAMES
+    for node in elem[:]:
+        tag = node.tag
+        name = names.get(tag) or _remember_local_name(tag)
+        if name is None or name in found:
+            continue
+        value = node.text
+        found[name] = (value.strip() or None) if value is not None else None
+    return found
 
 
 def first_text(nodes: list | None) -> str | None:
     """Stripped text of the first node of a child_index entry; None when absent or empty."""
-    if not nodes or nodes[0].text is None:
+    if not nodes:
         return None
-    return nodes[0].text.strip() or None
+    value = nodes[0].text
+    return (value.strip() or None) if value is not None else None
 
 
-def etree_element():
-    from lxml import etree
-
-    return etree.Element
+def all_texts(nodes: list | tuple) -> list[str]:
+    """Stripped, non-empty texts of child_index entries: `texts(elem, name)` from an index."""
+    found = []
+    for node in nodes:
+        value = node.text
+        if value is not None:
+            value = value.strip()
+            if value:
+                found.append(value)
+    return found
