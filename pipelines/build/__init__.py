@@ -30,6 +30,9 @@ def run_dbt(settings: MsdbSettings, *args: str) -> object:
 
     from pipelines.warehouse.published import publish_quietly
 
+    # profiles.yml reads the path from MSDB_WAREHOUSE; set it for this call only, so that it never leaks
+    # into settings built later in this process (a scheduler worker runs many tasks in one interpreter).
+    previous = os.environ.get("MSDB_WAREHOUSE")
     os.environ["MSDB_WAREHOUSE"] = str(settings.warehouse.resolve())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     target = settings.var_dir.resolve() / "dbt"
@@ -47,6 +50,10 @@ def run_dbt(settings: MsdbSettings, *args: str) -> object:
     try:
         return dbtRunner().invoke(argv)
     finally:
+        if previous is None:
+            os.environ.pop("MSDB_WAREHOUSE", None)
+        else:
+            os.environ["MSDB_WAREHOUSE"] = previous
         _close_dbt_duckdb()
         publish_quietly(settings.warehouse)
 

@@ -141,3 +141,17 @@ def test_history_answers_as_of_queries(built_samples):
         settings,
         "SELECT c.change_kinds FROM marts.fct_work_change c JOIN marts.dim_work w USING (work_id) WHERE w.isrc = 'JPSK02600002'",
     ) == [(["licence_changed", "work_created"],)]
+
+
+def test_dbt_runs_leave_the_environment_as_they_found_it(built_samples, monkeypatch):
+    import os
+
+    from pipelines.build import run_dbt
+
+    settings, _ = built_samples
+    monkeypatch.delenv("MSDB_WAREHOUSE", raising=False)
+    run_dbt(settings, "ls", "--quiet", "--select", "dim_work")
+    assert "MSDB_WAREHOUSE" not in os.environ
+    monkeypatch.setenv("MSDB_WAREHOUSE", "/srv/msdb/warehouse.duckdb")
+    run_dbt(settings, "ls", "--quiet", "--select", "dim_work")
+    assert os.environ["MSDB_WAREHOUSE"] == "/srv/msdb/warehouse.duckdb"
