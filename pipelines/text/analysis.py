@@ -19,10 +19,13 @@ from pipelines.text.fingerprint import fingerprints
 from pipelines.text.japanese import match_key, split_sentences, sudachi_dictionary, tokenize
 from pipelines.text.language import LanguageGuess, detect_language, language_model
 
-BATCH = 64  # articles per task sent to a worker
+# Articles per task sent to a worker: about a tenth of a second of work. The pool's feeder and result threads
+# share the loader's GIL with it (frames, DuckDB inserts); fewer, larger tasks cost the loader less and keep
+# a worker from waiting on them.
+BATCH = 256
 # Articles handed to workers and not yet taken back: enough for the workers to go on while the loader writes a
-# batch of rows to DuckDB, few enough to keep memory flat.
-IN_FLIGHT_ARTICLES = 2_048
+# batch of rows to DuckDB, few enough to keep memory flat (a few tens of MB of texts and results).
+IN_FLIGHT_ARTICLES = 4_096
 T = TypeVar("T")
 
 

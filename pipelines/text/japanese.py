@@ -11,6 +11,8 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import compress
+from operator import not_
 
 # Sudachi refuses inputs above 49,149 UTF-8 bytes; texts are cut at line, then sentence, boundaries below it.
 SUDACHI_MAX_BYTES = 49_149
@@ -224,40 +226,42 @@ def _pieces(text: str):
 def tokenize_japanese(text: str) -> Tokens:
     """SudachiPy (core dictionary, mode C) tokens and lemmas; search keys are the content words' lemmas and,
     for compound nouns, the lemmas of their mode A parts, so that 東京都庁 is found by 東京 and by 都庁."""
-    from sudachipy import SplitMode
+    from sudachipy import Morpheme, SplitMode
 
     tokenizer = _sudachi_tokenizer()
     blank, content, nouns = _part_of_speech_classes()
+    normalized_form, part_of_speech_id = Morpheme.normalized_form, Morpheme.part_of_speech_id
     surfaces: list[str] = []
     lemmas: list[str] = []
     keys: dict[str, None] = {}
     for chunk in sudachi_chunks(text):
         morphemes = tokenizer.tokenize(chunk)
-        chunk_lemmas = [m.normalized_form() for m in morphemes]
-        pos_ids = [m.part_of_speech_id() for m in morphemes]
-        for index, pos_id in enumerate(pos_ids):
-            if pos_id in content:
-                lemma = chunk_lemmas[index]
-                keys[lemma] = None
-                if pos_id in nouns and len(lemma) >= 3:
-                    parts = _COMPOUND_PARTS.get(lemma)
-                    if parts is None:
-                        parts = tuple(part.normalized_form() for part in morphemes[index].split(SplitMode.A))
-                        if len(_COMPOUND_PARTS) < _MEMO_LIMIT:
-                            _COMPOUND_PARTS[lemma] = parts
-                    for part in parts:
-                        keys[part] = None
-        if blank.intersection(pos_ids):
-            chunk_lemmas = [
-                lemma for lemma, pos_id in zip(chunk_lemmas, pos_ids, strict=True) if pos_id not in blank
-            ]
+        # Per-morpheme work stays in C where it can (map, compress): a Python loop step per token costs as
+        # much as Sudachi's own analysis of it. Each iteration of a MorphemeList builds a new Morpheme, so
+        # it is listed once.
+        listed = list(morphemes)
+        chunk_lemmas = list(map(normalized_form, listed))
+        pos_ids = list(map(part_of_speech_id, listed))
+        for index in compress(range(len(pos_ids)), map(content.__contains__, pos_ids)):
+            lemma = chunk_lemmas[index]
+            keys[lemma] = None
+            if len(lemma) >= 3 and pos_ids[index] in nouns:
+                parts = _COMPOUND_PARTS.get(lemma)
+                if parts is None:
+                    parts = tuple(part.normalized_form() for part in listed[index].split(SplitMode.A))
+                    if len(_COMPOUND_PARTS) < _MEMO_LIMIT:
+                        _COMPOUND_PARTS[lemma] = parts
+                for part in parts:
+                    keys[part] = None
+        kept = None
+        if not blank.isdisjoint(pos_ids):
+            kept = list(map(not_, map(blank.__contains__, pos_ids)))
+            chunk_lemmas = list(compress(chunk_lemmas, kept))
         # str() of a morpheme list is its surfaces joined by spaces, built by Sudachi itself; whitespace tokens
         # (the only ones holding whitespace) vanish in the split
         chunk_surfaces = str(morphemes).split()
         if len(chunk_surfaces) != len(chunk_lemmas):
-            chunk_surfaces = [
-                m.surface() for m, pos_id in zip(morphemes, pos_ids, strict=True) if pos_id not in blank
-            ]
+            chunk_surfaces = [m.surface() for m in (listed if kept is None else compress(listed, kept))]
         surfaces.extend(chunk_surfaces)
         lemmas.extend(chunk_lemmas)
     return Tokens(SUDACHI_TOKENIZER, surfaces, lemmas, _match_keys(keys))
