@@ -11,6 +11,7 @@ import gc
 import json
 from collections import defaultdict, deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -64,16 +65,14 @@ class IngestSummary:
 class _Batches:
     """Rows buffered per raw table and written in bulk inside the file's transaction.
 
-    Every BATCH_ROWS rows become one polars frame per table, which a writer thread inserts while the adapter
-    reads on: DuckDB works without the GIL, so parsing and loading overlap. At most WRITES_IN_FLIGHT frames
-    wait for the writer, which bounds the memory a fast parser can fill. From the first insert until the
-    batches are closed (and the caller commits or rolls back) the connection belongs to the writer thread;
-    the file's transaction stays the one the caller began.
+    Every BATCH_ROWS rows are handed to a writer thread, which makes one polars frame per table of them and
+    inserts it while the adapter reads on: DuckDB works without the GIL, so parsing and loading overlap. At
+    most WRITES_IN_FLIGHT batches wait for the writer, which bounds the memory a fast parser can fill. From
+    the first insert until the batches are closed (and the caller commits or rolls back) the connection
+    belongs to the writer thread; the file's transaction stays the one the caller began.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, columns: _TableColumns):
-        from concurrent.futures import ThreadPoolExecutor
-
         self.con = con
         self.columns = columns
         self.tables: dict[str, _TableRows] = {}
@@ -102,7 +101,7 @@ class _Batches:
         for table, rows in self.tables.items():
             while len(self.writes) >= WRITES_IN_FLIGHT:
                 self.writes.popleft().result()  # raises what the insert raised
-            self.writes.append(self.writer.submit(_insert, self.con, table, self.columns.frame(table, rows)))
+            self.writes.append(self.writer.submit(_insert_rows, self.con, table, self.columns, rows))
         self.tables.clear()
         self.pending = 0
 
@@ -145,6 +144,12 @@ class _TableRows:
             return list(self.keys), list(zip(*self.tuples, strict=True))
         keys = list(dict.fromkeys(key for row in self.dicts for key in row))
         return keys, [[row.get(key) for row in self.dicts] for key in keys]
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: _TableColumns, rows: _TableRows) -> None:
+    """In the writer thread: the rows become a frame there too (polars releases the GIL for part of that
+    work, e.g. decoding the JSON of list columns), which takes it off the thread that parses."""
+    _insert(con, table, columns.frame(table, rows))
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
@@ -289,9 +294,17 @@ def _already_ingested(con, file_id: str) -> bool:
 
 
 def ingest_file(
-    con, logical_date: date, landed: LandedFile, registry, report_dir=None, columns: _TableColumns | None = None
+    con,
+    logical_date: date,
+    landed: LandedFile,
+    registry,
+    report_dir=None,
+    columns: _TableColumns | None = None,
+    file_id: str | None = None,
 ) -> FileOutcome:
-    file_id = sha256_of(landed.path)
+    """file_id: the file's sha256 when the caller already has it."""
+    if file_id is None:
+        file_id = sha256_of(landed.path)
     if _already_ingested(con, file_id):
         return FileOutcome(landed.kind, "skipped")
     holder = registry.get(landed.kind, landed.holder_id) if landed.holder_id else None
@@ -378,14 +391,19 @@ def run_ingest(settings: MsdbSettings, logical_date: date, progress=None) -> Ing
     registry = load_holders(settings.registry_file)
     landed = list(discover(settings.landing))
     summary = IngestSummary()
-    with writer(settings.warehouse) as con, _loading_settings(con):
-        _load_holders_table(con, registry)
-        columns = _TableColumns(con)
-        for item in landed:
-            reports = settings.var_dir / "reports" / "ingest"
-            summary.files.append(ingest_file(con, logical_date, item, registry, reports, columns))
-            if progress:
-                progress(item.relative_path)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="msdb-ingest-sha256") as hasher:
+        # The first file's sha256 is computed while the warehouse opens (hashlib and file reads release the
+        # GIL); every later one just before its file is read, as always.
+        first_id = hasher.submit(sha256_of, landed[0].path) if landed else None
+        with writer(settings.warehouse) as con, _loading_settings(con):
+            _load_holders_table(con, registry)
+            columns = _TableColumns(con)
+            for number, item in enumerate(landed):
+                reports = settings.var_dir / "reports" / "ingest"
+                file_id = first_id.result() if number == 0 else None
+                summary.files.append(ingest_file(con, logical_date, item, registry, reports, columns, file_id))
+                if progress:
+                    progress(item.relative_path)
     return summary
 
 

@@ -54,16 +54,22 @@ def accepts(namespace: str | None, root: str) -> bool:
 
 def _titles(index: dict[str, list]) -> list[dict]:
     titles = []
-    for node in index.get("DisplayTitle", ()):
-        entry = title_entry(
-            node,
-            "DisplayTitle",
-            language_script=node.get("LanguageAndScriptCode"),
-            territory=node.get("ApplicableTerritoryCode"),
-            is_default=node.get("IsDefault") == "true",
-        )
-        if entry:
-            titles.append(entry)
+    for node in index.get("DisplayTitle", ()):  # title_entry(node, "DisplayTitle", ...), inlined: every record has some
+        fields = first_texts(node)
+        value = fields.get("TitleText")
+        if value:
+            get = node.get
+            titles.append(
+                {
+                    "text": value,
+                    "subtitle": fields.get("SubTitle"),
+                    "language_script": get("LanguageAndScriptCode"),
+                    "territory": get("ApplicableTerritoryCode"),
+                    "is_default": get("IsDefault") == "true",
+                    "title_type": "DisplayTitle",
+                    "match_key": match_key(value),
+                }
+            )
     for node in index.get("AdditionalTitle", ()):
         entry = title_entry(
             node,
@@ -178,10 +184,12 @@ class _Ern4Message(MessageState):
 
     def contributors_json(self, nodes: list) -> str:
         credit = []
+        names = xmlsafe._LOCAL_NAMES
         for node in nodes:
             reference, roles = _NOT_SEEN, []
             for part in node[:]:
-                name = local_name(part)
+                tag = part.tag
+                name = names.get(tag) or xmlsafe._remember_local_name(tag)  # local_name(part), inlined
                 if name == "Role":
                     value = part.text
                     if value is not None and value.strip():

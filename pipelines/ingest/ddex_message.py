@@ -119,11 +119,17 @@ class MessageState:
         self.update_indicator: str | None = None
         self.positions: Counter[str] = Counter()
         self._base: dict[str, Any] | None = None
+        self._position_keys: dict[tuple[str | None, str], tuple[str, str]] = {}
 
     def position(self, list_name: str | None, item: str) -> str:
-        key = f"{list_name}/{item}" if list_name else item
-        self.positions[key] += 1
-        return f"/{self.message_type}/{key}[{self.positions[key]}]"
+        found = self._position_keys.get((list_name, item))
+        if found is None:
+            key = f"{list_name}/{item}" if list_name else item
+            found = self._position_keys[(list_name, item)] = (key, f"/{self.message_type}/{key}[")
+        key, prefix = found
+        count = self.positions[key] + 1
+        self.positions[key] = count
+        return f"{prefix}{count}]"
 
     def base(self, position: str) -> dict[str, Any]:
         """A new row: provenance and message metadata (copied from the last one while the header holds)."""

@@ -46,7 +46,11 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
+        # One transaction: one commit instead of one per statement (~60 of them; on a new warehouse file
+        # they took 0.3-0.4 s autocommitted, ~0.04 s together).
+        con.begin()
         ensure_schema(con)
+        con.commit()
         yield con
         con.execute("CHECKPOINT")
     finally:
