@@ -16,14 +16,16 @@ from pipelines.ingest import xmlsafe
 from pipelines.ingest.ddex_message import (
     LISTS,
     MESSAGE_TYPES,
+    SKIP,
     MessageState,
     dumps,
     id_problems,
     identifiers,
+    stream_message,
     title_entry,
     track_order,
 )
-from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
+from pipelines.ingest.records import FileContext, Quarantined, Record
 from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
 from pipelines.ingest.xmlsafe import (
     all_texts,
@@ -325,6 +327,23 @@ class _Ern4Message(MessageState):
         }
         return Record(position, [("raw.ddex_releases", row)])
 
+    def dispatch(self, elem, name: str, parent_name: str, parent):
+        if name == "MessageHeader" and parent.getparent() is None:
+            return self.header(elem)
+        if name == "PurgedRelease":
+            return self.purged_release(elem)
+        if parent_name not in LISTS:
+            return SKIP  # e.g. a SoundRecording nested deeper than a list item: handled with its item
+        if name == "Party":
+            return self.party(elem)
+        if parent_name == "ResourceList" and name in RESOURCE_KINDS:
+            return self.resource(elem)
+        if parent_name == "ReleaseList" and name in RELEASE_KINDS:
+            return self.release(elem)
+        if name == "ReleaseDeal":
+            return self.release_deal(elem)
+        return SKIP
+
 
 def _first_child_text(nodes: list | None, name: str) -> str | None:
     """`text(elem, parent, name)` from elem's child index: the first parent's first child of that name."""
@@ -342,40 +361,6 @@ def _genres(index: dict[str, list]) -> list[str]:
 
 
 def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
-    from lxml import etree
-
-    namespace, root = xmlsafe.root_tag(path)
-    if not accepts(namespace, root):
-        raise RejectedFile(f"not a DDEX ERN 4 message: root {root!r} in namespace {namespace!r}")
-    message: _Ern4Message | None = None
-    tags = [f"{{*}}{name}" for name in (root, *_STREAMED)]
-    try:
-        for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
-            if event == "start":  # only the root's matters: the message begins
-                if message is None and elem.getparent() is None:
-                    message = _Ern4Message(ctx, ERN4_NAMESPACES[namespace], root, dict(elem.attrib))
-                continue
-            parent = elem.getparent()
-            if parent is None:
-                yield message.message_record()
-                continue
-            name, parent_name = local_name(elem), local_name(parent)
-            if name == "MessageHeader" and parent.getparent() is None:
-                message.header(elem)
-            elif name == "PurgedRelease":
-                yield message.purged_release(elem)
-            elif parent_name not in LISTS:
-                continue  # e.g. a SoundRecording nested deeper than a list item: handled with its item
-            elif name == "Party":
-                message.party(elem)
-            elif parent_name == "ResourceList" and name in RESOURCE_KINDS:
-                yield message.resource(elem)
-            elif parent_name == "ReleaseList" and name in RELEASE_KINDS:
-                yield message.release(elem)
-            elif name == "ReleaseDeal":
-                yield message.release_deal(elem)
-            else:
-                continue
-            xmlsafe.release_memory(elem)
-    except etree.XMLSyntaxError as exc:
-        raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc
+    return stream_message(
+        path, ctx, family="ERN 4", namespaces=ERN4_NAMESPACES, message_class=_Ern4Message, streamed=_STREAMED
+    )

@@ -11,11 +11,14 @@ from any row without a join.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from functools import cache
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
-from pipelines.ingest.records import FileContext, Quarantined, Record
+from pipelines.ingest import xmlsafe
+from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import identifier_problems, match_key, parse_date, parse_timestamp
 from pipelines.ingest.xmlsafe import (
     all_texts,
@@ -32,6 +35,8 @@ ERN_NAMESPACE_PREFIX = "http://ddex.net/xml/ern/"
 MESSAGE_TYPES = ("NewReleaseMessage", "UpdateReleaseMessage", "PurgeReleaseMessage")
 LISTS = {"PartyList", "ResourceList", "ReleaseList", "DealList"}
 RELEASE_ID_KINDS = ("ICPN", "GRid", "ISRC", "CatalogNumber", "ProprietaryId")
+# What a family's `dispatch` returns for an element it leaves in the tree (read later with its enclosing item).
+SKIP = object()
 
 
 def identifiers(id_elem) -> dict[str, str]:
@@ -281,3 +286,42 @@ def _json_encoder():
     import msgspec
 
     return msgspec.json.Encoder()
+
+
+def stream_message(
+    path: Path,
+    ctx: FileContext,
+    *,
+    family: str,
+    namespaces: dict[str, str],
+    message_class: type[MessageState],
+    streamed: tuple[str, ...],
+) -> Iterator[Record | Quarantined]:
+    """The streaming loop every ERN family shares. Only the root and the `streamed` elements surface; each goes
+    to `message.dispatch(elem, name, parent_name, parent)`, which returns a record to yield, None (taken in, no
+    record) or SKIP (left in the tree). Handled elements are freed at once, so a 1 GB message streams."""
+    from lxml import etree
+
+    namespace, root = xmlsafe.root_tag(path)
+    if namespace not in namespaces or root not in MESSAGE_TYPES:
+        raise RejectedFile(f"not a DDEX {family} message: root {root!r} in namespace {namespace!r}")
+    message: MessageState | None = None
+    tags = [f"{{*}}{name}" for name in (root, *streamed)]
+    try:
+        for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
+            if event == "start":  # only the root's matters: the message begins
+                if message is None and elem.getparent() is None:
+                    message = message_class(ctx, namespaces[namespace], root, dict(elem.attrib))
+                continue
+            parent = elem.getparent()
+            if parent is None:
+                yield message.message_record()
+                continue
+            outcome = message.dispatch(elem, local_name(elem), local_name(parent), parent)
+            if outcome is SKIP:
+                continue
+            if outcome is not None:
+                yield outcome
+            xmlsafe.release_memory(elem)
+    except etree.XMLSyntaxError as exc:
+        raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc

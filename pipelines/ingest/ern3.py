@@ -11,20 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.ingest import xmlsafe
 from pipelines.ingest.ddex_message import (
     LISTS,
     MESSAGE_TYPES,
+    SKIP,
     MessageState,
     dumps,
     id_problems,
     identifiers,
+    stream_message,
     title_entry,
     track_order,
 )
-from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
+from pipelines.ingest.records import FileContext, Quarantined, Record
 from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
-from pipelines.ingest.xmlsafe import child, children, local_name, localname, text, texts
+from pipelines.ingest.xmlsafe import child, children, localname, text, texts
 
 ERN3_NAMESPACES = {
     "http://ddex.net/xml/ern/34": "3.4",
@@ -272,42 +273,26 @@ class _Ern3Message(MessageState):
         return Record(position, [("raw.ddex_releases", row)])
 
 
-def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
-    from lxml import etree
+    def dispatch(self, elem, name: str, parent_name: str, parent):
+        at_top = parent.getparent() is None
+        if name == "MessageHeader" and at_top:
+            return self.header(elem)
+        if name == "UpdateIndicator" and at_top:
+            self.update_indicator = (elem.text or "").strip() or None
+            return None
+        if name == "PurgedRelease":
+            return self.purged_release(elem)
+        if parent_name not in LISTS:
+            return SKIP
+        if parent_name == "ResourceList" and name in RESOURCE_PREFIXES:
+            return self.resource(elem)
+        if parent_name == "ReleaseList" and name == "Release":
+            return self.release(elem)
+        if name == "ReleaseDeal":
+            return self.release_deal(elem)
+        return SKIP
 
-    namespace, root = xmlsafe.root_tag(path)
-    if not accepts(namespace, root):
-        raise RejectedFile(f"not a DDEX ERN 3 message: root {root!r} in namespace {namespace!r}")
-    message: _Ern3Message | None = None
-    tags = [f"{{*}}{name}" for name in (root, *_STREAMED)]
-    try:
-        for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
-            if event == "start":  # only the root's matters: the message begins
-                if message is None and elem.getparent() is None:
-                    message = _Ern3Message(ctx, ERN3_NAMESPACES[namespace], root, dict(elem.attrib))
-                continue
-            parent = elem.getparent()
-            if parent is None:
-                yield message.message_record()
-                continue
-            name, parent_name = local_name(elem), local_name(parent)
-            at_top = parent.getparent() is None
-            if name == "MessageHeader" and at_top:
-                message.header(elem)
-            elif name == "UpdateIndicator" and at_top:
-                message.update_indicator = (elem.text or "").strip() or None
-            elif name == "PurgedRelease":
-                yield message.purged_release(elem)
-            elif parent_name not in LISTS:
-                continue
-            elif parent_name == "ResourceList" and name in RESOURCE_PREFIXES:
-                yield message.resource(elem)
-            elif parent_name == "ReleaseList" and name == "Release":
-                yield message.release(elem)
-            elif name == "ReleaseDeal":
-                yield message.release_deal(elem)
-            else:
-                continue
-            xmlsafe.release_memory(elem)
-    except etree.XMLSyntaxError as exc:
-        raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc
+def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
+    return stream_message(
+        path, ctx, family="ERN 3", namespaces=ERN3_NAMESPACES, message_class=_Ern3Message, streamed=_STREAMED
+    )
