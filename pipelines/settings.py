@@ -59,6 +59,21 @@ class MsdbSettings(BaseSettings):
         default=None, description="S3 endpoint for s3:// deliveries (e.g. a MinIO or moto server)."
     )
     s3_region: str = Field(default="ap-northeast-1")
+    ingest_memory_limit: str = Field(
+        default="64MB",
+        description="DuckDB's buffer pool while files load: what a file's transaction holds beyond it goes to "
+        "DuckDB's temporary directory, so ingest memory stays bounded whatever the file size.",
+    )
+    ingest_helpers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Helper processes that share the reading of a large DDEX message with the loader (each "
+        "parses it all and reads its share of the items). Default: one per CPU core beyond the first, at most "
+        "3. 0: every file is read by the loading process alone.",
+    )
+    ingest_helper_min_mb: float = Field(
+        default=32.0, ge=0, description="DDEX messages at least this large (MB) are read with the helpers."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -25,6 +25,7 @@ from pipelines.ingest.ddex_message import (
     title_entry,
     track_order,
 )
+from pipelines.ingest.ddex_parts import Part
 from pipelines.ingest.records import FileContext, Quarantined, Record
 from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
 from pipelines.ingest.xmlsafe import (
@@ -360,7 +361,14 @@ def _genres(index: dict[str, list]) -> list[str]:
     return [g for node in index.get("Genre", ()) for g in all_texts(child_index(node).get("GenreText", ()))]
 
 
-def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
+def parse(path: Path, ctx: FileContext, part: Part | None = None) -> Iterator[Record | Quarantined]:
+    """part: one part of a large message (see `ddex_parts`); None: the whole message."""
     return stream_message(
-        path, ctx, family="ERN 4", namespaces=ERN4_NAMESPACES, message_class=_Ern4Message, streamed=_STREAMED
+        path,
+        ctx,
+        family="ERN 4",
+        namespaces=ERN4_NAMESPACES,
+        message_class=_Ern4Message,
+        streamed=_STREAMED,
+        part=part,
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest import xmlsafe
+from pipelines.ingest.ddex_parts import Part, PartReader
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import identifier_problems, match_key, parse_date, parse_timestamp
 from pipelines.ingest.xmlsafe import (
@@ -296,10 +297,14 @@ def stream_message(
     namespaces: dict[str, str],
     message_class: type[MessageState],
     streamed: tuple[str, ...],
+    part: Part | None = None,
 ) -> Iterator[Record | Quarantined]:
     """The streaming loop every ERN family shares. Only the root and the `streamed` elements surface; each goes
     to `message.dispatch(elem, name, parent_name, parent)`, which returns a record to yield, None (taken in, no
-    record) or SKIP (left in the tree). Handled elements are freed at once, so a 1 GB message streams."""
+    record) or SKIP (left in the tree). Handled elements are freed at once, so a 1 GB message streams.
+
+    part: read only this part of a large message (see `ddex_parts`); its item positions continue from its
+    offsets, only the first part yields the message record, and the part's item counts are set at its end."""
     from lxml import etree
 
     namespace, root = xmlsafe.root_tag(path)
@@ -307,15 +312,25 @@ def stream_message(
         raise RejectedFile(f"not a DDEX {family} message: root {root!r} in namespace {namespace!r}")
     message: MessageState | None = None
     tags = [f"{{*}}{name}" for name in (root, *streamed)]
+    source = path if part is None else PartReader(path, part)
     try:
-        for event, elem in xmlsafe.iterparse(path, events=("start", "end"), tag=tags):
+        for event, elem in xmlsafe.iterparse(source, events=("start", "end"), tag=tags):
             if event == "start":  # only the root's matters: the message begins
                 if message is None and elem.getparent() is None:
                     message = message_class(ctx, namespaces[namespace], root, dict(elem.attrib))
+                    if part is not None:
+                        message.positions.update(part.offsets)
                 continue
             parent = elem.getparent()
             if parent is None:
-                yield message.message_record()
+                if part is not None:
+                    part.counts = {
+                        key: count - part.offsets.get(key, 0)
+                        for key, count in message.positions.items()
+                        if key.startswith("ResourceList/")
+                    }
+                if part is None or part.first:
+                    yield message.message_record()
                 continue
             outcome = message.dispatch(elem, local_name(elem), local_name(parent), parent)
             if outcome is SKIP:
@@ -325,3 +340,6 @@ def stream_message(
             xmlsafe.release_memory(elem)
     except etree.XMLSyntaxError as exc:
         raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc
+    finally:
+        if part is not None:
+            source.close()

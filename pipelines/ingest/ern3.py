@@ -23,6 +23,7 @@ from pipelines.ingest.ddex_message import (
     title_entry,
     track_order,
 )
+from pipelines.ingest.ddex_parts import Part
 from pipelines.ingest.records import FileContext, Quarantined, Record
 from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
 from pipelines.ingest.xmlsafe import child, children, localname, text, texts
@@ -272,7 +273,6 @@ class _Ern3Message(MessageState):
         }
         return Record(position, [("raw.ddex_releases", row)])
 
-
     def dispatch(self, elem, name: str, parent_name: str, parent):
         at_top = parent.getparent() is None
         if name == "MessageHeader" and at_top:
@@ -292,7 +292,15 @@ class _Ern3Message(MessageState):
             return self.release_deal(elem)
         return SKIP
 
-def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
+
+def parse(path: Path, ctx: FileContext, part: Part | None = None) -> Iterator[Record | Quarantined]:
+    """part: one part of a large message (see `ddex_parts`); None: the whole message."""
     return stream_message(
-        path, ctx, family="ERN 3", namespaces=ERN3_NAMESPACES, message_class=_Ern3Message, streamed=_STREAMED
+        path,
+        ctx,
+        family="ERN 3",
+        namespaces=ERN3_NAMESPACES,
+        message_class=_Ern3Message,
+        streamed=_STREAMED,
+        part=part,
     )

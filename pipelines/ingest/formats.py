@@ -37,6 +37,15 @@ def _video_xml(namespace: str | None, root: str) -> tuple[str, Adapter] | None:
     return None
 
 
+def resource_kinds(adapter: Adapter) -> tuple[str, ...] | None:
+    """The ResourceList item kinds of an adapter that can read a message in parts (`part=`), else None."""
+    if adapter is ddex.parse:
+        return ddex.RESOURCE_KINDS
+    if adapter is ern3.parse:
+        return tuple(ern3.RESOURCE_PREFIXES)
+    return None
+
+
 def choose(kind: str, path: Path) -> tuple[str, Adapter]:
     """(format name, adapter) for a file, or RejectedFile saying what it is and why it is not read."""
     suffix = path.suffix.lower()

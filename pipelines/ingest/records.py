@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipelines.registry import Holder
+if TYPE_CHECKING:
+    from pipelines.registry import Holder
+
+
+@dataclass(frozen=True)
+class HolderRef:
+    """What a reader in another process needs of a holder (its id), without the registry's models."""
+
+    id: str
 
 
 class RejectedFile(Exception):
@@ -19,7 +27,7 @@ class FileContext:
     relative_path: str  # path relative to the landing root, as recorded in provenance
     file_id: str  # sha256 of the bytes
     kind: str
-    holder: Holder
+    holder: Holder | HolderRef
     report_dir: Path | None = None  # where adapters that answer the sender (catalog template) write reports
 
     def provenance(self, position: str) -> dict[str, Any]:
@@ -48,3 +56,10 @@ class Quarantined:
 
     position: str
     reason: str
+
+
+def failure_reason(exc: Exception) -> str:
+    """The quarantine reason of a file whose reading failed with exc."""
+    if isinstance(exc, RejectedFile | OSError):
+        return str(exc)
+    return f"reader error {type(exc).__name__}: {exc}"

@@ -62,20 +62,30 @@ def refuse_entity_declarations(path: Path) -> None:
         )
 
 
-def iterparse(path: Path, events: tuple[str, ...] = ("end",), **kwargs):
+_PARSER_OPTIONS = {
+    "load_dtd": False,
+    "dtd_validation": False,
+    "no_network": True,
+    "resolve_entities": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
+def safe_parser():
+    """An lxml parser for a whole (small) document, configured as `iterparse` is."""
+    from lxml import etree
+
+    return etree.XMLParser(**_PARSER_OPTIONS)
+
+
+def iterparse(path, events: tuple[str, ...] = ("end",), **kwargs):
+    """lxml's iterparse over a file (a path, or a binary file-like object), safely configured."""
     from lxml import etree
 
     return etree.iterparse(
-        str(path),
-        events=events,
-        load_dtd=False,
-        dtd_validation=False,
-        no_network=True,
-        resolve_entities=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-        **kwargs,
+        str(path) if isinstance(path, Path | str) else path, events=events, **_PARSER_OPTIONS, **kwargs
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, date, datetime
 
 import pytest
@@ -216,12 +215,11 @@ def test_update_and_purge_messages_keep_their_order_by_creation_time(landing, in
 
 
 @pytest.mark.slow  # ~3 s alone on 2 cores, up to ~5 s when other suites share the machine
-def test_fifty_thousand_track_message_streams_in_seconds(landing, ingest):
+def test_fifty_thousand_track_message_loads_every_track(landing, ingest):
+    """Speed and memory are measured in benchmarks/ingest.py, never asserted here (the machines are noisy)."""
     landing.holder("tsukiyo", "music")
     landing.write("music", "tsukiyo", "big.xml", ern43_message(tracks=50_000))
-    started = time.perf_counter()
     run = ingest(landing)
-    elapsed = time.perf_counter() - started
     assert run.file("big.xml")[:4] == (
         "loaded",
         50_003,
@@ -235,4 +233,3 @@ def test_fifty_thousand_track_message_streams_in_seconds(landing, ingest):
     )
     order = run.one("SELECT resource_references FROM raw.ddex_releases")
     assert len(order) == 50_000 and order[:2] == ["A1", "A2"] and order[-1] == "A50000"
-    assert elapsed < 30, f"50,000 tracks took {elapsed:.1f}s"

@@ -1,0 +1,359 @@
+"""The loader: landed files → raw tables, one transaction per file (see the package docstring)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from pipelines.ingest import ddex_parts, formats
+from pipelines.ingest.frames import RowBatches, TableColumns, TableRows, fewer_gc_passes
+from pipelines.ingest.helpers import IngestHelpers, default_helper_count
+from pipelines.ingest.landing import LandedFile, discover, sha256_of
+from pipelines.ingest.records import FileContext, Quarantined, Record, failure_reason
+from pipelines.registry import load_holders
+from pipelines.settings import MsdbSettings
+from pipelines.warehouse import ArrowStream, writer
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    import duckdb
+
+log = logging.getLogger(__name__)
+
+WRITES_IN_FLIGHT = 2
+INGEST_THREADS = 1
+
+
+@dataclass
+class FileOutcome:
+    kind: str
+    status: str  # loaded, partial, quarantined, skipped
+    found: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    readers: int = 1  # processes that read the file (the loader, and helpers for a large message)
+
+
+@dataclass
+class IngestSummary:
+    files: list[FileOutcome] = field(default_factory=list)
+
+    def by_kind(self) -> dict[str, dict[str, int]]:
+        totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for outcome in self.files:
+            row = totals[outcome.kind]
+            status = "quarantined" if outcome.status == "undeclared_holder" else outcome.status
+            row[f"files_{status}"] += 1
+            row["records_loaded"] += outcome.loaded
+            row["records_quarantined"] += outcome.quarantined
+        return {kind: dict(values) for kind, values in sorted(totals.items())}
+
+
+class _Batches:
+    """The loader's rows, buffered per raw table and written in bulk inside the file's transaction.
+
+    Every BATCH_ROWS rows are handed to a writer thread, which makes one polars frame per table of them and
+    inserts it while the adapter reads on: DuckDB works without the GIL, so parsing and loading overlap. At
+    most WRITES_IN_FLIGHT batches wait for the writer, which bounds the memory a fast parser can fill. Frames
+    made elsewhere (by helper processes) are inserted by the same thread. From the first insert until the
+    batches are closed (and the caller commits or rolls back) the connection belongs to the writer thread;
+    the file's transaction stays the one the caller began.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, columns: TableColumns):
+        self.con = con
+        self.columns = columns
+        self.rows = RowBatches(self._submit)
+        self.writes: deque[Future] = deque()
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msdb-ingest-writer")
+
+    def __enter__(self) -> _Batches:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Wait for every insert already handed over (the caller rolls back or commits only afterwards)."""
+        self.writer.shutdown(wait=True)
+
+    def add(self, record: Record) -> None:
+        self.rows.add(record)
+
+    def _submit(self, table: str, rows: TableRows) -> None:
+        while len(self.writes) >= WRITES_IN_FLIGHT:
+            self.writes.popleft().result()  # raises what the insert raised
+        self.writes.append(self.writer.submit(_insert_rows, self.con, table, self.columns, rows))
+
+    def insert_frame(self, table: str, frame) -> None:
+        """Insert a ready frame (from any thread); returns once it is in the transaction."""
+        self.writer.submit(_insert, self.con, table, frame).result()
+
+    def close(self) -> None:
+        """Flush what is left and wait for every insert; raises the first insert error."""
+        self.rows.flush()
+        while self.writes:
+            self.writes.popleft().result()
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: TableColumns, rows: TableRows) -> None:
+    """In the writer thread: the rows become a frame there too (polars releases the GIL for part of that
+    work, e.g. decoding the JSON of list columns), which takes it off the thread that parses."""
+    _insert(con, table, columns.frame(table, rows))
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
+    stream = ArrowStream(frame)  # noqa: F841 (read by DuckDB)
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM stream")
+
+
+def _quarantine(con, logical_date: date, file_id: str | None, path: str, location: str, reason: str) -> None:
+    con.execute(
+        "INSERT INTO ops.quarantine VALUES (?, ?, ?, 'ingest', ?, ?, ?)",
+        [file_id, path, location, reason, logical_date, datetime.now(UTC)],
+    )
+
+
+def _record_file(
+    con, logical_date: date, landed: LandedFile, file_id: str, file_format: str, outcome: FileOutcome
+):
+    con.execute(
+        "INSERT INTO ops.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            file_id,
+            landed.relative_path,
+            landed.kind,
+            landed.holder_id,
+            file_format,
+            landed.path.stat().st_size,
+            outcome.found,
+            outcome.loaded,
+            outcome.quarantined,
+            outcome.status,
+            logical_date,
+            datetime.now(UTC),
+        ],
+    )
+
+
+def _already_ingested(con, file_id: str) -> bool:
+    return (
+        con.execute(
+            "SELECT count(*) FROM ops.ingest_files WHERE file_id = ? AND status <> 'undeclared_holder'",
+            [file_id],
+        ).fetchone()[0]
+        > 0
+    )
+
+
+def ingest_file(
+    con,
+    logical_date: date,
+    landed: LandedFile,
+    registry,
+    report_dir=None,
+    columns: TableColumns | None = None,
+    file_id: str | None = None,
+    helpers: IngestHelpers | None = None,
+    helper_min_bytes: int = 0,
+) -> FileOutcome:
+    """file_id: the file's sha256 when the caller already has it. helpers: processes that share the reading
+    of a message at least helper_min_bytes large, when its format allows (see `helpers`)."""
+    if file_id is None:
+        file_id = sha256_of(landed.path)
+    if _already_ingested(con, file_id):
+        return FileOutcome(landed.kind, "skipped")
+    holder = registry.get(landed.kind, landed.holder_id) if landed.holder_id else None
+    if holder is None:
+        outcome = FileOutcome(landed.kind, "undeclared_holder")
+        con.begin()
+        reason = (
+            f"holder {landed.holder_id!r} is not declared for kind {landed.kind!r} in the registry"
+            if landed.holder_id
+            else f"file lies directly under {landed.kind}/: expected {landed.kind}/<holder_id>/..."
+        )
+        con.execute(
+            "DELETE FROM ops.ingest_files WHERE file_id = ? AND status = 'undeclared_holder'", [file_id]
+        )
+        _quarantine(con, logical_date, file_id, landed.relative_path, "file", reason)
+        _record_file(con, logical_date, landed, file_id, "unknown", outcome)
+        con.commit()
+        return outcome
+
+    ctx = FileContext(landed.path, landed.relative_path, file_id, landed.kind, holder, report_dir)
+    read = _Read()
+    file_format = "unknown"
+    con.begin()
+    try:
+        file_format, adapter = formats.choose(landed.kind, landed.path)
+        columns = columns or TableColumns.of_raw_tables(con)
+        kinds = formats.resource_kinds(adapter)
+        plan = None
+        if helpers and kinds and landed.path.stat().st_size >= helper_min_bytes:
+            plan = ddex_parts.plan(landed.path, helpers.count + 1, kinds)
+        if plan is not None:
+            try:
+                _read_in_parts(con, ctx, adapter, columns, helpers, plan, read)
+                log.info("%s: read in %d parts", landed.relative_path, plan.readers)
+            except Exception as exc:  # noqa: BLE001 - read whole, which also names the error exactly
+                log.warning(
+                    "%s: read in parts failed (%s: %s); reading it whole",
+                    landed.relative_path,
+                    type(exc).__name__,
+                    exc,
+                )
+                con.rollback()
+                con.begin()
+                plan, read = None, _Read()
+        if plan is None:
+            _read_whole(con, ctx, adapter, columns, read)
+    except Exception as exc:  # noqa: BLE001 - one bad file (or a reader bug on it) must not stop the night
+        con.rollback()
+        con.begin()
+        outcome = FileOutcome(landed.kind, "quarantined", found=read.found, quarantined=read.found)
+        rejected = [Quarantined("file", failure_reason(exc))]
+    else:
+        readers = plan.readers if plan else 1
+        outcome = FileOutcome(landed.kind, "loaded", read.found, read.loaded, len(read.rejected), readers)
+        rejected = read.rejected
+        if rejected:
+            outcome.status = "partial" if outcome.loaded else "quarantined"
+    for item in rejected:
+        _quarantine(con, logical_date, file_id, landed.relative_path, item.position, item.reason)
+    _record_file(con, logical_date, landed, file_id, file_format, outcome)
+    con.commit()
+    return outcome
+
+
+@dataclass
+class _Read:
+    """What the readers of one file found so far."""
+
+    found: int = 0
+    loaded: int = 0
+    rejected: list[Quarantined] = field(default_factory=list)
+
+    def take(self, items: Iterator[Record | Quarantined], batches: _Batches) -> None:
+        for item in items:
+            self.found += 1
+            if isinstance(item, Quarantined):
+                self.rejected.append(item)
+            else:
+                batches.add(item)
+                self.loaded += 1
+
+
+def _read_whole(con, ctx: FileContext, adapter: formats.Adapter, columns: TableColumns, read: _Read) -> None:
+    with _Batches(con, columns) as batches, fewer_gc_passes():
+        read.take(adapter(ctx.path, ctx), batches)
+        batches.close()
+
+
+def _read_in_parts(
+    con,
+    ctx: FileContext,
+    adapter: formats.Adapter,
+    columns: TableColumns,
+    helpers: IngestHelpers,
+    plan: ddex_parts.Plan,
+    read: _Read,
+) -> None:
+    """The loader reads part 0 while each helper reads one of the others (see `helpers`, `ddex_parts`)."""
+    first = plan.part(0)
+    with _Batches(con, columns) as batches, fewer_gc_passes():
+        shared = helpers.read_parts(
+            adapter, ctx, [plan.part(n) for n in range(1, plan.readers)], columns.types, batches.insert_frame
+        )
+        try:
+            read.take(adapter(ctx.path, ctx, part=first), batches)
+            batches.close()
+            theirs = shared.wait()
+        except BaseException:
+            shared.abandon()
+            raise
+    ddex_parts.check_counts(first, theirs.parts)
+    read.found += theirs.found
+    read.loaded += theirs.loaded
+    read.rejected += theirs.rejected
+
+
+def _load_holders_table(con, registry) -> None:
+    con.execute("DELETE FROM raw.holders")
+    con.executemany(
+        "INSERT INTO raw.holders VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [h.id, h.name, h.kind, h.timezone, h.default_language, h.licence_territories]
+            for h in registry.holders
+        ],
+    )
+
+
+@contextmanager
+def _loading_settings(con: duckdb.DuckDBPyConnection, memory_limit: str) -> Iterator[None]:
+    """DuckDB settings while files load, the previous values restored afterwards.
+
+    memory_limit: a file is loaded in one transaction, and DuckDB keeps what a transaction appended in its
+    buffer pool until commit (and the row groups it already wrote out, as cached blocks): under its default
+    limit (80% of RAM) a 1 GB delivery held over 1 GB. Under `ingest_memory_limit` it moves those blocks to
+    its temporary directory instead, and the process stays bounded whatever the file size.
+    threads: the writer thread inserts a few thousand rows at a time while Python parses on the other core;
+    a second DuckDB thread only competes with the parser for it.
+    """
+    wanted = {"memory_limit": memory_limit, "threads": INGEST_THREADS}
+    previous = {name: con.execute("SELECT current_setting(?)", [name]).fetchone()[0] for name in wanted}
+    for name, value in wanted.items():
+        con.execute(f"SET {name} = '{value}'")
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            con.execute(f"RESET {name}")  # exact when it was the default ('18.8 GiB' would not round-trip)
+            if con.execute("SELECT current_setting(?)", [name]).fetchone()[0] != value:
+                con.execute(f"SET {name} = '{value}'")
+
+
+def run_ingest(settings: MsdbSettings, logical_date: date, progress=None) -> IngestSummary:
+    registry = load_holders(settings.registry_file)
+    landed = list(discover(settings.landing))
+    summary = IngestSummary()
+    helper_count = default_helper_count() if settings.ingest_helpers is None else settings.ingest_helpers
+    helper_min_bytes = int(settings.ingest_helper_min_mb * 1_000_000)
+    large = any(item.path.stat().st_size >= helper_min_bytes for item in landed)
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="msdb-ingest-sha256") as hasher,
+        IngestHelpers(helper_count) if helper_count and large else nullcontext() as helpers,
+    ):
+        # The first file's sha256 is computed while the warehouse opens (hashlib and file reads release the
+        # GIL), and the helpers start there too; every later sha256 just before its file is read.
+        first_id = hasher.submit(sha256_of, landed[0].path) if landed else None
+        with writer(settings.warehouse) as con, _loading_settings(con, settings.ingest_memory_limit):
+            _load_holders_table(con, registry)
+            columns = TableColumns.of_raw_tables(con)
+            for number, item in enumerate(landed):
+                reports = settings.var_dir / "reports" / "ingest"
+                file_id = first_id.result() if number == 0 else None
+                summary.files.append(
+                    ingest_file(
+                        con,
+                        logical_date,
+                        item,
+                        registry,
+                        reports,
+                        columns,
+                        file_id,
+                        helpers,
+                        helper_min_bytes,
+                    )
+                )
+                if progress:
+                    progress(item.relative_path)
+    return summary
+
+
+def summary_json(summary: IngestSummary) -> str:
+    return json.dumps(summary.by_kind(), sort_keys=True)
