@@ -32,7 +32,9 @@ MIN_PART_BYTES = 1_000_000  # a message with less than this per reader after its
 SEARCH_WINDOW = 1 << 20  # bytes searched at a time for the ResourceList start tag, and for an item at a cut
 HEAD_LIMIT = 64 << 20  # a ResourceList starting later than this (after a huge PartyList) is read whole
 COUNT_CHUNK = 1 << 20
-LOADER_SHARE = 0.6  # reader 0's share of the ResourceList bytes (it also commits, and inserts every frame)
+# Reader 0 (the loader) also inserts every reader's rows and commits: it reads the share of a helper this many
+# times over of the bytes after the head (with one helper, 60%: the two then finish together).
+LOADER_WEIGHT = 1.5
 _ASCII_ENCODINGS = {"utf-8", "utf8", "us-ascii", "ascii"}
 _LIST_START = re.compile(rb"<ResourceList[\s>]")
 _DECLARED_ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
@@ -50,9 +52,8 @@ class Part:
     segments: tuple[tuple[int, int], ...]
     tail: bytes  # appended after the segments: the closing tags, or nothing for the part that ends the file
     closing: bytes  # the closing tags (`</ResourceList></root>`)
-    count_before: tuple[int, int] | None = (
-        None  # helpers: the range in which to count the items before theirs
-    )
+    # helpers: (head end, range start), the bytes in which to count the items before their range
+    count_before: tuple[int, int] | None = None
     kinds: tuple[str, ...] = ()
     offsets: dict[str, int] = field(default_factory=dict)  # {"ResourceList/SoundRecording": items before}
     counts: dict[str, int] = field(default_factory=dict)  # items of each kind read in the part
@@ -128,10 +129,10 @@ def plan(path: Path, readers: int, kinds: tuple[str, ...]) -> Plan | None:
             return None
         item = _item_start(kinds)
         cuts: list[int] = []
+        loader_share = LOADER_WEIGHT / (LOADER_WEIGHT + readers - 1)
         for number in range(readers - 1):
-            target = head_end + int(
-                (size - head_end) * (LOADER_SHARE + (1 - LOADER_SHARE) * number / (readers - 1))
-            )
+            share = loader_share + (1 - loader_share) * number / (readers - 1)
+            target = head_end + int((size - head_end) * share)
             fh.seek(target)
             found = item.search(fh.read(SEARCH_WINDOW))
             if found is None or (cuts and target + found.start() <= cuts[-1]):

@@ -88,10 +88,13 @@ def _raw_rows(run: IngestRun) -> dict[str, list[tuple]]:
     return found
 
 
-def _both(tmp_path, landing, message: bytes, name: str = "big.xml") -> tuple[IngestRun, IngestRun]:
+def _both(tmp_path, landing, message: bytes, helpers: int = 1) -> tuple[IngestRun, IngestRun]:
+    """The message ingested by the loader alone, then by the loader and `helpers` helpers."""
     landing.holder("tsukiyo", "music")
-    landing.write("music", "tsukiyo", name, message)
-    return _ingest(tmp_path, landing, "whole", helpers=0), _ingest(tmp_path, landing, "parts", helpers=1)
+    landing.write("music", "tsukiyo", "big.xml", message)
+    return _ingest(tmp_path, landing, "whole", helpers=0), _ingest(
+        tmp_path, landing, "parts", helpers=helpers
+    )
 
 
 def _no_helper_left() -> bool:
@@ -101,13 +104,15 @@ def _no_helper_left() -> bool:
     )
 
 
-@pytest.mark.parametrize("version", ["4.3", "3.8.2"])
-def test_a_message_read_in_parts_loads_exactly_what_a_whole_read_loads(tmp_path, landing, version):
+@pytest.mark.parametrize(("version", "helper_count"), [("4.3", 1), ("3.8.2", 1), ("4.3", 2)])
+def test_a_message_read_in_parts_loads_exactly_what_a_whole_read_loads(
+    tmp_path, landing, version, helper_count
+):
     message = ern43_message(tracks=TRACKS) if version == "4.3" else ern382_message(TRACKS)
-    # one bad recording in the loader's part, two in the helper's (the cut is past the middle)
-    whole, parts = _both(tmp_path, landing, _with_bad_isrcs(message, 10, 5_000, TRACKS))
+    # bad recordings in the first part (the loader's) and in the last
+    whole, parts = _both(tmp_path, landing, _with_bad_isrcs(message, 10, 5_000, TRACKS), helper_count)
     assert [f.readers for f in whole.summary.files] == [1]
-    assert [f.readers for f in parts.summary.files] == [2]
+    assert [f.readers for f in parts.summary.files] == [helper_count + 1]
     # TRACKS recordings (3 quarantined), a release, a deal, the message header
     assert parts.file("big.xml")[:4] == whole.file("big.xml")[:4] == ("partial", TRACKS + 3, TRACKS, 3)
     assert _raw_rows(parts) == _raw_rows(whole)
