@@ -21,6 +21,7 @@ from pipelines.ingest.ddex_message import (
     dumps,
     id_problems,
     identifiers,
+    release_id_columns,
     stream_message,
     title_entry,
     track_order,
@@ -57,7 +58,8 @@ def accepts(namespace: str | None, root: str) -> bool:
 
 def _titles(index: dict[str, list]) -> list[dict]:
     titles = []
-    for node in index.get("DisplayTitle", ()):  # title_entry(node, "DisplayTitle", ...), inlined: every record has some
+    # title_entry(node, "DisplayTitle", ...), inlined: every record has some
+    for node in index.get("DisplayTitle", ()):
         fields = first_texts(node)
         value = fields.get("TitleText")
         if value:
@@ -215,6 +217,23 @@ class _Ern4Message(MessageState):
             self._remember(key, found)
         return found
 
+    def names_columns(self, index: dict[str, list]) -> dict[str, str | None]:
+        """The title and artist columns a resource and a release share, from the item's child index."""
+        titles = _titles(index)
+        title = _default_title(index, titles)
+        display_artist, display_artist_key, display_artist_names = _display_artist(
+            index.get("DisplayArtistName", ())
+        )
+        return {
+            "title": title,
+            "title_match_key": _title_key(title, titles),
+            "titles": dumps(titles),
+            "display_artist": display_artist,
+            "display_artist_match_key": display_artist_key,
+            "display_artist_names": display_artist_names,
+            "artists": self.artists_json(index.get("DisplayArtist", ())),
+        }
+
     def _remember(self, key: tuple, value: str) -> None:
         if len(self.credits) >= 50_000:
             self.credits.clear()
@@ -240,14 +259,9 @@ class _Ern4Message(MessageState):
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
-        titles = _titles(index)
-        title = _default_title(index, titles)
         p_line = _p_line(index)
         for edition in editions:
             p_line = p_line or _p_line(edition)
-        display_artist, display_artist_key, display_artist_names = _display_artist(
-            index.get("DisplayArtistName", ())
-        )
         row = self.base(position)
         row |= {
             "resource_reference": reference,
@@ -256,13 +270,7 @@ class _Ern4Message(MessageState):
             "isrc": ids.get("ISRC"),
             "iswc": None,
             "proprietary_id": ids.get("ProprietaryId"),
-            "title": title,
-            "title_match_key": _title_key(title, titles),
-            "titles": dumps(titles),
-            "display_artist": display_artist,
-            "display_artist_match_key": display_artist_key,
-            "display_artist_names": display_artist_names,
-            "artists": self.artists_json(index.get("DisplayArtist", ())),
+            **self.names_columns(index),
             "contributors": self.contributors_json(index.get("Contributor", ())),
             "duration_seconds": iso_duration_seconds(first_text(index.get("Duration"))),
             "parental_warning": first_text(index.get("ParentalWarningType")),
@@ -286,35 +294,20 @@ class _Ern4Message(MessageState):
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
-        titles = _titles(index)
-        title = _default_title(index, titles)
         order = track_order(elem)
         resource_refs = [item["resource_reference"] for item in order]
         resource_refs += [
             r for r in all_texts(index.get("ReleaseResourceReference", ())) if r not in resource_refs
         ]
         label = first_text(index.get("ReleaseLabelReference"))
-        display_artist, display_artist_key, display_artist_names = _display_artist(
-            index.get("DisplayArtistName", ())
-        )
         original_release_date = first_text(index.get("OriginalReleaseDate"))
         row = self.base(position)
         row |= {
             "release_reference": reference,
             "release_type": first_text(index.get("ReleaseType")),
             "is_main_release": kind == "Release",
-            "icpn": ids.get("ICPN"),
-            "grid": ids.get("GRid"),
-            "isrc": ids.get("ISRC"),
-            "catalog_number": ids.get("CatalogNumber"),
-            "proprietary_id": ids.get("ProprietaryId"),
-            "title": title,
-            "title_match_key": _title_key(title, titles),
-            "titles": dumps(titles),
-            "display_artist": display_artist,
-            "display_artist_match_key": display_artist_key,
-            "display_artist_names": display_artist_names,
-            "artists": self.artists_json(index.get("DisplayArtist", ())),
+            **release_id_columns(ids),
+            **self.names_columns(index),
             "label_name": self.party_names(label)["name"] if label else None,
             "genres": _genres(index),
             "release_date": parse_date(first_text(index.get("ReleaseDate")) or original_release_date),

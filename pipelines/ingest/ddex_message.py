@@ -35,7 +35,14 @@ from pipelines.ingest.xmlsafe import (
 ERN_NAMESPACE_PREFIX = "http://ddex.net/xml/ern/"
 MESSAGE_TYPES = ("NewReleaseMessage", "UpdateReleaseMessage", "PurgeReleaseMessage")
 LISTS = {"PartyList", "ResourceList", "ReleaseList", "DealList"}
-RELEASE_ID_KINDS = ("ICPN", "GRid", "ISRC", "CatalogNumber", "ProprietaryId")
+# A release's identifiers, by kind, and the raw column each lands in (releases and purges alike)
+RELEASE_ID_COLUMNS = {
+    "ICPN": "icpn",
+    "GRid": "grid",
+    "ISRC": "isrc",
+    "CatalogNumber": "catalog_number",
+    "ProprietaryId": "proprietary_id",
+}
 # What a family's `dispatch` returns for an element it leaves in the tree (read later with its enclosing item).
 SKIP = object()
 
@@ -51,6 +58,11 @@ def identifiers(id_elem) -> dict[str, str]:
         if name and value and name not in found:
             found[name] = value
     return found
+
+
+def release_id_columns(ids: dict[str, str]) -> dict[str, str | None]:
+    """{"icpn": ..., "grid": ..., ...} from `identifiers()` of a ReleaseId."""
+    return {column: ids.get(kind) for kind, column in RELEASE_ID_COLUMNS.items()}
 
 
 def id_problems(ids: dict[str, str]) -> list[str]:
@@ -261,14 +273,7 @@ class MessageState:
             or text(elem, "Title", "TitleText")
             or text(elem, "ReferenceTitle", "TitleText")
         )
-        row = self.base(position) | {
-            "icpn": ids.get("ICPN"),
-            "grid": ids.get("GRid"),
-            "isrc": ids.get("ISRC"),
-            "catalog_number": ids.get("CatalogNumber"),
-            "proprietary_id": ids.get("ProprietaryId"),
-            "title": title,
-        }
+        row = self.base(position) | release_id_columns(ids) | {"title": title}
         return Record(position, [("raw.ddex_purges", row)])
 
 

@@ -19,6 +19,7 @@ from pipelines.ingest.ddex_message import (
     dumps,
     id_problems,
     identifiers,
+    release_id_columns,
     stream_message,
     title_entry,
     track_order,
@@ -156,6 +157,27 @@ def _display_artist_names(blocks: list) -> list[dict]:
     ]
 
 
+def _names_columns(elem, blocks: list) -> dict[str, str | None]:
+    """The title and artist columns a resource and a release share; names come from the first
+    (Worldwide) DetailsByTerritory block."""
+    first = blocks[0] if blocks else None
+    titles = _titles(elem, blocks)
+    title = _default_title(titles)
+    artists = (
+        [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")] if first is not None else []
+    )
+    display_artist = _display_artist(first, artists)
+    return {
+        "title": title,
+        "title_match_key": match_key(title),
+        "titles": dumps(titles),
+        "display_artist": display_artist,
+        "display_artist_match_key": match_key(display_artist),
+        "display_artist_names": dumps(_display_artist_names(blocks)),
+        "artists": dumps([a | {"role": (a["roles"] or [None])[0]} for a in artists]),
+    }
+
+
 class _Ern3Message(MessageState):
     def resource(self, elem) -> Record | Quarantined:
         kind = localname(elem)
@@ -170,13 +192,6 @@ class _Ern3Message(MessageState):
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
         blocks = _details(elem, f"{prefix}DetailsByTerritory")
         first = blocks[0] if blocks else None
-        titles = _titles(elem, blocks)
-        title = _default_title(titles)
-        artists = (
-            [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")]
-            if first is not None
-            else []
-        )
         contributors = []
         if first is not None:
             contributors = [
@@ -186,7 +201,6 @@ class _Ern3Message(MessageState):
                 _party(c, ("IndirectResourceContributorRole",)) | {"indirect": True}
                 for c in children(first, "IndirectResourceContributor")
             ]
-        display_artist = _display_artist(first, artists)
         row = self.base(position) | {
             "resource_reference": reference,
             "resource_kind": kind,
@@ -194,13 +208,7 @@ class _Ern3Message(MessageState):
             "isrc": ids.get("ISRC"),
             "iswc": text(elem, f"Indirect{prefix}Id", "ISWC"),
             "proprietary_id": ids.get("ProprietaryId"),
-            "title": title,
-            "title_match_key": match_key(title),
-            "titles": dumps(titles),
-            "display_artist": display_artist,
-            "display_artist_match_key": match_key(display_artist),
-            "display_artist_names": dumps(_display_artist_names(blocks)),
-            "artists": dumps([a | {"role": (a["roles"] or [None])[0]} for a in artists]),
+            **_names_columns(elem, blocks),
             "contributors": dumps(contributors),
             "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
             "parental_warning": text(first, "ParentalWarningType") if first is not None else None,
@@ -223,13 +231,6 @@ class _Ern3Message(MessageState):
             return Quarantined(position, f"Release {reference}: {'; '.join(problems)}")
         blocks = _details(elem, "ReleaseDetailsByTerritory")
         first = blocks[0] if blocks else None
-        titles = _titles(elem, blocks)
-        title = _default_title(titles)
-        artists = (
-            [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")]
-            if first is not None
-            else []
-        )
         order = track_order(first) if first is not None else []
         resource_refs = [item["resource_reference"] for item in order]
         resource_refs += [
@@ -243,23 +244,12 @@ class _Ern3Message(MessageState):
 
         release_date = detail("ReleaseDate") or text(elem, "GlobalReleaseDate")
         original_date = detail("OriginalReleaseDate") or text(elem, "GlobalOriginalReleaseDate")
-        display_artist = _display_artist(first, artists)
         row = self.base(position) | {
             "release_reference": reference,
             "release_type": text(elem, "ReleaseType"),
             "is_main_release": elem.get("IsMainRelease") == "true",
-            "icpn": ids.get("ICPN"),
-            "grid": ids.get("GRid"),
-            "isrc": ids.get("ISRC"),
-            "catalog_number": ids.get("CatalogNumber"),
-            "proprietary_id": ids.get("ProprietaryId"),
-            "title": title,
-            "title_match_key": match_key(title),
-            "titles": dumps(titles),
-            "display_artist": display_artist,
-            "display_artist_match_key": match_key(display_artist),
-            "display_artist_names": dumps(_display_artist_names(blocks)),
-            "artists": dumps([a | {"role": (a["roles"] or [None])[0]} for a in artists]),
+            **release_id_columns(ids),
+            **_names_columns(elem, blocks),
             "label_name": detail("LabelName"),
             "genres": texts(first, "Genre", "GenreText") if first is not None else [],
             "release_date": parse_date(release_date or original_date),
