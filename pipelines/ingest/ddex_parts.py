@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.ingest.records import RejectedFile
+from pipelines.ingest.xmlsafe import localname, root_name, safe_parser
 
 MIN_PART_BYTES = 1_000_000  # a message with less than this per reader after its head is read whole
 SEARCH_WINDOW = 1 << 20  # bytes searched at a time for the ResourceList start tag, and for an item at a cut
@@ -138,7 +139,7 @@ def plan(path: Path, readers: int, kinds: tuple[str, ...]) -> Plan | None:
             if found is None or (cuts and target + found.start() <= cuts[-1]):
                 return None
             cuts.append(target + found.start())
-    tail = f"</ResourceList></{_root_qname(path)}>".encode()
+    tail = f"</ResourceList></{root_name(path)}>".encode()
     return Plan(head_end, tuple(cuts), size, tail, kinds)
 
 
@@ -176,18 +177,6 @@ def check_counts(first: Part, others: list[Part]) -> None:
         expected += Counter(part.counts)
 
 
-def _root_qname(path: Path) -> str:
-    """The root element's name as written (`ern:NewReleaseMessage`), for the tail that closes a part."""
-    from lxml import etree
-
-    from pipelines.ingest.xmlsafe import iterparse
-
-    for _event, elem in iterparse(path, events=("start",)):
-        local = etree.QName(elem).localname
-        return f"{elem.prefix}:{local}" if elem.prefix else local
-    raise RejectedFile("empty XML document")
-
-
 def _item_start(kinds: tuple[str, ...]) -> re.Pattern[bytes]:
     return re.compile(rb"<(" + b"|".join(re.escape(kind.encode()) for kind in kinds) + rb")[\s/>]")
 
@@ -195,8 +184,6 @@ def _item_start(kinds: tuple[str, ...]) -> re.Pattern[bytes]:
 def _check_head(path: Path, head_end: int, tail: bytes) -> None:
     """The head, closed by the tail, parses to a message whose last child is an empty ResourceList."""
     from lxml import etree
-
-    from pipelines.ingest.xmlsafe import localname, safe_parser
 
     with path.open("rb") as fh:
         head = fh.read(head_end)

@@ -70,7 +70,7 @@ def _read_part(
 
     def send(table: str, rows: TableRows) -> None:
         data = to_ipc(columns.frame(table, rows))
-        conn.send(("frame", table, found))
+        conn.send(("frame", table))
         conn.send_bytes(data)  # unpickled: one copy fewer on each side
 
     try:
@@ -88,7 +88,7 @@ def _read_part(
                     loaded += 1
             batches.flush()
     except Exception as exc:  # noqa: BLE001 - the loader quarantines the file with this reason
-        conn.send(("error", failure_reason(exc), found))
+        conn.send(("error", failure_reason(exc)))
         return
     conn.send(("done", found, loaded, rejected, part))
 
@@ -231,7 +231,7 @@ class SharedRead:
             while True:
                 message = helper.conn.recv()
                 if message[0] == "frame":
-                    _kind, table, outcome.found = message
+                    _kind, table = message
                     self.insert(table, from_ipc(helper.conn.recv_bytes()))
                 elif message[0] == "done":
                     _kind, outcome.found, outcome.loaded, rejected, part = message
@@ -239,7 +239,7 @@ class SharedRead:
                     outcome.parts = [part]
                     return
                 else:
-                    _kind, reason, outcome.found = message
+                    _kind, reason = message
                     self.errors.append(reason)
                     return
         except (EOFError, OSError):

@@ -89,18 +89,31 @@ def iterparse(path, events: tuple[str, ...] = ("end",), **kwargs):
     )
 
 
-def root_tag(path: Path) -> tuple[str | None, str]:
-    """(namespace, local name) of the root element, reading no further than its start tag."""
+def _root(path: Path):
+    """The root element as its start tag leaves it (name and attributes), reading no further."""
     from lxml import etree
 
     refuse_entity_declarations(path)
     try:
         for _event, elem in iterparse(path, events=("start",)):
-            qname = etree.QName(elem)
-            return qname.namespace, qname.localname
+            return elem
     except etree.XMLSyntaxError as exc:
         raise RejectedFile(f"not well-formed XML: {exc}") from exc
     raise RejectedFile("empty XML document")
+
+
+def root_tag(path: Path) -> tuple[str | None, str]:
+    """(namespace, local name) of the root element, reading no further than its start tag."""
+    from lxml import etree
+
+    qname = etree.QName(_root(path))
+    return qname.namespace, qname.localname
+
+
+def root_name(path: Path) -> str:
+    """The root element's name as written in the file (`ern:NewReleaseMessage`)."""
+    root = _root(path)
+    return f"{root.prefix}:{localname(root)}" if root.prefix else localname(root)
 
 
 def localname(elem) -> str:
