@@ -21,13 +21,13 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measure import peak_rss_mb, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLES_PER_FILE = 5_000
@@ -133,10 +133,6 @@ def generate(landing: Path, count: int) -> int:
     return characters
 
 
-def _peak_rss_mb() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-
-
 def _child_ingest(landing: str, warehouse: str) -> None:
     from datetime import date
 
@@ -150,12 +146,9 @@ def _child_ingest(landing: str, warehouse: str) -> None:
         var_dir=Path(warehouse).parent / "var",
         deliver=str(Path(warehouse).parent / "out"),
     )
-    sampler = _RssSampler()
-    sampler.start()
     started = time.perf_counter()
     summary = run_ingest(settings, date(2026, 11, 24))
     elapsed = time.perf_counter() - started
-    sampler.stop()
     loaded = sum(outcome.loaded for outcome in summary.files)
     quarantined = sum(outcome.quarantined for outcome in summary.files)
     print(
@@ -164,46 +157,10 @@ def _child_ingest(landing: str, warehouse: str) -> None:
                 "seconds": elapsed,
                 "loaded": loaded,
                 "quarantined": quarantined,
-                "rss": _peak_rss_mb(),
-                "rss_with_workers": sampler.peak_mb,
+                "rss": peak_rss_mb(),
             }
         )
     )
-
-
-class _RssSampler:
-    """Peak RSS of this process plus its descendants (the text workers), sampled twice a second."""
-
-    def __init__(self):
-        import threading
-
-        self.peak_mb = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._sample()
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            self._sample()
-
-    def _sample(self) -> None:
-        import psutil
-
-        me = psutil.Process()
-        total = me.memory_info().rss
-        for child in me.children(recursive=True):
-            try:
-                total += child.memory_info().rss
-            except psutil.Error:
-                pass
-        self.peak_mb = max(self.peak_mb, total // (1024 * 1024))
 
 
 def _child_sudachi(landing: str) -> None:
@@ -229,14 +186,9 @@ def _child_sudachi(landing: str) -> None:
     with_forms = time.perf_counter() - started
     print(
         json.dumps(
-            {"bare_seconds": bare, "forms_seconds": with_forms, "texts": len(texts), "rss": _peak_rss_mb()}
+            {"bare_seconds": bare, "forms_seconds": with_forms, "texts": len(texts), "rss": peak_rss_mb()}
         )
     )
-
-
-def _child(*args: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, *args], check=True, capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -259,10 +211,10 @@ def main() -> None:
             f"in {time.perf_counter() - started:.1f}s"
         )
         load_before = os.getloadavg()[0]
-        ingest = _child("_ingest", str(landing), str(work / "warehouse" / "msdb.duckdb"))
+        ingest, memory = run_child(__file__, "_ingest", str(landing), str(work / "warehouse" / "msdb.duckdb"))
         if ingest["loaded"] != args.articles or ingest["quarantined"]:
             raise SystemExit(f"ingest did not load every article: {ingest}")
-        sudachi = _child("_sudachi", str(landing))
+        sudachi, _ = run_child(__file__, "_sudachi", str(landing))
 
         n = args.articles
         ingest_rate = n / ingest["seconds"]
@@ -274,8 +226,8 @@ def main() -> None:
         print(f"ratio to SudachiPy alone:  {ingest_rate / bare_rate:.2f}  (target >= 0.7)")
         print(f"ratio to SudachiPy + forms: {ingest_rate / forms_rate:.2f}")
         print(
-            f"ingest peak RSS:           {ingest['rss']} MB loader, {ingest['rss_with_workers']} MB with its text "
-            f"workers (sampled)   (SudachiPy alone: {sudachi['rss']} MB)"
+            f"ingest peak RSS:           {ingest['rss']} MB loader, {memory.peak_rss_mb} MB with its "
+            f"text workers ({memory.peak_pss_mb} MB PSS)   (SudachiPy alone: {sudachi['rss']} MB)"
         )
         print(
             f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"

@@ -12,11 +12,9 @@ titles, contributors, technical details, deals) into a temporary landing, then i
   2. makes a bare `lxml.etree.iterparse` pass over the same bytes (clearing elements, nothing else).
 Prints MB/s, records/s, the ratio of ingest throughput to the bare pass (target >= 0.5), the peak memory of
 the ingest (target < 500 MB whatever the file size) and the load average (both passes are timed on the wall
-clock, so other work on the machine slows them, and not always alike). Memory is sampled every 10 ms over
-the loader and its helpers together, as the sum of their RSS (which counts the pages of shared libraries once
-per process: an upper bound) and as the sum of their PSS (shared pages split between the processes: the
-physical memory they take); the loader's own peak RSS (getrusage) is printed too. Every identifier in the
-generated file is fictional but valid.
+clock, so other work on the machine slows them, and not always alike). Memory is that of the loader and
+its helpers together, as summed RSS and summed PSS (see measure.py); the loader's own peak RSS is printed
+too. Every identifier in the generated file is fictional but valid.
 """
 
 from __future__ import annotations
@@ -24,13 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from measure import peak_rss_mb, run_child
 
 REPO = Path(__file__).resolve().parents[1]
 TRACKS_PER_ALBUM = 20
@@ -165,46 +163,10 @@ def _child_ingest(landing: str, warehouse: str, warmup_landing: str) -> None:
                 "readers": outcome.readers,
                 "loaded": outcome.loaded,
                 "quarantined": outcome.quarantined,
+                "rss": peak_rss_mb(),
             }
         )
     )
-
-
-class _TreeMemory:
-    """Peaks of the summed RSS and PSS of a process and its children (the ingest helpers), sampled from
-    outside it (this sampler runs in the parent, so it takes no time from the measured process): RSS every
-    10 ms from /proc/<pid>/statm, PSS every 50 ms from /proc/<pid>/smaps_rollup (costlier to read)."""
-
-    def __init__(self, pid: int):
-        import psutil
-
-        self.root = psutil.Process(pid)
-        self.pids = [pid]
-        self.peak_rss = self.peak_pss = 0
-        self.samples = 0
-
-    def sample(self) -> None:
-        import psutil
-
-        if self.samples % 10 == 0:
-            try:
-                self.pids = [self.root.pid, *(child.pid for child in self.root.children(recursive=True))]
-            except psutil.NoSuchProcess:
-                return
-        rss = pss = 0
-        for pid in self.pids:
-            try:
-                with open(f"/proc/{pid}/statm") as statm:
-                    rss += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-                if self.samples % 5 == 0:
-                    with open(f"/proc/{pid}/smaps_rollup") as rollup:
-                        pss += next(int(line.split()[1]) * 1024 for line in rollup if line.startswith("Pss:"))
-            except (OSError, StopIteration):
-                continue  # a helper that just exited
-        self.peak_rss = max(self.peak_rss, rss)
-        if self.samples % 5 == 0:
-            self.peak_pss = max(self.peak_pss, pss)
-        self.samples += 1
 
 
 def _child_iterparse(path: str) -> None:
@@ -216,25 +178,6 @@ def _child_iterparse(path: str) -> None:
         count += 1
         elem.clear()
     print(json.dumps({"seconds": time.perf_counter() - started, "elements": count}))
-
-
-def _child(*args: str) -> tuple[dict, int, _TreeMemory]:
-    """Run this script in a child; (its printed JSON, its peak RSS in MB, its tree's sampled memory)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    process = subprocess.Popen(
-        [sys.executable, __file__, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    memory = _TreeMemory(process.pid)
-    while process.poll() is None:
-        memory.sample()
-        time.sleep(0.01)
-    out, err = process.communicate()
-    if process.returncode:
-        raise SystemExit(f"child {args[0]} failed:\n{err}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak_kb <= before:
-        peak_kb = before  # ru_maxrss is a maximum over all children so far: report it as an upper bound
-    return json.loads(out.strip().splitlines()[-1]), peak_kb // 1024, memory
 
 
 def main() -> None:
@@ -269,10 +212,10 @@ def main() -> None:
         size_mb = delivery.stat().st_size / 1_000_000
         print(f"generated {size_mb:.1f} MB, {records:,} records in {time.perf_counter() - started:.1f}s")
 
-        ingest, ingest_rss, memory = _child(
-            "_ingest", str(landing), str(work / "warehouse" / "msdb.duckdb"), str(warmup)
+        ingest, memory = run_child(
+            __file__, "_ingest", str(landing), str(work / "warehouse" / "msdb.duckdb"), str(warmup)
         )
-        bare, _, _ = _child("_iterparse", str(delivery))
+        bare, _ = run_child(__file__, "_iterparse", str(delivery))
         if ingest["status"] != "loaded" or ingest["loaded"] != records:
             raise SystemExit(f"ingest did not load every record: {ingest}")
         ingest_rate, bare_rate = size_mb / ingest["seconds"], size_mb / bare["seconds"]
@@ -283,8 +226,8 @@ def main() -> None:
         print(f"bare iterparse:    {bare['seconds']:.1f}s  {bare_rate:.1f} MB/s")
         print(f"ratio to iterparse: {ingest_rate / bare_rate:.2f}  (target >= 0.5)")
         print(
-            f"ingest peak memory: {memory.peak_rss // 1_000_000} MB RSS, {memory.peak_pss // 1_000_000} MB PSS, "
-            f"loader and helpers together (target < 500 MB); the loader alone: {ingest_rss} MB RSS"
+            f"ingest peak memory: {memory.peak_rss_mb} MB RSS, {memory.peak_pss_mb} MB PSS, "
+            f"loader and helpers together (target < 500 MB); the loader alone: {ingest['rss']} MB RSS"
         )
         print(
             f"readers:           {ingest['readers']} (the loader and {ingest['readers'] - 1} helper process(es))"
