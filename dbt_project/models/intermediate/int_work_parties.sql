@@ -40,47 +40,58 @@ current_records as (
     ) = 1
 ),
 
-ddex_people as (
-    -- display artists: {"name", "names", "party_id", "role", "sequence"}; contributors: {..., "roles": [...]}
-    select
-        current_records.work_id,
-        p.name,
-        p.party_id,
-        p.names,
-        coalesce(p.role, 'MainArtist') as role,
-        try_cast(p.sequence as integer) as sequence,
-        'person' as party_kind
+-- each source record's row, for the current records only
+current_resources as (
+    select current_records.work_id, resources.artists, resources.contributors
     from current_records
     inner join resources
         on current_records.file_id = resources.file_id and current_records.record_position = resources.record_position
-    cross join unnest(from_json(resources.artists, '[{"name":"VARCHAR","party_id":"VARCHAR","role":"VARCHAR","sequence":"VARCHAR","names":[{"name":"VARCHAR","language_script":"VARCHAR"}]}]')) as a(p)
+),
+
+current_releases as (
+    select current_records.work_id, releases.artists
+    from current_records
+    inner join releases
+        on current_records.file_id = releases.file_id and current_records.record_position = releases.record_position
+),
+
+current_adi_titles as (
+    select current_records.work_id, adi_titles.app_data
+    from current_records
+    inner join adi_titles
+        on current_records.file_id = adi_titles.file_id and current_records.record_position = adi_titles.record_position
+),
+
+current_catalog as (
+    select current_records.work_id, catalog.contributors, catalog.display_artist, catalog.label_name
+    from current_records
+    inner join catalog
+        on current_records.file_id = catalog.file_id and current_records.record_position = catalog.record_position
+),
+
+ddex_credits as (
+    -- display artists: {"name", "names", "party_id", "role", "sequence"}; contributors: {..., "roles": [...]}
+    select work_id, artists as credits, false as is_contributors from current_resources
     union all
+    select work_id, contributors, true from current_resources
+    union all
+    select work_id, artists, false from current_releases
+),
+
+ddex_people as (
     select
-        current_records.work_id,
+        ddex_credits.work_id,
         p.name,
         p.party_id,
         p.names,
         r.role,
         try_cast(p.sequence as integer) as sequence,
         'person' as party_kind
-    from current_records
-    inner join resources
-        on current_records.file_id = resources.file_id and current_records.record_position = resources.record_position
-    cross join unnest(from_json(resources.contributors, '[{"name":"VARCHAR","party_id":"VARCHAR","roles":["VARCHAR"],"sequence":"VARCHAR","names":[{"name":"VARCHAR","language_script":"VARCHAR"}]}]')) as c(p)
-    cross join unnest(coalesce(p.roles, ['Contributor'])) as r(role)
-    union all
-    select
-        current_records.work_id,
-        p.name,
-        p.party_id,
-        p.names,
-        coalesce(p.role, 'MainArtist') as role,
-        try_cast(p.sequence as integer) as sequence,
-        'person' as party_kind
-    from current_records
-    inner join releases
-        on current_records.file_id = releases.file_id and current_records.record_position = releases.record_position
-    cross join unnest(from_json(releases.artists, '[{"name":"VARCHAR","party_id":"VARCHAR","role":"VARCHAR","sequence":"VARCHAR","names":[{"name":"VARCHAR","language_script":"VARCHAR"}]}]')) as a(p)
+    from ddex_credits
+    cross join unnest(from_json(ddex_credits.credits, '[{"name":"VARCHAR","party_id":"VARCHAR","role":"VARCHAR","roles":["VARCHAR"],"sequence":"VARCHAR","names":[{"name":"VARCHAR","language_script":"VARCHAR"}]}]')) as c(p)
+    cross join unnest(
+        case when ddex_credits.is_contributors then coalesce(p.roles, ['Contributor']) else [coalesce(p.role, 'MainArtist')] end
+    ) as r(role)
 ),
 
 ddex_labels as (
@@ -93,7 +104,7 @@ ddex_labels as (
 adi_people as (
     -- App_Data people come one per element as 'Last,First'; 'MarVista Entertainment, Inc.' stays as written
     select
-        current_records.work_id,
+        current_adi_titles.work_id,
         case
             when regexp_matches(pair[2], '^[^,]+,[^ ,][^,]*$') then split_part(pair[2], ',', 2) || ' ' || split_part(pair[2], ',', 1)
             else pair[2]
@@ -104,39 +115,31 @@ adi_people as (
                      when 'Studio' then 'Studio' end as role,
         cast(ordinality as integer) as sequence,
         case when pair[1] = 'Studio' then 'organization' else 'person' end as party_kind
-    from current_records
-    inner join adi_titles
-        on current_records.file_id = adi_titles.file_id and current_records.record_position = adi_titles.record_position
-    cross join unnest(from_json(adi_titles.app_data, '[["VARCHAR"]]')) with ordinality as d(pair, ordinality)
+    from current_adi_titles
+    cross join unnest(from_json(current_adi_titles.app_data, '[["VARCHAR"]]')) with ordinality as d(pair, ordinality)
     where pair[1] in ('Actors', 'Director', 'Producer', 'Studio') and nullif(trim(pair[2]), '') is not null
 ),
 
 catalog_people as (
     -- 'Kishimoto Haruki (Composer)'
     select
-        current_records.work_id,
+        current_catalog.work_id,
         trim(regexp_replace(entry, '\s*\(([^)]*)\)\s*$', '')) as name,
         cast(null as varchar) as party_id,
         cast(null as struct(name varchar, language_script varchar)[]) as names,
         coalesce(nullif(regexp_extract(entry, '\(([^)]*)\)\s*$', 1), ''), 'Contributor') as role,
         cast(ordinality as integer) as sequence,
         'person' as party_kind
-    from current_records
-    inner join catalog
-        on current_records.file_id = catalog.file_id and current_records.record_position = catalog.record_position
-    cross join unnest(catalog.contributors) with ordinality as c(entry, ordinality)
+    from current_catalog
+    cross join unnest(current_catalog.contributors) with ordinality as c(entry, ordinality)
     union all
-    select current_records.work_id, catalog.display_artist, null, null, 'MainArtist', 1, 'person'
-    from current_records
-    inner join catalog
-        on current_records.file_id = catalog.file_id and current_records.record_position = catalog.record_position
-    where catalog.display_artist is not null
+    select work_id, display_artist, null, null, 'MainArtist', 1, 'person'
+    from current_catalog
+    where display_artist is not null
     union all
-    select current_records.work_id, catalog.label_name, null, null, 'Label', 1, 'organization'
-    from current_records
-    inner join catalog
-        on current_records.file_id = catalog.file_id and current_records.record_position = catalog.record_position
-    where catalog.label_name is not null
+    select work_id, label_name, null, null, 'Label', 1, 'organization'
+    from current_catalog
+    where label_name is not null
 ),
 
 unioned as (

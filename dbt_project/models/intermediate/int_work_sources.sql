@@ -47,27 +47,12 @@ recordings as (
         title_match_key,
         display_artist,
         genres,
-        cast(null as varchar) as summary,
         -- facts
         duration_seconds,
-        cast(null as date) as release_date,
-        cast(null as integer) as production_year,
         parental_warning,
-        cast(null as varchar) as rating,
         label_name,
         -- ids
-        isrc,
-        cast(null as varchar) as icpn,
-        cast(null as varchar) as grid,
-        cast(null as varchar) as catalog_number,
-        cast(null as varchar) as isan,
-        cast(null as varchar) as eidr,
-        cast(null as varchar) as provider_asset_id,
-        -- series
-        cast(null as varchar) as series_name,
-        cast(null as varchar) as series_name_ja,
-        cast(null as integer) as season_number,
-        cast(null as integer) as episode_number
+        isrc
     from resources
     qualify row_number() over (partition by source_key, file_id order by record_position) = 1
 ),
@@ -92,24 +77,13 @@ music_releases as (
         releases.title_match_key,
         releases.display_artist,
         releases.genres,
-        cast(null as varchar) as summary,
         releases.duration_seconds,
         coalesce(releases.release_date, releases.original_release_date) as release_date,
-        cast(null as integer) as production_year,
         releases.parental_warning,
-        cast(null as varchar) as rating,
         releases.label_name,
-        cast(null as varchar) as isrc,
         releases.icpn,
         releases.grid,
-        releases.catalog_number,
-        cast(null as varchar) as isan,
-        cast(null as varchar) as eidr,
-        cast(null as varchar) as provider_asset_id,
-        cast(null as varchar) as series_name,
-        cast(null as varchar) as series_name_ja,
-        cast(null as integer) as season_number,
-        cast(null as integer) as episode_number
+        releases.catalog_number
     from release_states
     inner join releases
         on release_states.file_id = releases.file_id and release_states.release_reference = releases.release_reference
@@ -123,7 +97,6 @@ video_titles as (
         work_kind as kind,
         holder_id,
         file_id,
-        cast(null as varchar) as message_id,
         record_position,
         cast(creation_date as timestamptz) as delivered_at,
         version_major,
@@ -132,21 +105,12 @@ video_titles as (
         title,
         title_ja,
         {{ if_latin('title') }} as title_en,
-        cast(null as varchar) as title_latn,
         title_match_key,
-        cast(null as varchar) as display_artist,
         genres,
         coalesce(summary_long, summary_short) as summary,
         run_time_seconds as duration_seconds,
-        cast(null as date) as release_date,
         year as production_year,
-        cast(null as varchar) as parental_warning,
         rating,
-        cast(null as varchar) as label_name,
-        cast(null as varchar) as isrc,
-        cast(null as varchar) as icpn,
-        cast(null as varchar) as grid,
-        cast(null as varchar) as catalog_number,
         isan,
         eidr,
         asset_id as provider_asset_id,
@@ -169,7 +133,6 @@ catalog_works as (
         case when work_kind = 'music_video' then 'recording' else work_kind end as kind,
         holder_id,
         file_id,
-        cast(null as varchar) as message_id,
         record_position,
         ingested_at as delivered_at,
         0 as version_major,
@@ -188,22 +151,19 @@ catalog_works as (
         release_date,
         year(release_date) as production_year,
         parental_warning,
-        cast(null as varchar) as rating,
         label_name,
         isrc,
         icpn,
-        cast(null as varchar) as grid,
-        cast(null as varchar) as catalog_number,
         isan,
         eidr,
         holder_work_id as provider_asset_id,
         case when work_kind = 'episode' then series_name end as series_name,
-        cast(null as varchar) as series_name_ja,
         case when work_kind = 'episode' then season_number end as season_number,
         case when work_kind = 'episode' then episode_number end as episode_number
     from catalog
 ),
 
+-- union by name: a column a source does not have (a recording's ISAN, a title's ICPN...) is NULL there
 delivered as (
     select * from recordings
     union all by name
