@@ -123,7 +123,7 @@ current_sources as (
     from sources
     qualify row_number() over (
         partition by source_key, holder_id
-        order by delivered_at desc nulls last, version_major desc, version_minor desc, file_id desc
+        order by {{ version_order() }}
     ) = 1
 ),
 

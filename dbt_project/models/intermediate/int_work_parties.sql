@@ -36,7 +36,7 @@ current_records as (
     where sources.kind not in ('series', 'season')
     qualify row_number() over (
         partition by sources.source_key, sources.holder_id
-        order by sources.delivered_at desc nulls last, sources.version_major desc, sources.version_minor desc, sources.file_id desc
+        order by {{ version_order('sources') }}
     ) = 1
 ),
 

@@ -249,7 +249,7 @@ final as (
         version_minor,
         row_number() over (
             partition by source_key, holder_id
-            order by delivered_at nulls first, version_major, version_minor, file_id, record_position
+            order by {{ version_order(newest_first=false) }}, record_position
         ) as source_version,
         is_delete,
         -- titles

@@ -15,7 +15,7 @@ latest as (
     from sources
     qualify row_number() over (
         partition by source_key
-        order by delivered_at desc nulls last, version_major desc, version_minor desc, file_id desc
+        order by {{ version_order() }}
     ) = 1
 ),
 

@@ -34,7 +34,7 @@ current_state as (
     from versions
     qualify row_number() over (
         partition by work_id
-        order by delivered_at desc nulls last, version_major desc, version_minor desc, file_id desc, record_position
+        order by {{ version_order() }}, record_position
     ) = 1
 ),
 
