@@ -47,38 +47,50 @@ def _model_name(settings: MsdbSettings, config: EmbeddingConfig) -> str:
     return settings.embedding_model or config.model
 
 
+class Scorer:
+    """The tagging inputs of one run, loaded once: configuration, taxonomy, lexicon, and the embeddings of the
+    tag descriptions (the same for every text scored)."""
+
+    def __init__(self, settings: MsdbSettings):
+        self.config = load_embedding_config(settings.models_dir)
+        self.taxonomy: Taxonomy = load_taxonomy(settings.models_dir)
+        self.lexicon = load_lexicon(settings.models_dir)
+        self.model = _model_name(settings, self.config)
+        self.tag_vectors = embed([t.description for t in self.taxonomy.tags], self.model, self.config.batch_size)
+
+    def score(self, english_texts: list[str], japanese_texts: list[str]) -> list[dict[str, tuple[float, str]]]:
+        """For each item: tag_id → (score, source). English text feeds the embedding signal, Japanese the
+        lexicon."""
+        config, taxonomy, tagging = self.config, self.taxonomy, self.config.tagging
+        text_vectors = embed([t[: config.max_chars] for t in english_texts], self.model, config.batch_size)
+        results: list[dict[str, tuple[float, str]]] = []
+        for index, japanese in enumerate(japanese_texts):
+            scores: dict[str, tuple[float, str]] = {}
+            if english_texts[index].strip():
+                similarities = self.tag_vectors @ text_vectors[index]
+                for tag_index in np.argsort(-similarities, kind="stable")[: tagging.embedding_top_k]:
+                    value = float(similarities[tag_index])
+                    if value >= tagging.embedding_min_score:
+                        scores[taxonomy.tags[tag_index].id] = (value, "embedding")
+            for tag_id, weight in lexicon_hits(japanese, self.lexicon).items():
+                if weight < 0.5:
+                    continue
+                value = min(0.95, tagging.lexicon_base_score + tagging.lexicon_step * (weight - 1.0))
+                previous = scores.get(tag_id)
+                if previous is None or value > previous[0]:
+                    source = "lexicon" if previous is None else "embedding+lexicon"
+                    scores[tag_id] = (value, source)
+            results.append(scores)
+        return results
+
+
 def score_texts(
     english_texts: list[str],
     japanese_texts: list[str],
     settings: MsdbSettings,
 ) -> list[dict[str, tuple[float, str]]]:
-    """For each item: tag_id → (score, source). English text feeds the embedding signal, Japanese the lexicon."""
-    config = load_embedding_config(settings.models_dir)
-    taxonomy: Taxonomy = load_taxonomy(settings.models_dir)
-    lexicon = load_lexicon(settings.models_dir)
-    tagging = config.tagging
-    model = _model_name(settings, config)
-    tag_vectors = embed([t.description for t in taxonomy.tags], model, config.batch_size)
-    text_vectors = embed([t[: config.max_chars] for t in english_texts], model, config.batch_size)
-    results: list[dict[str, tuple[float, str]]] = []
-    for index, japanese in enumerate(japanese_texts):
-        scores: dict[str, tuple[float, str]] = {}
-        if english_texts[index].strip():
-            similarities = tag_vectors @ text_vectors[index]
-            for tag_index in np.argsort(-similarities, kind="stable")[: tagging.embedding_top_k]:
-                value = float(similarities[tag_index])
-                if value >= tagging.embedding_min_score:
-                    scores[taxonomy.tags[tag_index].id] = (value, "embedding")
-        for tag_id, weight in lexicon_hits(japanese, lexicon).items():
-            if weight < 0.5:
-                continue
-            value = min(0.95, tagging.lexicon_base_score + tagging.lexicon_step * (weight - 1.0))
-            previous = scores.get(tag_id)
-            if previous is None or value > previous[0]:
-                source = "lexicon" if previous is None else "embedding+lexicon"
-                scores[tag_id] = (value, source)
-        results.append(scores)
-    return results
+    """For each item: tag_id → (score, source) (see `Scorer`; a run scores works and articles with one)."""
+    return Scorer(settings).score(english_texts, japanese_texts)
 
 
 def _tag_rows(ids: list[str], scored, taxonomy: Taxonomy, version: str, logical_date: date, id_column: str):
@@ -121,8 +133,8 @@ def work_texts(con) -> tuple[list[str], list[str], list[str]]:
 
 
 def run_tagging(settings: MsdbSettings, logical_date: date) -> TagSummary:
-    taxonomy = load_taxonomy(settings.models_dir)
-    config = load_embedding_config(settings.models_dir)
+    scorer = Scorer(settings)
+    taxonomy, config = scorer.taxonomy, scorer.config
     version = model_version(settings)
     with writer(settings.warehouse) as con:
         work_ids, work_en, work_ja = work_texts(con)
@@ -134,13 +146,13 @@ def run_tagging(settings: MsdbSettings, logical_date: date) -> TagSummary:
             FROM marts.dim_article ORDER BY article_id
             """
         ).fetchall()
-        work_scores = score_texts(work_en, work_ja, settings)
-        article_scores = score_texts([a[1] for a in articles], [a[2] for a in articles], settings)
+        work_scores = scorer.score(work_en, work_ja)
+        article_scores = scorer.score([a[1] for a in articles], [a[2] for a in articles])
         work_rows = _tag_rows(work_ids, work_scores, taxonomy, version, logical_date, "work_id")
         article_rows = _tag_rows([a[0] for a in articles], article_scores, taxonomy, version, logical_date, "article_id")
 
         # Text embeddings of works, kept for similarity; only changed texts are re-embedded.
-        model = _model_name(settings, config)
+        model = scorer.model
         digests = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in work_en]
         known = {
             (r[0], r[1])
@@ -157,11 +169,17 @@ def run_tagging(settings: MsdbSettings, logical_date: date) -> TagSummary:
             "DELETE FROM kansei.work_embeddings WHERE model_version <> ? OR work_id NOT IN (SELECT work_id FROM marts.dim_work)",
             [version],
         )
-        for row, index in enumerate(stale):
-            con.execute("DELETE FROM kansei.work_embeddings WHERE work_id = ?", [work_ids[index]])
+        if stale:  # the changed texts' embeddings replace their earlier ones, in one statement each
             con.execute(
+                "DELETE FROM kansei.work_embeddings WHERE work_id IN (SELECT unnest(?))",
+                [[work_ids[index] for index in stale]],
+            )
+            con.executemany(
                 "INSERT INTO kansei.work_embeddings VALUES (?, ?, ?, ?)",
-                [work_ids[index], digests[index], version, vectors[row].tolist()],
+                [
+                    [work_ids[index], digests[index], version, vectors[row].tolist()]
+                    for row, index in enumerate(stale)
+                ],
             )
         con.commit()
     return TagSummary(
