@@ -73,7 +73,7 @@ def run_build(settings: MsdbSettings, logical_date: date) -> BuildSummary:
     # Make sure raw tables exist even on a first run with an empty landing.
     from pipelines.warehouse import writer
 
-    with writer(settings.warehouse):
+    with writer(settings.warehouse, publish=False):  # run_dbt publishes when dbt is done
         pass
     result = run_dbt(settings, "build", "--quiet", "--vars", f"{{logical_date: '{logical_date.isoformat()}'}}")
     summary = BuildSummary()
@@ -100,7 +100,8 @@ def build_docs(settings: MsdbSettings) -> Path:
 
     from pipelines.warehouse import writer
 
-    with writer(settings.warehouse):  # raw tables exist even before the first ingest
+    # raw tables exist even before the first ingest; run_dbt publishes when dbt is done
+    with writer(settings.warehouse, publish=False):
         pass
     result = run_dbt(settings, "docs", "generate", "--static", "--quiet")
     if result.exception is not None or not result.success:

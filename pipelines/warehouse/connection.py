@@ -35,9 +35,10 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 @contextmanager
-def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(path: Path, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """The one read-write connection of this process; schema created on first use. On close, the committed
-    file is published for readers (`pipelines.warehouse.published`)."""
+    file is published for readers (`pipelines.warehouse.published`), unless the caller publishes right after
+    anyway (publish=False)."""
     import duckdb
 
     from pipelines.warehouse.published import publish_quietly
@@ -55,7 +56,8 @@ def writer(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-        publish_quietly(path)
+        if publish:
+            publish_quietly(path)
 
 
 @contextmanager
