@@ -20,14 +20,14 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipelines.ingest.ddex_parts import Part
 from pipelines.ingest.frames import RowBatches, TableColumns, TableRows, fewer_gc_passes, from_ipc, to_ipc
-from pipelines.ingest.records import FileContext, HolderRef, Quarantined, RejectedFile, failure_reason
+from pipelines.ingest.records import FileContext, HolderRef, RejectedFile, Tally, failure_reason
 
 if TYPE_CHECKING:
     import polars as pl
@@ -65,40 +65,25 @@ def _read_part(
     types: dict[str, dict[str, str]],
 ) -> None:
     columns = TableColumns(types)
-    found = loaded = 0
-    rejected: list[tuple[str, str]] = []
 
     def send(table: str, rows: TableRows) -> None:
         data = to_ipc(columns.frame(table, rows))
         conn.send(("frame", table))
         conn.send_bytes(data)  # unpickled: one copy fewer on each side
 
+    tally = Tally()
     try:
         module, name = adapter_name
         adapter = getattr(importlib.import_module(module), name)
         part.prepare(ctx.path)
         batches = RowBatches(send, HELPER_BATCH_ROWS)
         with fewer_gc_passes():
-            for item in adapter(ctx.path, ctx, part=part):
-                found += 1
-                if isinstance(item, Quarantined):
-                    rejected.append((item.position, item.reason))
-                else:
-                    batches.add(item)
-                    loaded += 1
+            tally.take(adapter(ctx.path, ctx, part=part), batches.add)
             batches.flush()
-    except Exception as exc:  # noqa: BLE001 - the loader quarantines the file with this reason
+    except Exception as exc:  # noqa: BLE001 - the loader reads the file again alone
         conn.send(("error", failure_reason(exc)))
         return
-    conn.send(("done", found, loaded, rejected, part))
-
-
-@dataclass
-class PartsOutcome:
-    found: int = 0
-    loaded: int = 0
-    rejected: list[Quarantined] = field(default_factory=list)
-    parts: list[Part] = field(default_factory=list)  # as read: with their offsets and counts
+    conn.send(("done", part, tally))
 
 
 class _Helper:
@@ -217,16 +202,16 @@ class SharedRead:
     def __init__(self, helpers: IngestHelpers, insert: Callable[[str, pl.DataFrame], None]):
         self.helpers = helpers
         self.insert = insert
-        self.outcomes: list[PartsOutcome] = [PartsOutcome() for _ in helpers.helpers]
+        self.outcomes: list[tuple[Part, Tally] | None] = [None for _ in helpers.helpers]
         self.errors: list[str] = []
         self.threads = [
-            threading.Thread(target=self._receive, args=(helper, outcome), name=f"{helper.name}-receiver")
-            for helper, outcome in zip(helpers.helpers, self.outcomes, strict=True)
+            threading.Thread(target=self._receive, args=(number, helper), name=f"{helper.name}-receiver")
+            for number, helper in enumerate(helpers.helpers)
         ]
         for thread in self.threads:
             thread.start()
 
-    def _receive(self, helper: _Helper, outcome: PartsOutcome) -> None:
+    def _receive(self, number: int, helper: _Helper) -> None:
         try:
             while True:
                 message = helper.conn.recv()
@@ -234,9 +219,8 @@ class SharedRead:
                     _kind, table = message
                     self.insert(table, from_ipc(helper.conn.recv_bytes()))
                 elif message[0] == "done":
-                    _kind, outcome.found, outcome.loaded, rejected, part = message
-                    outcome.rejected = [Quarantined(position, reason) for position, reason in rejected]
-                    outcome.parts = [part]
+                    _kind, part, tally = message
+                    self.outcomes[number] = (part, tally)
                     return
                 else:
                     _kind, reason = message
@@ -248,20 +232,16 @@ class SharedRead:
             self.errors.append(failure_reason(exc))
             helper.kill()  # it may be blocked sending the next frame
 
-    def wait(self) -> PartsOutcome:
-        """What the helpers read, once all are done; raises RejectedFile with the first failure's reason."""
+    def wait(self) -> list[tuple[Part, Tally]]:
+        """Each helper's part as read (with its offsets and counts) and what it found, once all are done;
+        raises RejectedFile with the first failure's reason."""
         for thread in self.threads:
             thread.join()
         if self.errors:
             self.helpers.kill()
             raise RejectedFile(self.errors[0])
         self.helpers.renew()
-        return PartsOutcome(
-            found=sum(o.found for o in self.outcomes),
-            loaded=sum(o.loaded for o in self.outcomes),
-            rejected=[item for o in self.outcomes for item in o.rejected],
-            parts=[part for o in self.outcomes for part in o.parts],
-        )
+        return [outcome for outcome in self.outcomes if outcome is not None]
 
     def abandon(self) -> None:
         """The loader gave up on the read: end the helpers (the next large file starts new ones)."""

@@ -16,7 +16,7 @@ from pipelines.ingest import ddex_parts, formats
 from pipelines.ingest.frames import RowBatches, TableColumns, TableRows, fewer_gc_passes
 from pipelines.ingest.helpers import IngestHelpers, default_helper_count
 from pipelines.ingest.landing import LandedFile, discover, sha256_of
-from pipelines.ingest.records import FileContext, Quarantined, Record, failure_reason
+from pipelines.ingest.records import FileContext, Quarantined, Record, Tally, failure_reason
 from pipelines.registry import load_holders
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import ArrowStream, writer
@@ -186,7 +186,7 @@ def ingest_file(
         return outcome
 
     ctx = FileContext(landed.path, landed.relative_path, file_id, landed.kind, holder, report_dir)
-    read = _Read()
+    read = Tally()
     file_format = "unknown"
     con.begin()
     try:
@@ -209,7 +209,7 @@ def ingest_file(
                 )
                 con.rollback()
                 con.begin()
-                plan, read = None, _Read()
+                plan, read = None, Tally()
         if plan is None:
             _read_whole(con, ctx, adapter, columns, read)
     except Exception as exc:  # noqa: BLE001 - one bad file (or a reader bug on it) must not stop the night
@@ -230,27 +230,9 @@ def ingest_file(
     return outcome
 
 
-@dataclass
-class _Read:
-    """What the readers of one file found so far."""
-
-    found: int = 0
-    loaded: int = 0
-    rejected: list[Quarantined] = field(default_factory=list)
-
-    def take(self, items: Iterator[Record | Quarantined], batches: _Batches) -> None:
-        for item in items:
-            self.found += 1
-            if isinstance(item, Quarantined):
-                self.rejected.append(item)
-            else:
-                batches.add(item)
-                self.loaded += 1
-
-
-def _read_whole(con, ctx: FileContext, adapter: formats.Adapter, columns: TableColumns, read: _Read) -> None:
+def _read_whole(con, ctx: FileContext, adapter: formats.Adapter, columns: TableColumns, read: Tally) -> None:
     with _Batches(con, columns) as batches, fewer_gc_passes():
-        read.take(adapter(ctx.path, ctx), batches)
+        read.take(adapter(ctx.path, ctx), batches.add)
         batches.close()
 
 
@@ -261,7 +243,7 @@ def _read_in_parts(
     columns: TableColumns,
     helpers: IngestHelpers,
     plan: ddex_parts.Plan,
-    read: _Read,
+    read: Tally,
 ) -> None:
     """The loader reads part 0 while each helper reads one of the others (see `helpers`, `ddex_parts`)."""
     first = plan.part(0)
@@ -270,16 +252,15 @@ def _read_in_parts(
             adapter, ctx, [plan.part(n) for n in range(1, plan.readers)], columns.types, batches.insert_frame
         )
         try:
-            read.take(adapter(ctx.path, ctx, part=first), batches)
+            read.take(adapter(ctx.path, ctx, part=first), batches.add)
             batches.close()
             theirs = shared.wait()
         except BaseException:
             shared.abandon()
             raise
-    ddex_parts.check_counts(first, theirs.parts)
-    read.found += theirs.found
-    read.loaded += theirs.loaded
-    read.rejected += theirs.rejected
+    ddex_parts.check_counts(first, [part for part, _ in theirs])
+    for _part, tally in theirs:
+        read.add(tally)
 
 
 def _load_holders_table(con, registry) -> None:

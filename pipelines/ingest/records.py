@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,3 +64,27 @@ def failure_reason(exc: Exception) -> str:
     if isinstance(exc, RejectedFile | OSError):
         return str(exc)
     return f"reader error {type(exc).__name__}: {exc}"
+
+
+@dataclass
+class Tally:
+    """What the readers of one file found so far: records found, loaded and refused."""
+
+    found: int = 0
+    loaded: int = 0
+    rejected: list[Quarantined] = field(default_factory=list)
+
+    def take(self, items: Iterable[Record | Quarantined], load: Callable[[Record], None]) -> None:
+        """Count an adapter's items, handing every record to `load` and keeping every refusal."""
+        for item in items:
+            self.found += 1
+            if isinstance(item, Quarantined):
+                self.rejected.append(item)
+            else:
+                load(item)
+                self.loaded += 1
+
+    def add(self, other: Tally) -> None:
+        self.found += other.found
+        self.loaded += other.loaded
+        self.rejected += other.rejected
