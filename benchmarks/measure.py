@@ -67,17 +67,6 @@ class TreeMemory:
         return self.peak_pss // 1_000_000
 
 
-def _child_iterparse(path: str) -> None:
-    from lxml import etree
-
-    started = time.perf_counter()
-    count = 0
-    for _event, elem in etree.iterparse(path, events=("end",)):
-        count += 1
-        elem.clear()
-    print(json.dumps({"seconds": time.perf_counter() - started, "elements": count}))
-
-
 def run_child(script: str, *args: str) -> tuple[dict, TreeMemory]:
     """Run `python script *args` and sample its memory until it ends; (the JSON it printed last, the
     memory)."""
