@@ -1,10 +1,12 @@
 """What the benchmarks share: a measured step run in a child process, its memory sampled from outside.
 
-The sampler runs in the parent, so it takes no time from the measured process (an in-process sampler cost
-the ingest benchmark about 0.1 of its ratio). It follows the child's descendants too (ingest helpers, text
-workers), summing their RSS every 10 ms (from /proc/<pid>/statm; shared library pages count once per
-process, so the sum is an upper bound) and their PSS every 50 ms (from /proc/<pid>/smaps_rollup, costlier
-to read; shared pages are split between the processes: the physical memory they take).
+The sampler runs in the parent, so no thread of it competes for the measured process's GIL (an in-process
+sampler cost the ingest benchmark about 0.1 of its ratio); on a machine whose cores the measured processes
+keep busy it still takes some CPU (at 100 samples a second, 4-5% of the article ingest's throughput), so it
+samples every SAMPLE_SECONDS. It follows the child's descendants too (ingest helpers, text workers), summing
+their RSS (from /proc/<pid>/statm; shared library pages count once per process, so the sum is an upper
+bound) and, every fifth sample, their PSS (from /proc/<pid>/smaps_rollup; shared pages are split between
+the processes: the physical memory they take).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import subprocess
 import sys
 import time
 
+SAMPLE_SECONDS = 0.05
+
 
 def peak_rss_mb() -> int:
     """This process's own peak RSS in MB (10^6 bytes, as everywhere here; getrusage), for a child to report."""
@@ -23,9 +27,7 @@ def peak_rss_mb() -> int:
 
 
 class TreeMemory:
-    """Peaks of the summed RSS and PSS of a process and its children (the ingest helpers), sampled from
-    outside it (this sampler runs in the parent, so it takes no time from the measured process): RSS every
-    10 ms from /proc/<pid>/statm, PSS every 50 ms from /proc/<pid>/smaps_rollup (costlier to read)."""
+    """Peaks of the summed RSS and PSS of a process and its descendants, from outside it (see above)."""
 
     def __init__(self, pid: int):
         import psutil
@@ -76,7 +78,7 @@ def run_child(script: str, *args: str) -> tuple[dict, TreeMemory]:
     memory = TreeMemory(process.pid)
     while process.poll() is None:
         memory.sample()
-        time.sleep(0.01)
+        time.sleep(SAMPLE_SECONDS)
     out, err = process.communicate()
     if process.returncode:
         raise SystemExit(f"child {args[0]} failed:\n{err}")
