@@ -36,6 +36,7 @@ ERN3_NAMESPACES = {
     "http://ddex.net/xml/ern/351": "3.5.1",
     "http://ddex.net/xml/ern/36": "3.6",
     "http://ddex.net/xml/ern/37": "3.7",
+    "http://ddex.net/xml/ern/37D2": "3.7",  # 3.7 Draft 2: still delivered by some labels, same shape as 3.7
     "http://ddex.net/xml/ern/371": "3.7.1",
     "http://ddex.net/xml/ern/38": "3.8",
     "http://ddex.net/xml/ern/381": "3.8.1",

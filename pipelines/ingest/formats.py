@@ -20,7 +20,7 @@ def _music_xml(namespace: str | None, root: str) -> tuple[str, Adapter] | None:
         return f"ddex-mead-{mead.MEAD_NAMESPACES[namespace]}", mead.parse
     if namespace and namespace.startswith("http://ddex.net/xml/ern/"):
         raise RejectedFile(
-            f"unknown DDEX ERN version: root {root!r} in namespace {namespace!r} (not ERN 3.4-3.8.2 or 4.1-4.3)"
+            f"unknown DDEX ERN version: root {root!r} in namespace {namespace!r} (not ERN 3.4-3.8.2, 3.7 Draft 2 or 4.1-4.3)"
         )
     if namespace and namespace.startswith("http://ddex.net/xml/mead/"):
         raise RejectedFile(

@@ -243,3 +243,22 @@ def test_ern3_update_takedown_exclusions_and_purge(landing, ingest):
             "PurgedRelease: invalid GRid 'A1UCASE0000000012X': The number's checksum or check digit is invalid.",
         )
     ]
+
+
+def test_ern37_draft2_namespace_loads_like_37(landing, ingest):
+    """ERN 3.7 Draft 2 (`http://ddex.net/xml/ern/37D2`) is still delivered: it reads as 3.7, not refused."""
+    message = ERN382_UPDATE.replace("http://ddex.net/xml/ern/382", "http://ddex.net/xml/ern/37D2").replace(
+        'MessageSchemaVersionId="ern/382"', 'MessageSchemaVersionId="ern/37D2"'
+    )
+    landing.holder("tsukiyo", "music")
+    landing.write("music", "tsukiyo", "draft2.xml", message)
+    run = ingest(landing)
+    assert run.file("draft2.xml") == ("loaded", 4, 4, 0, "ddex-ern-3.7")
+    assert run.one("SELECT message_id, ern_version FROM raw.ddex_messages") == ("U-2", "3.7")
+    assert run.one("SELECT icpn, title, release_type FROM raw.ddex_releases") == (
+        "4589990300018",
+        "Tsuki no Uta",
+        "Single",
+    )
+    assert run.one("SELECT isrc, duration_seconds FROM raw.ddex_resources") == ("JPZZ02600001", 210)
+    assert run.one("SELECT count(*) FROM raw.ddex_deals") == 2
