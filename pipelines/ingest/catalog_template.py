@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import identifier_problems, match_key, parse_date
+from pipelines.ingest.values import identifier_problems, parse_date
+from pipelines.text.match_key import match_key
 
 SCHEMA_PATH = Path(__file__).with_name("catalog_template.schema.json")
 LIST_SEPARATOR = "|"

@@ -28,7 +28,7 @@ from pipelines.ingest.ddex_message import (
 )
 from pipelines.ingest.ddex_parts import Part
 from pipelines.ingest.records import FileContext, Quarantined, Record
-from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
+from pipelines.ingest.values import iso_duration_seconds, parse_date
 from pipelines.ingest.xmlsafe import (
     all_texts,
     child_index,
@@ -39,6 +39,7 @@ from pipelines.ingest.xmlsafe import (
     localname,
     text,
 )
+from pipelines.text.match_key import match_key
 
 ERN4_NAMESPACES = {
     "http://ddex.net/xml/ern/41": "4.1",

@@ -20,7 +20,7 @@ from typing import Any
 from pipelines.ingest import xmlsafe
 from pipelines.ingest.ddex_parts import Part, PartReader
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import identifier_problems, match_key, parse_date, parse_timestamp
+from pipelines.ingest.values import identifier_problems, parse_date, parse_timestamp
 from pipelines.ingest.xmlsafe import (
     all_texts,
     child,
@@ -31,6 +31,7 @@ from pipelines.ingest.xmlsafe import (
     localname,
     text,
 )
+from pipelines.text.match_key import match_key
 
 ERN_NAMESPACE_PREFIX = "http://ddex.net/xml/ern/"
 MESSAGE_TYPES = ("NewReleaseMessage", "UpdateReleaseMessage", "PurgeReleaseMessage")

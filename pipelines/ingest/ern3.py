@@ -26,8 +26,9 @@ from pipelines.ingest.ddex_message import (
 )
 from pipelines.ingest.ddex_parts import Part
 from pipelines.ingest.records import FileContext, Quarantined, Record
-from pipelines.ingest.values import iso_duration_seconds, match_key, parse_date
+from pipelines.ingest.values import iso_duration_seconds, parse_date
 from pipelines.ingest.xmlsafe import child, children, localname, text, texts
+from pipelines.text.match_key import match_key
 
 ERN3_NAMESPACES = {
     "http://ddex.net/xml/ern/34": "3.4",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 from functools import cache, lru_cache
+
+from pipelines.text.match_key import match_key  # noqa: F401 (the one match key, for the adapters)
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -71,15 +72,6 @@ def parse_int(value: str | None) -> int | None:
         return int(value.strip())
     except ValueError:
         return None
-
-
-def match_key(value: str | None) -> str | None:
-    """NFKC, case-folded, whitespace-collapsed: the key two spellings of one title share."""
-    if value is None:
-        return None
-    if value.isascii():  # NFKC leaves ASCII as it is, and casefold() is lower() on it
-        return " ".join(value.lower().split()) or None
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split()) or None
 
 
 # --- identifiers -------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipelines.ingest.records import RejectedFile
+from pipelines.text import shift_jis
 
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -80,13 +81,93 @@ def safe_parser():
     return etree.XMLParser(**_PARSER_OPTIONS)
 
 
+_XML_DECLARATION = re.compile(rb"""^<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_DECLARATION_BYTES = 1024
+
+
+def declared_encoding(path: Path) -> str | None:
+    """The encoding named in the XML declaration (`<?xml ... encoding="Windows-31J"?>`), None when the file
+    has a BOM or no declaration (the parser then reads UTF-8 or UTF-16 by itself)."""
+    with Path(path).open("rb") as fh:
+        head = fh.read(_DECLARATION_BYTES)
+    match = _XML_DECLARATION.match(head)
+    return match.group(1).decode("ascii") if match else None
+
+
+class ShiftJisAsUtf8:
+    """A file declared in the Shift_JIS family, read as UTF-8 by the parser (a binary file-like object).
+
+    libxml2 refuses `Windows-31J`, `MS932` and `x-sjis`, and maps `Shift_JIS` bytes differently from CP932;
+    here every name of the family is decoded the same way (`pipelines.text.shift_jis`), chunk by chunk so a
+    large file streams, and the declaration handed to the parser says UTF-8."""
+
+    CHUNK = 1 << 16
+
+    def __init__(self, path: Path, declared: str):
+        self.path = Path(path)
+        self.declared = declared
+        self.file = self.path.open("rb")
+        self.decoder = shift_jis.incremental_decoder()
+        self.offset = 0  # bytes of the file decoded so far
+        self.pending = b""
+        self.started = False
+
+    def _next_chunk(self) -> bytes:
+        raw = self.file.read(self.CHUNK)
+        final = not raw
+        carried = len(self.decoder.getstate()[0])  # bytes of a character split by the previous read
+        try:
+            text = self.decoder.decode(raw, final=final)
+        except UnicodeDecodeError as exc:
+            self.close()
+            at = self.offset - carried + exc.start
+            bad = exc.object[exc.start : exc.end].hex()
+            raise RejectedFile(
+                f"not valid {self.declared} (read as CP932): byte {at} (0x{bad}) is not a character"
+            ) from exc
+        self.offset += len(raw)
+        data = shift_jis.to_jis(text).encode("utf-8")
+        if not self.started and data:
+            self.started = True
+            data = _XML_DECLARATION.sub(
+                lambda m: m.group(0).replace(m.group(1), b"UTF-8"), data, count=1
+            )
+        if final:
+            self.close()
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = [self.pending]
+            while not self.file.closed:
+                chunks.append(self._next_chunk())
+            self.pending = b""
+            return b"".join(chunks)
+        while len(self.pending) < size and not self.file.closed:
+            self.pending += self._next_chunk()
+        data, self.pending = self.pending[:size], self.pending[size:]
+        return data
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def source(path):
+    """What the parser reads for a path: the file itself, or a UTF-8 view of a Shift_JIS-family one."""
+    if not isinstance(path, Path | str):
+        return path  # already a file-like object (a part of a large message)
+    declared = declared_encoding(Path(path))
+    if shift_jis.is_shift_jis(declared):
+        return ShiftJisAsUtf8(Path(path), declared)
+    return str(path)
+
+
 def iterparse(path, events: tuple[str, ...] = ("end",), **kwargs):
-    """lxml's iterparse over a file (a path, or a binary file-like object), safely configured."""
+    """lxml's iterparse over a file (a path, or a binary file-like object), safely configured. A file
+    declared in the Shift_JIS family (`Windows-31J`, `MS932`, `Shift_JIS`...) is read through CP932."""
     from lxml import etree
 
-    return etree.iterparse(
-        str(path) if isinstance(path, Path | str) else path, events=events, **_PARSER_OPTIONS, **kwargs
-    )
+    return etree.iterparse(source(path), events=events, **_PARSER_OPTIONS, **kwargs)
 
 
 def _root(path: Path):

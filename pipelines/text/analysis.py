@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from pipelines.text.fingerprint import fingerprints
-from pipelines.text.japanese import match_key, split_sentences, sudachi_dictionary, tokenize
+from pipelines.text.japanese import split_sentences, sudachi_dictionary, tokenize
 from pipelines.text.language import LanguageGuess, detect_language, language_model
+from pipelines.text.match_key import match_key
 
 # Articles per task sent to a worker: about a tenth of a second of work. The pool's feeder and result threads
 # share the loader's GIL with it (frames, DuckDB inserts); fewer, larger tasks cost the loader less and keep

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 
-from pipelines.text.japanese import match_key
+from pipelines.text.match_key import match_key
 
 SHINGLE = 4
 MINHASH_SIZE = 64

@@ -1,4 +1,4 @@
-"""Japanese text for matching and tagging: NFKC match keys, sentence splitting, SudachiPy tokens and lemmas.
+"""Japanese text for matching and tagging: sentence splitting, SudachiPy tokens and lemmas.
 
 The Sudachi dictionary takes a noticeable moment and memory to open, so one `Dictionary` is opened per process
 and shared; each thread gets its own `Tokenizer` (a Sudachi tokenizer must not be used from two threads).
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import threading
-import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import compress
 from operator import not_
+
+from pipelines.text.match_key import match_key, nfkc
 
 # Sudachi refuses inputs above 49,149 UTF-8 bytes; texts are cut at line, then sentence, boundaries below it.
 SUDACHI_MAX_BYTES = 49_149
@@ -20,19 +21,6 @@ _CHUNK_BYTES = 40_000
 SUDACHI_MODE = "C"
 SUDACHI_TOKENIZER = f"sudachi-core:{SUDACHI_MODE}"
 WORDS_TOKENIZER = "unicode-words"
-
-# Dashes and wave dashes that NFKC leaves apart although writers use them interchangeably.
-_WAVE_DASHES = re.compile("[〜～]")
-_DASHES = re.compile("[‐‑‒–—―−]")
-_SPACES = re.compile(r"\s+")
-# Characters that NFKC leaves as they are (ASCII, kana, kanji, Japanese punctuation and brackets). CPython's
-# NFKC is slow on Japanese text, which is never already normalised (full-width ！？（）０-９); only the runs
-# of other characters, with the character before each run (a combining mark composes with it), are normalised.
-_NFKC_STABLE = (
-    "\t\n\r\x20-\x7e\u3001-\u3003\u3005-\u3011\u3014-\u301b\u3041-\u3096\u309d\u309e"
-    "\u30a1-\u30fa\u30fc-\u30fe\u4e00-\u9fff"
-)
-_NFKC_RUN = re.compile(f"[^{_NFKC_STABLE}]+")
 
 _OPENING = "「『（(【［[〈《〔｛{"
 _CLOSING = "」』）)】］]〉》〕｝}"
@@ -49,30 +37,6 @@ _STOPWORDS = frozenset(
     "a an and are as at be been but by for from had has have he her his i in into is it its of on or our she "
     "so than that the their them then there these they this to was we were which who will with you your".split()
 )
-
-
-def nfkc(text: str) -> str:
-    """unicodedata.normalize('NFKC', text), an order of magnitude faster on Japanese text."""
-    if text.isascii():
-        return text
-    pieces: list[str] = []
-    done = 0
-    for run in _NFKC_RUN.finditer(text):
-        start = max(run.start() - 1, done)
-        pieces.append(text[done:start])
-        pieces.append(unicodedata.normalize("NFKC", text[start : run.end()]))
-        done = run.end()
-    pieces.append(text[done:])
-    return "".join(pieces)
-
-
-def match_key(text: str | None) -> str | None:
-    """The key two spellings of one phrase share: NFKC (full/half width), case-folded, dashes unified,
-    whitespace collapsed. 'ＴＯＫＹＯ　ﾗｰﾒﾝ〜' and 'tokyo ラーメン~' give the same key."""
-    if text is None:
-        return None
-    key = _DASHES.sub("-", _WAVE_DASHES.sub("~", nfkc(text))).casefold()
-    return _SPACES.sub(" ", key).strip() or None
 
 
 def split_sentences(text: str) -> list[str]:

@@ -1,0 +1,49 @@
+"""pipelines/text/match_key.py: the one match key of titles and names."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.text import shift_jis
+from pipelines.text.match_key import match_key
+
+
+@pytest.mark.parametrize(
+    ("variants", "key"),
+    [
+        (("月〜星", "月～星", "月~星"), "月~星"),  # WAVE DASH (JIS) / FULLWIDTH TILDE (CP932)
+        (("−5度", "－5度", "-5度"), "-5度"),  # MINUS SIGN (JIS) / FULLWIDTH HYPHEN-MINUS (CP932)
+        (("A‖B", "A∥B"), "a‖b"),  # DOUBLE VERTICAL LINE (JIS) / PARALLEL TO (CP932)
+        (("¢£¬", "￠￡￢"), "¢£¬"),
+        (("夜明け—Live", "夜明け―Live", "夜明け-live"), "夜明け-live"),  # EM DASH / HORIZONTAL BAR
+        (("ＴＯＫＹＯ　ﾗｰﾒﾝ〜", "tokyo ラーメン～"), "tokyo ラーメン~"),
+        (("Ｔｓｕｋｉ  no\u3000Uta", "tsuki no uta"), "tsuki no uta"),
+        (("㈱サクラ・レコード",), "(株)サクラ・レコード"),
+    ],
+)
+def test_cp932_and_jis_spellings_share_one_key(variants, key):
+    assert {match_key(v) for v in variants} == {key}
+
+
+@pytest.mark.parametrize("blank", [None, "", "  \n "])
+def test_blank_has_no_key(blank):
+    assert match_key(blank) is None
+
+
+def test_punctuation_is_kept():
+    assert match_key("Spider-Man: Home") == "spider-man: home"
+
+
+def test_ingest_and_kansei_use_this_very_function():
+    from pipelines.ingest import values
+    from pipelines.text import japanese
+
+    assert values.match_key is match_key
+    assert japanese.match_key is match_key
+
+
+def test_shift_jis_bytes_decode_to_jis_code_points_under_every_name():
+    data = "月〜星−‖¢£¬".encode("shift_jis") + "①髙".encode("cp932")
+    assert shift_jis.decode(data) == "月〜星−‖¢£¬①髙"
+    assert all(shift_jis.is_shift_jis(n) for n in ("Windows-31J", "MS932", "cp932", "Shift_JIS", "SJIS", "x-sjis"))
+    assert not shift_jis.is_shift_jis("EUC-JP") and not shift_jis.is_shift_jis(None)
