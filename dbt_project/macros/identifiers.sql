@@ -37,14 +37,10 @@
     case when regexp_matches({{ column }}, '^[\x20-\x7E\x{00C0}-\x{024F}]+$') then {{ column }} end
 {%- endmacro %}
 
-{#- A match key for titles and names when ingest gave none: lower-cased, punctuation and spaces collapsed. -#}
-{% macro name_key(column) -%}
-    nullif(trim(regexp_replace(lower(nfc_normalize({{ column }})), '[\s\p{P}]+', ' ', 'g')), '')
-{%- endmacro %}
-
-{#- A video title match key: the name key without a trailing picture-format marker ('... HD', '(SD)', '4K'). -#}
+{#- A video title match key: the match key (msdb_match_key, the Python function pipelines.text.match_key) without
+    a trailing picture-format marker (' HD', ' (SD)', ' [4K]'). -#}
 {% macro video_title_key(column) -%}
-    nullif(trim(regexp_replace({{ name_key(column) }}, '(\s(hd|sd|uhd|4k))+$', '')), '')
+    nullif(trim(regexp_replace(msdb_match_key({{ column }}), '(\s+(hd|sd|uhd|4k)|\s*[(\[](hd|sd|uhd|4k)[)\]])+$', '')), '')
 {%- endmacro %}
 
 {#- A deterministic key over several columns (nulls spelled out), like dbt_utils.generate_surrogate_key. -#}

@@ -41,6 +41,7 @@ def writer(path: Path, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnecti
     anyway (publish=False)."""
     import duckdb
 
+    from pipelines.warehouse.functions import register_functions
     from pipelines.warehouse.published import publish_quietly
     from pipelines.warehouse.schema import ensure_schema
 
@@ -52,6 +53,7 @@ def writer(path: Path, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnecti
         con.begin()
         ensure_schema(con)
         con.commit()
+        register_functions(con)
         yield con
         con.execute("CHECKPOINT")
     finally:
@@ -66,7 +68,10 @@ def reader(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
     if not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}: run `msdb run` first")
+    from pipelines.warehouse.functions import register_functions
+
     con = duckdb.connect(str(path), read_only=True)
+    register_functions(con)
     try:
         yield con
     finally:

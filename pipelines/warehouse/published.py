@@ -80,7 +80,10 @@ def published_reader(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         except duckdb.IOException as exc:
             raise RuntimeError(f"{warehouse} is being written and has no published copy yet; retry after this stage") from exc
         publish(warehouse)
+    from pipelines.warehouse.functions import register_functions
+
     con = duckdb.connect(str(target), read_only=True)
+    register_functions(con)
     try:
         yield con
     finally:

@@ -16,26 +16,30 @@ def ern382(
     created: str = "2026-11-03T10:00:00+09:00",
     sender: str = "PADPIDA2026110101X",
     namespace: str = "http://ddex.net/xml/ern/382",
+    isrc: str = "JPZZ02600001",
+    icpn: str = "4589990300018",
+    artist: str = "Tsukino Rei",
 ) -> str:
-    """An ERN 3.8.2 NewReleaseMessage: one recording (JPZZ02600001), one single (ICPN 4589990300018), and the
-    given Deal elements in one ReleaseDeal for R0."""
+    """An ERN 3.8.2 NewReleaseMessage: one recording (isrc), one single (icpn) by one artist, and the given
+    Deal elements in one ReleaseDeal for R0."""
     return f"""<?xml version="1.0" encoding="{encoding}"?>
 <ern:NewReleaseMessage xmlns:ern="{namespace}" MessageSchemaVersionId="ern/382" LanguageAndScriptCode="ja">
 <MessageHeader><MessageId>{message_id}</MessageId><MessageSender><PartyId>{sender}</PartyId></MessageSender>
 <MessageCreatedDateTime>{created}</MessageCreatedDateTime></MessageHeader>
 <ResourceList><SoundRecording><SoundRecordingType>MusicalWorkSoundRecording</SoundRecordingType>
-<SoundRecordingId><ISRC>JPZZ02600001</ISRC></SoundRecordingId><ResourceReference>A1</ResourceReference>
+<SoundRecordingId><ISRC>{isrc}</ISRC></SoundRecordingId><ResourceReference>A1</ResourceReference>
 <ReferenceTitle><TitleText>Tsuki no Uta</TitleText></ReferenceTitle><Duration>PT3M30S</Duration>
 <SoundRecordingDetailsByTerritory><TerritoryCode>Worldwide</TerritoryCode>
 <Title TitleType="DisplayTitle" LanguageAndScriptCode="ja-Jpan"><TitleText>{title_ja}</TitleText></Title>
-<DisplayArtistName>Tsukino Rei</DisplayArtistName>
+<DisplayArtistName>{artist}</DisplayArtistName>
+<DisplayArtist SequenceNumber="1"><PartyName><FullName>{artist}</FullName></PartyName><ArtistRole>MainArtist</ArtistRole></DisplayArtist>
 </SoundRecordingDetailsByTerritory></SoundRecording></ResourceList>
-<ReleaseList><Release IsMainRelease="true"><ReleaseId><ICPN>4589990300018</ICPN></ReleaseId><ReleaseReference>R0</ReleaseReference>
+<ReleaseList><Release IsMainRelease="true"><ReleaseId><ICPN>{icpn}</ICPN></ReleaseId><ReleaseReference>R0</ReleaseReference>
 <ReferenceTitle><TitleText>Tsuki no Uta</TitleText></ReferenceTitle>
 <ReleaseResourceReferenceList><ReleaseResourceReference>A1</ReleaseResourceReference></ReleaseResourceReferenceList>
 <ReleaseType>Single</ReleaseType><ReleaseDetailsByTerritory><TerritoryCode>Worldwide</TerritoryCode>
 <Title TitleType="DisplayTitle" LanguageAndScriptCode="ja-Jpan"><TitleText>{title_ja}</TitleText></Title>
-<DisplayArtistName>Tsukino Rei</DisplayArtistName><LabelName>Tsukiyo Label</LabelName></ReleaseDetailsByTerritory></Release></ReleaseList>
+<DisplayArtistName>{artist}</DisplayArtistName><LabelName>Tsukiyo Label</LabelName></ReleaseDetailsByTerritory></Release></ReleaseList>
 <DealList><ReleaseDeal><DealReleaseReference>R0</DealReleaseReference>{deals}</ReleaseDeal></DealList>
 </ern:NewReleaseMessage>
 """

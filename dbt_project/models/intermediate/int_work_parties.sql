@@ -156,10 +156,10 @@ final as (
     select
         -- ids
         work_id,
-        {{ party_id("coalesce('ddex:' || party_id, party_kind || ':' || " ~ name_key('name') ~ ")") }} as party_id,
+        {{ party_id("coalesce('ddex:' || party_id, party_kind || ':' || msdb_match_key(name))") }} as party_id,
         -- party
         name,
-        {{ name_key('name') }} as name_key,
+        msdb_match_key(name) as name_key,
         list_extract(list_transform(list_filter(names, n -> n.language_script in ('ja-Jpan', 'ja')), n -> n.name), 1) as name_ja,
         party_kind,
         party_id as ddex_party_id,

@@ -126,7 +126,7 @@ catalog_works as (
         case
             when work_kind in ('recording', 'music_video') and isrc is not null then 'isrc:' || isrc
             when work_kind = 'release' and icpn is not null then 'icpn:' || icpn
-            when work_kind = 'series' then 'series:' || holder_id || ':' || {{ name_key('title') }}
+            when work_kind = 'series' then 'series:' || holder_id || ':' || msdb_match_key(title)
             else source_key
         end as source_key,
         'catalog' as source_system,
@@ -177,7 +177,7 @@ delivered as (
 -- an episode names its series and season: both are works of their own
 series as (
     select
-        'series:' || holder_id || ':' || {{ name_key('series_name') }} as source_key,
+        'series:' || holder_id || ':' || msdb_match_key(series_name) as source_key,
         source_system,
         'series' as kind,
         holder_id,
@@ -192,7 +192,7 @@ series as (
         series_name_ja as title_ja,
         {{ if_latin('series_name') }} as title_en,
         cast(null as varchar) as title_latn,
-        {{ name_key('series_name') }} as title_match_key,
+        msdb_match_key(series_name) as title_match_key,
         genres,
         production_year
     from delivered
@@ -278,10 +278,10 @@ final as (
         provider_asset_id,
         -- series
         case when kind = 'episode' and series_name is not null
-            then 'series:' || holder_id || ':' || {{ name_key('series_name') }} end as series_source_key,
+            then 'series:' || holder_id || ':' || msdb_match_key(series_name) end as series_source_key,
         case when kind = 'episode' and series_name is not null and season_number is not null
-            then 'series:' || holder_id || ':' || {{ name_key('series_name') }} || ':season:' || season_number end as season_source_key,
-        case when kind = 'season' then 'series:' || holder_id || ':' || {{ name_key('series_name') }} end as parent_series_source_key,
+            then 'series:' || holder_id || ':' || msdb_match_key(series_name) || ':season:' || season_number end as season_source_key,
+        case when kind = 'season' then 'series:' || holder_id || ':' || msdb_match_key(series_name) end as parent_series_source_key,
         series_name,
         season_number,
         episode_number

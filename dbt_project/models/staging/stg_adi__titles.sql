@@ -64,7 +64,7 @@ final as (
         coalesce(version_minor, 0) as version_minor,
         -- titles
         title,
-        coalesce(title_match_key, {{ name_key('title') }}) as title_match_key,
+        msdb_match_key(title) as title_match_key,
         title_brief,
         title_ja,
         series_name,

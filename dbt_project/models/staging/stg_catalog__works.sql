@@ -48,7 +48,7 @@ final as (
         source_format,
         -- titles
         title,
-        coalesce(title_match_key, {{ name_key('title') }}) as title_match_key,
+        msdb_match_key(title) as title_match_key,
         title_language,
         original_title,
         original_title_language,

@@ -48,7 +48,7 @@ final as (
         message_type,
         -- titles
         title,
-        coalesce(title_match_key, {{ name_key('title') }}) as title_match_key,
+        msdb_match_key(title) as title_match_key,
         {{ title_in('titles', ['ja-Jpan', 'ja']) }} as title_ja,
         {{ title_in('titles', ['en', 'en-Latn']) }} as title_en,
         {{ title_in('titles', ['ja-Latn']) }} as title_latn,
