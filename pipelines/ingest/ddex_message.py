@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from operator import itemgetter
 from pathlib import Path
@@ -281,6 +283,41 @@ class MessageState:
 def _nested_texts(index: dict[str, list], name: str, leaf: str) -> list[str]:
     """`texts(elem, name, leaf)` from the child index of elem."""
     return [value for node in index.get(name, ()) for value in all_texts(child_index(node).get(leaf, ()))]
+
+
+@dataclass(frozen=True)
+class MessageIdentity:
+    """What makes a DDEX message the same message whatever its bytes: a resend with a BOM, in another
+    encoding or re-indented has another sha256 but the same id, creation time and sender."""
+
+    message_id: str
+    created_at: datetime
+    sender: str  # the sender's DPID, else its name
+
+    def describe(self) -> str:
+        return f"message {self.message_id!r} of {self.created_at.isoformat()} from {self.sender!r}"
+
+
+def message_identity(path) -> MessageIdentity | None:
+    """The identity of a message from its MessageHeader (reading no further); None when the header lacks a
+    part of it, or the file cannot be read far enough (the load that follows says why)."""
+    from lxml import etree
+
+    try:
+        for _event, elem in xmlsafe.iterparse(path, events=("end",), tag=("{*}MessageHeader", "MessageHeader")):
+            parent = elem.getparent()
+            if parent is None or parent.getparent() is not None:
+                continue
+            sender = child(elem, "MessageSender")
+            message_id = text(elem, "MessageId")
+            created_at = parse_timestamp(text(elem, "MessageCreatedDateTime"))
+            sender_key = (text(sender, "PartyId") or text(sender, "PartyName", "FullName")) if sender is not None else None
+            if message_id and created_at and sender_key:
+                return MessageIdentity(message_id, created_at, sender_key)
+            return None
+    except (etree.XMLSyntaxError, RejectedFile, OSError):
+        return None
+    return None
 
 
 def dumps(value) -> str:

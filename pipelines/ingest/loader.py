@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from pipelines.ingest import ddex_parts, formats
+from pipelines.ingest import ddex, ddex_parts, ern3, formats
+from pipelines.ingest.ddex_message import message_identity
 from pipelines.ingest.frames import RowBatches, TableColumns, TableRows, fewer_gc_passes
 from pipelines.ingest.helpers import IngestHelpers, default_helper_count
 from pipelines.ingest.landing import LandedFile, discover, sha256_of
@@ -35,11 +36,12 @@ INGEST_THREADS = 1
 @dataclass
 class FileOutcome:
     kind: str
-    status: str  # loaded, partial, quarantined, skipped
+    status: str  # loaded, partial, quarantined, skipped, undeclared_holder, already_loaded
     found: int = 0
     loaded: int = 0
     quarantined: int = 0
     readers: int = 1  # processes that read the file (the loader, and helpers for a large message)
+    reason: str | None = None  # already_loaded: which earlier file holds the message
 
 
 @dataclass
@@ -123,7 +125,9 @@ def _record_file(
     con, logical_date: date, landed: LandedFile, file_id: str, file_format: str, outcome: FileOutcome
 ):
     con.execute(
-        "INSERT INTO ops.ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ops.ingest_files (file_id, file_path, kind, holder_id, file_format, size_bytes, records_found, "
+        "records_loaded, records_quarantined, status, logical_date, ingested_at, reason) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             file_id,
             landed.relative_path,
@@ -137,8 +141,29 @@ def _record_file(
             outcome.status,
             logical_date,
             datetime.now(UTC),
+            outcome.reason,
         ],
     )
+
+
+def _earlier_delivery(con, path, adapter: formats.Adapter, file_id: str) -> str | None:
+    """Why a DDEX message is not loaded again: the same message (id, creation time, sender) already loaded
+    from another file, a resend with a BOM or in another encoding whose sha256 differs. None when new."""
+    if adapter not in (ddex.parse, ern3.parse):
+        return None
+    identity = message_identity(path)
+    if identity is None:
+        return None
+    earlier = con.execute(
+        "SELECT m.file_path FROM raw.ddex_messages m JOIN ops.ingest_files f USING (file_id) "
+        "WHERE m.message_id = ? AND m.message_created_at = ? "
+        "AND coalesce(m.sender_party_id, m.sender_name) = ? AND m.file_id <> ? "
+        "ORDER BY f.ingested_at LIMIT 1",
+        [identity.message_id, identity.created_at, identity.sender, file_id],
+    ).fetchone()
+    if earlier is None:
+        return None
+    return f"{identity.describe()} already loaded from {earlier[0]}; this copy is not loaded again"
 
 
 def _already_ingested(con, file_id: str) -> bool:
@@ -191,6 +216,12 @@ def ingest_file(
     con.begin()
     try:
         file_format, adapter = formats.choose(landed.kind, landed.path)
+        resent = _earlier_delivery(con, landed.path, adapter, file_id)
+        if resent:
+            outcome = FileOutcome(landed.kind, "already_loaded", reason=resent)
+            _record_file(con, logical_date, landed, file_id, file_format, outcome)
+            con.commit()
+            return outcome
         columns = columns or TableColumns.of_raw_tables(con)
         kinds = formats.resource_kinds(adapter)
         plan = None

@@ -305,10 +305,12 @@ CREATE TABLE IF NOT EXISTS ops.ingest_files (
     records_found INTEGER NOT NULL,
     records_loaded INTEGER NOT NULL,
     records_quarantined INTEGER NOT NULL,
-    status VARCHAR NOT NULL,           -- loaded, partial, quarantined
+    status VARCHAR NOT NULL,           -- loaded, partial, quarantined, undeclared_holder, already_loaded
     logical_date DATE NOT NULL,
     ingested_at TIMESTAMPTZ NOT NULL
 );
+-- why a file was not read although it is new: already_loaded names the earlier file of the same message
+ALTER TABLE ops.ingest_files ADD COLUMN IF NOT EXISTS reason VARCHAR;
 
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     file_id VARCHAR,
