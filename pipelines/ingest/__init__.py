@@ -2,9 +2,10 @@
 
 Every file ends in `ops.ingest_files` with records found = loaded + quarantined; every record that is not
 loaded is in `ops.quarantine` with its file, location and reason. A file is loaded in one transaction: a
-file that breaks off half way leaves no half-loaded rows. A file already ingested (same sha256) is skipped; a DDEX message already loaded from another
-file (same MessageId, MessageCreatedDateTime and sender: a resend with a BOM or in another encoding) is
-recorded as `already_loaded`, its reason naming the earlier file, and loads no row.
+file that breaks off half way leaves no half-loaded rows. A file already ingested (same sha256) is skipped;
+a DDEX message already loaded from another file (same MessageId, MessageCreatedDateTime and sender: a resend
+with a BOM or in another encoding) is recorded as `already_loaded`, its reason naming the earlier file, and
+loads no row.
 
 Large DDEX messages are read by the loader and helper processes together (`helpers`, `ddex_parts`). The
 loader itself is in `loader`; its entry points are importable from here, loaded on first use, so that a
