@@ -228,6 +228,9 @@ ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS adi_version VARCHAR;        
 ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS title_match_key VARCHAR;
 ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS isan VARCHAR;
 ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS eidr VARCHAR;
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS work_kind VARCHAR;                -- movie or episode (adi.work_kind)
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS series_id VARCHAR;
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS episode_id VARCHAR;
 
 CREATE TABLE IF NOT EXISTS raw.ddex_purges (
     {PROVENANCE},
