@@ -117,7 +117,10 @@ def _title_record(
     problems = identifier_problems({"isan": first.get("ISAN"), "eidr": first.get("EIDR")})
     if problems:
         return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
-    season_number, episode_number = parse_int(first.get("Season_Number")), parse_int(first.get("Episode_Number"))
+    season_number, episode_number = (
+        parse_int(first.get("Season_Number")),
+        parse_int(first.get("Episode_Number")),
+    )
     series_id = first.get("Series_Id") or first.get("Series_ID")
     episode_id = first.get("Episode_ID") or first.get("Episode_Id")
     row = ctx.provenance(position) | {

@@ -205,6 +205,7 @@ ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS isrc VARCHAR;            
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS title_match_key VARCHAR;
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS display_artist_match_key VARCHAR;
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS display_artist_names JSON;      -- [{{"name", "language_script", "match_key"}}]
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS release_dates JSON;             -- per territory: [{{"territories", "release_date", ...}}]
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS artists JSON;                   -- [{{"name", "names", "party_id", "role", "sequence"}}]
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS original_release_date DATE;
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS parental_warning VARCHAR;

@@ -145,7 +145,7 @@ def test_adi3_package(landing, ingest):
 def _adi11(title_data: str, *, xmlns: str = "", asset_id: str = "HRZT0000000000000001") -> str:
     """A one-title ADI 1.1 package about a fictional series; title_data is its App_Data lines."""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
-<ADI{f' xmlns="{xmlns}"' if xmlns else ''}>
+<ADI{f' xmlns="{xmlns}"' if xmlns else ""}>
   <Metadata>
     <AMS Asset_Class="package" Provider="HORIZON" Provider_ID="horizon.example" Verb="" Version_Major="1"
          Version_Minor="0" Creation_Date="2026-11-20" Asset_ID="HRZP0000000000000001" Asset_Name="pkg"/>
@@ -167,7 +167,9 @@ def _adi11(title_data: str, *, xmlns: str = "", asset_id: str = "HRZT00000000000
 
 
 def test_adi11_with_a_default_namespace_loads(landing, ingest):
-    package = _adi11('<App_Data App="SVOD" Name="Year" Value="2026"/>', xmlns="http://www.eventis.nl/PRODIS/ADI")
+    package = _adi11(
+        '<App_Data App="SVOD" Name="Year" Value="2026"/>', xmlns="http://www.eventis.nl/PRODIS/ADI"
+    )
     landing.holder("horizon-tv", "video").write("video", "horizon-tv", "adi11_default_ns.xml", package)
     run = ingest(landing)
     assert run.file("adi11_default_ns.xml") == ("loaded", 1, 1, 0, "adi-1.1")
@@ -238,11 +240,15 @@ EPISODE_FIELDS = """<App_Data App="SVOD" Name="Series_Name" Value="Lighthouse Ba
         (None, '<App_Data App="SVOD" Name="Year" Value="2026"/>', "movie"),
     ],
 )
-def test_adi11_episode_is_classified_by_show_type_then_episode_fields(landing, ingest, show_type, fields, kind):
+def test_adi11_episode_is_classified_by_show_type_then_episode_fields(
+    landing, ingest, show_type, fields, kind
+):
     show = f'<App_Data App="SVOD" Name="Show_Type" Value="{show_type}"/>' if show_type else ""
     landing.holder("horizon-tv", "video").write("video", "horizon-tv", "adi11_ep.xml", _adi11(show + fields))
     run = ingest(landing)
-    row = run.one("SELECT work_kind, series_name, series_id, season_number, episode_number, episode_id FROM raw.adi_titles")
+    row = run.one(
+        "SELECT work_kind, series_name, series_id, season_number, episode_number, episode_id FROM raw.adi_titles"
+    )
     assert row[0] == kind
     if fields == EPISODE_FIELDS:
         assert row[1:] == ("Lighthouse Bakery", "HRZS0001", 2, 4, "HRZS0001E0204")
