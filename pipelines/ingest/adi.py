@@ -2,7 +2,9 @@
 
 One title is one record (its child assets land with it in raw.adi_assets). ADI 1.1 App_Data values are kept
 exactly as delivered in `app_data`, and the well-known ones are typed into columns; ADI 3.0 titles land in the
-same columns with `adi_version` = '3.0'. An ISAN or EIDR that fails its check digit quarantines the title.
+same columns with `adi_version` = '3.0'. An ISAN is stored in its standard presentation (the delivered spelling
+stays in `app_data`); an ISAN or EIDR that fails its check digit quarantines the title. `work_kind` says
+whether a title is a movie or an episode (from its show type, else its episode fields).
 """
 
 from __future__ import annotations
@@ -13,12 +15,53 @@ from pathlib import Path
 
 from pipelines.ingest import xmlsafe
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import clock_seconds, identifier_problems, match_key, parse_date, parse_int
+from pipelines.ingest.values import (
+    clock_seconds,
+    identifier_problems,
+    match_key,
+    normalise_isan,
+    parse_date,
+    parse_int,
+)
 from pipelines.ingest.xmlsafe import child, children, localname
 
 
 def accepts(namespace: str | None, root: str) -> bool:
-    return namespace is None and root == "ADI"
+    """<ADI> with no namespace (the CableLabs DTD) or a default one (xmlns="..." on the root, as some encoders
+    and MSO tools write, e.g. http://www.eventis.nl/PRODIS/ADI): every element is then namespaced, and the
+    parser matches local names in any namespace."""
+    return root == "ADI" and namespace not in ADI3_NAMESPACES
+
+
+# Show_Type values (ADI 1.1 App_Data, ADI 3.0 title:ShowType) that say what a title is; compared in lower
+# case with spaces, hyphens and underscores removed. Anything else (Special, Sports, absent) is decided by the
+# episode fields.
+_EPISODE_SHOW_TYPES = {"series", "episode", "episodic", "seriesepisode", "tvseries", "tvshow", "miniseries"}
+_MOVIE_SHOW_TYPES = {"movie", "movies", "feature", "featurefilm", "film"}
+
+
+def work_kind(
+    show_type: str | None,
+    *,
+    series: str | None = None,
+    episode_id: str | None = None,
+    episode_name: str | None = None,
+    season_number: int | None = None,
+    episode_number: int | None = None,
+) -> str:
+    """'episode' or 'movie' for a title. The show type decides when it names one (a movie of an anthology
+    'series' that also fills Series_Name and Episode_Name stays a movie); otherwise an Episode_ID or an
+    episode number, or a series named together with an episode name or season, make it an episode."""
+    shape = "".join(ch for ch in (show_type or "").lower() if ch.isalnum())
+    if shape in _EPISODE_SHOW_TYPES:
+        return "episode"
+    if shape in _MOVIE_SHOW_TYPES:
+        return "movie"
+    if episode_id or episode_number is not None:
+        return "episode"
+    if series and (episode_name or season_number is not None):
+        return "episode"
+    return "movie"
 
 
 def _ams(asset) -> dict[str, str]:
@@ -74,6 +117,12 @@ def _title_record(
     problems = identifier_problems({"isan": first.get("ISAN"), "eidr": first.get("EIDR")})
     if problems:
         return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
+    season_number, episode_number = (
+        parse_int(first.get("Season_Number")),
+        parse_int(first.get("Episode_Number")),
+    )
+    series_id = first.get("Series_Id") or first.get("Series_ID")
+    episode_id = first.get("Episode_ID") or first.get("Episode_Id")
     row = ctx.provenance(position) | {
         "provider": ams.get("Provider"),
         "provider_id": ams.get("Provider_ID"),
@@ -84,16 +133,26 @@ def _title_record(
         "version_minor": parse_int(ams.get("Version_Minor")),
         "creation_date": parse_date(ams.get("Creation_Date")),
         "show_type": first.get("Show_Type"),
+        "work_kind": work_kind(
+            first.get("Show_Type"),
+            series=first.get("Series_Name") or series_id,
+            episode_id=episode_id,
+            episode_name=first.get("Episode_Name"),
+            season_number=season_number,
+            episode_number=episode_number,
+        ),
+        "series_id": series_id,
+        "episode_id": episode_id,
         "adi_version": "1.1",
         "title": first.get("Title"),
         "title_match_key": match_key(first.get("Title")),
-        "isan": first.get("ISAN"),
+        "isan": normalise_isan(first.get("ISAN")),
         "eidr": first.get("EIDR"),
         "title_brief": first.get("Title_Brief"),
         "title_ja": first.get("Title_Japanese"),
         "series_name": first.get("Series_Name"),
-        "season_number": parse_int(first.get("Season_Number")),
-        "episode_number": parse_int(first.get("Episode_Number")),
+        "season_number": season_number,
+        "episode_number": episode_number,
         "episode_name": first.get("Episode_Name"),
         "summary_short": first.get("Summary_Short"),
         "summary_long": first.get("Summary_Long") or first.get("Summary_Medium"),
@@ -164,8 +223,9 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
 
 ADI3_NAMESPACES = {
     "http://www.cablelabs.com/namespaces/metadata/xsd/vod30/1",
-    "urn:cablelabs:md:xsd:core:3.0",
-    "http://www.scte.org/schemas/236/2017/core",
+    "urn:cablelabs:md:xsd:core:3.0",  # CableLabs MD-SP-CONTENTv3.0
+    "http://www.scte.org/schemas/236/2016/core",  # SCTE 236 2016
+    "http://www.scte.org/schemas/236/2017/core",  # SCTE 236 2017
 }
 _ADI3_ASSET_CLASSES = {
     "Movie": "movie",
@@ -228,6 +288,13 @@ def _adi3_title(ctx: FileContext, elem, position: str) -> dict | Quarantined:
     source = localizable if localizable is not None else elem
     title = _descendant_text(source, "TitleLong") or _descendant_text(source, "TitleMedium")
     run_time = _descendant_text(elem, "DisplayRunTime")
+    show_type = _descendant_text(elem, "ShowType")
+    series_name = _descendant_text(elem, "SeriesName") or _descendant_text(elem, "SeriesTitle")
+    series_id = _descendant_text(elem, "SeriesId") or _descendant_text(elem, "SeriesID")
+    episode_id = _descendant_text(elem, "EpisodeID") or _descendant_text(elem, "EpisodeId")
+    episode_name = _descendant_text(elem, "EpisodeName")
+    season_number = parse_int(_descendant_text(elem, "SeasonNumber"))
+    episode_number = parse_int(_descendant_text(elem, "EpisodeNumber"))
     return ctx.provenance(position) | {
         "provider": _descendant_text(elem, "Provider"),
         "provider_id": uri_id.split("/", 1)[0] if "/" in uri_id else None,
@@ -238,10 +305,20 @@ def _adi3_title(ctx: FileContext, elem, position: str) -> dict | Quarantined:
         "version_minor": parse_int(elem.get("internalVersionNum")),
         "creation_date": parse_date(elem.get("creationDateTime")),
         "adi_version": "3.0",
-        "show_type": _descendant_text(elem, "ShowType"),
+        "show_type": show_type,
+        "work_kind": work_kind(
+            show_type,
+            series=series_name or series_id,
+            episode_id=episode_id,
+            episode_name=episode_name,
+            season_number=season_number,
+            episode_number=episode_number,
+        ),
+        "series_id": series_id,
+        "episode_id": episode_id,
         "title": title,
         "title_match_key": match_key(title),
-        "isan": alternate.get("isan"),
+        "isan": normalise_isan(alternate.get("isan")),
         "eidr": alternate.get("eidr"),
         "title_brief": _descendant_text(source, "TitleBrief"),
         "title_ja": next(
@@ -252,10 +329,10 @@ def _adi3_title(ctx: FileContext, elem, position: str) -> dict | Quarantined:
             ),
             None,
         ),
-        "series_name": _descendant_text(elem, "SeriesName"),
-        "season_number": parse_int(_descendant_text(elem, "SeasonNumber")),
-        "episode_number": parse_int(_descendant_text(elem, "EpisodeNumber")),
-        "episode_name": _descendant_text(elem, "EpisodeName"),
+        "series_name": series_name,
+        "season_number": season_number,
+        "episode_number": episode_number,
+        "episode_name": episode_name,
         "summary_short": _descendant_text(source, "SummaryShort"),
         "summary_long": _descendant_text(source, "SummaryLong") or _descendant_text(source, "SummaryMedium"),
         "genres": _descendant_texts(elem, "Genre"),

@@ -18,6 +18,7 @@ from pipelines.ingest.ddex_message import (
     MESSAGE_TYPES,
     SKIP,
     MessageState,
+    display_artist_from_roles,
     dumps,
     id_problems,
     identifiers,
@@ -225,6 +226,10 @@ class _Ern4Message(MessageState):
         display_artist, display_artist_key, display_artist_names = _display_artist(
             index.get("DisplayArtistName", ())
         )
+        artists = self.artists_json(index.get("DisplayArtist", ()))
+        if display_artist is None and index.get("DisplayArtist"):
+            display_artist = self.display_artist_from_credit(index["DisplayArtist"])
+            display_artist_key = match_key(display_artist)
         return {
             "title": title,
             "title_match_key": _title_key(title, titles),
@@ -232,8 +237,24 @@ class _Ern4Message(MessageState):
             "display_artist": display_artist,
             "display_artist_match_key": display_artist_key,
             "display_artist_names": display_artist_names,
-            "artists": self.artists_json(index.get("DisplayArtist", ())),
+            "artists": artists,
         }
+
+    def display_artist_from_credit(self, nodes: list) -> str | None:
+        """No DisplayArtistName: the DisplayArtists whose DisplayArtistRole is MainArtist (then the featured
+        ones), in SequenceNumber order; never the contributors (composer, lyricist...)."""
+        credit = []
+        for position, node in enumerate(nodes):
+            fields = first_texts(node)
+            sequence = node.get("SequenceNumber")
+            order = int(sequence) if sequence and sequence.isdigit() else len(nodes) + position
+            role = fields.get("DisplayArtistRole")
+            credit.append(
+                (order, self.party_names(fields.get("ArtistPartyReference"))["name"], [role] if role else [])
+            )
+        return display_artist_from_roles(
+            [(name, roles) for _, name, roles in sorted(credit, key=lambda c: c[0])]
+        )
 
     def _remember(self, key: tuple, value: str) -> None:
         if len(self.credits) >= 50_000:
@@ -260,6 +281,9 @@ class _Ern4Message(MessageState):
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
+        unkeyable = self.unkeyable(position, kind, reference, ids)
+        if unkeyable:
+            return unkeyable
         p_line = _p_line(index)
         for edition in editions:
             p_line = p_line or _p_line(edition)
@@ -301,7 +325,8 @@ class _Ern4Message(MessageState):
             r for r in all_texts(index.get("ReleaseResourceReference", ())) if r not in resource_refs
         ]
         label = first_text(index.get("ReleaseLabelReference"))
-        original_release_date = first_text(index.get("OriginalReleaseDate"))
+        release_dates = _territory_dates(index)
+        original_release_date = _release_date(release_dates, "original_release_date")
         row = self.base(position)
         row |= {
             "release_reference": reference,
@@ -311,8 +336,9 @@ class _Ern4Message(MessageState):
             **self.names_columns(index),
             "label_name": self.party_names(label)["name"] if label else None,
             "genres": _genres(index),
-            "release_date": parse_date(first_text(index.get("ReleaseDate")) or original_release_date),
-            "original_release_date": parse_date(original_release_date),
+            "release_date": _release_date(release_dates, "release_date") or original_release_date,
+            "original_release_date": original_release_date,
+            "release_dates": dumps(release_dates),
             "duration_seconds": iso_duration_seconds(first_text(index.get("Duration"))),
             "parental_warning": first_text(index.get("ParentalWarningType")),
             "p_line": _p_line(index),
@@ -349,6 +375,34 @@ def _first_child_text(nodes: list | None, name: str) -> str | None:
 
 def _p_line(index: dict[str, list]) -> str | None:
     return _first_child_text(index.get("PLine"), "PLineText")
+
+
+def _territory_dates(index: dict[str, list]) -> list[dict]:
+    """Every ReleaseDate / OriginalReleaseDate of a release with the territories it applies to
+    (ApplicableTerritoryCode; none written means Worldwide)."""
+    found = []
+    for field, name in (("release_date", "ReleaseDate"), ("original_release_date", "OriginalReleaseDate")):
+        for node in index.get(name, ()):
+            value = parse_date(node.text)
+            if value:
+                territory = node.get("ApplicableTerritoryCode") or "Worldwide"
+                found.append(
+                    {
+                        "territories": territory.split(),
+                        field: value.isoformat(),
+                        "is_default": node.get("IsDefault") == "true",
+                    }
+                )
+    return found
+
+
+def _release_date(territory_dates: list[dict], field: str):
+    """The Worldwide (or default) date, else the earliest territory's: deterministic whatever the order."""
+    dated = [d for d in territory_dates if d.get(field)]
+    preferred = [d[field] for d in dated if "Worldwide" in d["territories"] or d["is_default"]]
+    if preferred:
+        return parse_date(min(preferred))
+    return parse_date(min(d[field] for d in dated)) if dated else None
 
 
 def _genres(index: dict[str, list]) -> list[str]:

@@ -183,6 +183,20 @@ class MessageState:
             "message_control_type": text(elem, "MessageControlType"),
         }
 
+    def unkeyable(self, position: str, kind: str, reference: str, ids: dict[str, str]) -> Quarantined | None:
+        """A recording or video becomes a work by its ISRC, else by sender + ProprietaryId, else by sender +
+        its release + resource reference (dbt: int_ddex_recordings_keyed). Without an ISRC and a sender it
+        cannot be told apart from another message's: quarantined, not dropped without a word."""
+        if kind not in ("SoundRecording", "Video") or ids.get("ISRC"):
+            return None
+        if (self.header_row or {}).get("sender_party_id"):
+            return None
+        return Quarantined(
+            position,
+            f"{kind} {reference}: no ISRC and no MessageSender PartyId, so it cannot be keyed as a work "
+            f"(ProprietaryId {ids.get('ProprietaryId')!r})",
+        )
+
     def message_record(self) -> Record:
         position = f"/{self.message_type}/MessageHeader"
         row = (
@@ -386,3 +400,23 @@ def stream_message(
     finally:
         if part is not None:
             source.close()
+
+
+# Artist roles that make a display artist when a record has no DisplayArtistName (ERN 3 ArtistRole,
+# ERN 4 DisplayArtistRole); composers, conductors, orchestras and other contributors never do.
+MAIN_ARTIST_ROLES = ("MainArtist", "Artist")
+FEATURED_ARTIST_ROLES = ("FeaturedArtist",)
+
+
+def display_artist_from_roles(artists: list[tuple[str | None, list[str]]]) -> str | None:
+    """'A & B feat. C' from (name, roles) pairs in sequence order: main artists, then featured ones."""
+    main = [name for name, roles in artists if name and any(r in MAIN_ARTIST_ROLES for r in roles)]
+    featured = [
+        name
+        for name, roles in artists
+        if name and name not in main and any(r in FEATURED_ARTIST_ROLES for r in roles)
+    ]
+    if not main:
+        return None
+    shown = " & ".join(dict.fromkeys(main))
+    return f"{shown} feat. {' & '.join(dict.fromkeys(featured))}" if featured else shown

@@ -16,6 +16,7 @@ from pipelines.ingest.ddex_message import (
     MESSAGE_TYPES,
     SKIP,
     MessageState,
+    display_artist_from_roles,
     dumps,
     id_problems,
     identifiers,
@@ -134,16 +135,19 @@ def _party(node, role_names: tuple[str, ...]) -> dict:
     }
 
 
-def _display_artist(block, artists: list[dict]) -> str | None:
-    if block is not None:
+def _display_artist(blocks: list, artists: list[dict]) -> str | None:
+    """The DisplayArtistName of the first (Worldwide) block that has one (the one without a language first),
+    else the main and featured artists of the DisplayArtist list. Never composers, conductors or other
+    contributors: a classical track with no DisplayArtistName of its own has none here (DDEX: it shares its
+    release's)."""
+    for block in blocks:
         names = [n for n in children(block, "DisplayArtistName") if n.text and n.text.strip()]
         for node in names:
             if node.get("LanguageAndScriptCode") is None:
                 return node.text.strip()
         if names:
             return names[0].text.strip()
-    main = [a["name"] for a in artists if a["name"]]
-    return " & ".join(main) if main else None
+    return display_artist_from_roles([(a["name"], a["roles"]) for a in artists])
 
 
 def _display_artist_names(blocks: list) -> list[dict]:
@@ -168,7 +172,7 @@ def _names_columns(elem, blocks: list) -> dict[str, str | None]:
     artists = (
         [_party(a, ("ArtistRole",)) for a in children(first, "DisplayArtist")] if first is not None else []
     )
-    display_artist = _display_artist(first, artists)
+    display_artist = _display_artist(blocks, artists)
     return {
         "title": title,
         "title_match_key": match_key(title),
@@ -178,6 +182,38 @@ def _names_columns(elem, blocks: list) -> dict[str, str | None]:
         "display_artist_names": dumps(_display_artist_names(blocks)),
         "artists": dumps([a | {"role": (a["roles"] or [None])[0]} for a in artists]),
     }
+
+
+def _territory_dates(blocks: list) -> list[dict]:
+    """Every ReleaseDate / OriginalReleaseDate of the ReleaseDetailsByTerritory blocks, with the territories
+    (or excluded territories) of its block."""
+    found = []
+    for block in blocks:
+        dates = {
+            "release_date": parse_date(text(block, "ReleaseDate")),
+            "original_release_date": parse_date(text(block, "OriginalReleaseDate")),
+        }
+        if any(dates.values()):
+            found.append(
+                {
+                    "territories": texts(block, "TerritoryCode"),
+                    "excluded_territories": texts(block, "ExcludedTerritoryCode"),
+                }
+                | {k: v.isoformat() if v else None for k, v in dates.items()}
+            )
+    return found
+
+
+def _release_date(territory_dates: list[dict], field: str, global_date: str | None):
+    """The Worldwide block's date, else the Global one, else the earliest date any territory block gives:
+    a release dated only per territory still has a date, and the same message always gives the same one."""
+    worldwide = [d[field] for d in territory_dates if d[field] and "Worldwide" in d["territories"]]
+    if worldwide:
+        return parse_date(worldwide[0])
+    if parse_date(global_date):
+        return parse_date(global_date)
+    dated = [d[field] for d in territory_dates if d[field]]
+    return parse_date(min(dated)) if dated else None
 
 
 class _Ern3Message(MessageState):
@@ -192,6 +228,9 @@ class _Ern3Message(MessageState):
         problems = id_problems(ids)
         if problems:
             return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
+        unkeyable = self.unkeyable(position, kind, reference, ids)
+        if unkeyable:
+            return unkeyable
         blocks = _details(elem, f"{prefix}DetailsByTerritory")
         first = blocks[0] if blocks else None
         contributors = []
@@ -244,8 +283,11 @@ class _Ern3Message(MessageState):
         def detail(*names):
             return text(first, *names) if first is not None else None
 
-        release_date = detail("ReleaseDate") or text(elem, "GlobalReleaseDate")
-        original_date = detail("OriginalReleaseDate") or text(elem, "GlobalOriginalReleaseDate")
+        release_dates = _territory_dates(blocks)
+        release_date = _release_date(release_dates, "release_date", text(elem, "GlobalReleaseDate"))
+        original_date = _release_date(
+            release_dates, "original_release_date", text(elem, "GlobalOriginalReleaseDate")
+        )
         row = self.base(position) | {
             "release_reference": reference,
             "release_type": text(elem, "ReleaseType"),
@@ -254,8 +296,9 @@ class _Ern3Message(MessageState):
             **_names_columns(elem, blocks),
             "label_name": detail("LabelName"),
             "genres": texts(first, "Genre", "GenreText") if first is not None else [],
-            "release_date": parse_date(release_date or original_date),
-            "original_release_date": parse_date(original_date),
+            "release_date": release_date or original_date,
+            "original_release_date": original_date,
+            "release_dates": dumps(release_dates),
             "duration_seconds": iso_duration_seconds(text(elem, "Duration")),
             "parental_warning": detail("ParentalWarningType"),
             "p_line": text(elem, "PLine", "PLineText") or detail("PLine", "PLineText"),

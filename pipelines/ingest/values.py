@@ -125,8 +125,39 @@ def invalid_grid(value: str | None) -> str | None:
     return _stdnum_problem("GRid", "grid", value)
 
 
+_ISAN_PREFIX = re.compile(r"^(?:urn:isan:|isan)\s*:?\s*", re.IGNORECASE)
+_ISAN_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015\u2212\ufe63\uff0d]+")
+
+
+def _isan_digits(value: str) -> str:
+    """The ISAN characters of a delivered spelling: 'ISAN 0000-0001-8cfa-0000-i-0000-0000 K',
+    'urn:isan:...', full-width or en-dash separators all give '000000018CFA0000I00000000K'."""
+    value = unicodedata.normalize("NFKC", value).strip()
+    return _ISAN_SEPARATORS.sub("", _ISAN_PREFIX.sub("", value)).upper()
+
+
+def normalise_isan(value: str | None) -> str | None:
+    """A valid ISAN in its standard presentation ('0000-0001-8CFA-0000-I-0000-0000-K', check characters
+    added when the delivery left them out); an invalid or absent one is returned as delivered."""
+    if value is None or not value.strip():
+        return None
+    digits = _isan_digits(value)
+    isan = _stdnum("isan")
+    if not isan.is_valid(digits):
+        return value.strip()
+    return isan.format(digits)
+
+
 def invalid_isan(value: str | None) -> str | None:
-    return _stdnum_problem("ISAN", "isan", value)
+    """Checked after normalisation: spaces, hyphens, lower case, an 'ISAN ' prefix and a check character
+    written after a space are spellings, not errors; a wrong check character or length is."""
+    if value is None or not value.strip():
+        return None
+    try:
+        _stdnum("isan").validate(_isan_digits(value))
+    except Exception as exc:  # stdnum's ValidationError subclasses
+        return f"invalid ISAN {value!r}: {exc}"
+    return None
 
 
 def invalid_isni(value: str | None) -> str | None:

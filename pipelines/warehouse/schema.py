@@ -205,6 +205,7 @@ ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS isrc VARCHAR;            
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS title_match_key VARCHAR;
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS display_artist_match_key VARCHAR;
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS display_artist_names JSON;      -- [{{"name", "language_script", "match_key"}}]
+ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS release_dates JSON;             -- per territory: [{{"territories", "release_date", ...}}]
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS artists JSON;                   -- [{{"name", "names", "party_id", "role", "sequence"}}]
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS original_release_date DATE;
 ALTER TABLE raw.ddex_releases ADD COLUMN IF NOT EXISTS parental_warning VARCHAR;
@@ -228,6 +229,9 @@ ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS adi_version VARCHAR;        
 ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS title_match_key VARCHAR;
 ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS isan VARCHAR;
 ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS eidr VARCHAR;
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS work_kind VARCHAR;                -- movie or episode (adi.work_kind)
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS series_id VARCHAR;
+ALTER TABLE raw.adi_titles ADD COLUMN IF NOT EXISTS episode_id VARCHAR;
 
 CREATE TABLE IF NOT EXISTS raw.ddex_purges (
     {PROVENANCE},

@@ -12,6 +12,9 @@ source as (
         'creation_date': 'date',
         'adi_version': 'varchar',
         'show_type': 'varchar',
+        'work_kind': 'varchar',
+        'series_id': 'varchar',
+        'episode_id': 'varchar',
         'title': 'varchar',
         'title_match_key': 'varchar',
         'title_brief': 'varchar',
@@ -51,13 +54,19 @@ final as (
         isan,
         eidr,
         holder_id,
-        -- kind
-        case lower(show_type)
-            when 'series' then 'episode'
-            when 'episode' then 'episode'
-            else 'movie'
-        end as work_kind,
+        -- kind: decided at ingest from the show type, else the episode fields (pipelines/ingest/adi.py);
+        -- rows loaded before that column existed fall back to the show type alone
+        coalesce(
+            work_kind,
+            case lower(show_type)
+                when 'series' then 'episode'
+                when 'episode' then 'episode'
+                else 'movie'
+            end
+        ) as work_kind,
         show_type,
+        series_id,
+        episode_id,
         upper(coalesce(verb, '')) = 'DELETE' as is_delete,
         adi_version,
         coalesce(version_major, 0) as version_major,
