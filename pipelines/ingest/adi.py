@@ -16,12 +16,12 @@ from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedF
 from pipelines.ingest.values import (
     clock_seconds,
     identifier_problems,
-    match_key,
     parse_date,
     parse_int,
     window_problems,
 )
 from pipelines.ingest.xmlsafe import child, children, localname
+from pipelines.text.match_key import match_key
 
 
 def accepts(namespace: str | None, root: str) -> bool:

@@ -8,8 +8,6 @@ from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 
-from pipelines.text.match_key import match_key  # noqa: F401 (the one match key, for the adapters)
-
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
