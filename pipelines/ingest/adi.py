@@ -18,12 +18,13 @@ from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedF
 from pipelines.ingest.values import (
     clock_seconds,
     identifier_problems,
-    match_key,
     normalise_isan,
     parse_date,
     parse_int,
+    window_problems,
 )
 from pipelines.ingest.xmlsafe import child, children, localname
+from pipelines.text.match_key import match_key
 
 
 def accepts(namespace: str | None, root: str) -> bool:
@@ -114,6 +115,8 @@ def _title_record(
         return Quarantined(
             position, f"title {asset_id}: unreadable Licensing_Window_End {first['Licensing_Window_End']!r}"
         )
+    if start and end and end < start:
+        return Quarantined(position, f"title {asset_id}: licensing window ends {end} before it starts {start}")
     problems = identifier_problems({"isan": first.get("ISAN"), "eidr": first.get("EIDR")})
     if problems:
         return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
@@ -276,8 +279,9 @@ def _adi3_title(ctx: FileContext, elem, position: str) -> dict | Quarantined:
     if not uri_id:
         return Quarantined(position, "ADI 3.0 Title without uriId")
     start, end = elem.get("startDateTime"), elem.get("endDateTime")
-    if start and parse_date(start) is None:
-        return Quarantined(position, f"title {uri_id}: unreadable startDateTime {start!r}")
+    problems = window_problems(start, end, "licensing window")
+    if problems:
+        return Quarantined(position, f"title {uri_id}: {'; '.join(problems)}")
     alternate = {
         n.get("identifierSystem", "").lower(): (n.text or "").strip() for n in elem.iter("{*}AlternateId")
     }
@@ -400,10 +404,19 @@ def parse_adi3(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
         if isinstance(row, Quarantined):
             yield row
             continue
+        if row["licensing_window_start"] is None or row["licensing_window_end"] is None:
+            problems = window_problems(*offer_window, "Offer window")
+            if problems:
+                yield Quarantined(position, f"title {row['asset_id']}: {'; '.join(problems)}")
+                continue
         if row["licensing_window_start"] is None:
             row["licensing_window_start"] = parse_date(offer_window[0])
         if row["licensing_window_end"] is None:
             row["licensing_window_end"] = parse_date(offer_window[1])
+        start, end = row["licensing_window_start"], row["licensing_window_end"]
+        if start and end and end < start:
+            yield Quarantined(position, f"title {row['asset_id']}: licensing window ends {end} before it starts {start}")
+            continue
         linked = groups.get(row["asset_id"], list(assets) if len(titles) == 1 else [])
         rows = [("raw.adi_titles", row)]
         for asset_id in linked:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import identifier_problems, parse_date
+from pipelines.ingest.values import identifier_problems, parse_date, territory_problems
 from pipelines.text.match_key import match_key
 
 SCHEMA_PATH = Path(__file__).with_name("catalog_template.schema.json")
@@ -60,7 +60,9 @@ def _typed_csv_row(row: dict[str, str]) -> dict[str, Any]:
 
 
 def row_errors(row: dict[str, Any]) -> list[dict[str, str]]:
-    """Every reason a row is refused: schema violations, failed check digits, an inverted licence window."""
+    """Every reason a row is refused: schema violations, failed check digits, an inverted licence window, a
+    territory that is no ISO 3166 code (the licence is part of the row: the row is refused whole, never loaded
+    without its window)."""
     errors = [
         {"field": ".".join(str(p) for p in error.absolute_path) or "(row)", "message": error.message}
         for error in sorted(_validator().iter_errors(row), key=lambda e: list(map(str, e.absolute_path)))
@@ -76,6 +78,13 @@ def row_errors(row: dict[str, Any]) -> list[dict[str, str]]:
         errors.append(
             {"field": "licence_end", "message": f"licence_end {end} is before licence_start {start}"}
         )
+    territories, excluded = row.get("territories"), row.get("excluded_territories")
+    territories = [t for t in territories if isinstance(t, str)] if isinstance(territories, list) else []
+    excluded = [t for t in excluded if isinstance(t, str)] if isinstance(excluded, list) else []
+    errors += [
+        {"field": "excluded_territories" if problem.startswith("excluded") else "territories", "message": problem}
+        for problem in territory_problems(territories, excluded)
+    ]
     return errors
 
 

@@ -22,7 +22,13 @@ from typing import Any
 from pipelines.ingest import xmlsafe
 from pipelines.ingest.ddex_parts import Part, PartReader
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import identifier_problems, parse_date, parse_timestamp
+from pipelines.ingest.values import (
+    identifier_problems,
+    parse_date,
+    parse_timestamp,
+    territory_problems,
+    window_problems,
+)
 from pipelines.ingest.xmlsafe import (
     all_texts,
     child,
@@ -214,9 +220,13 @@ class MessageState:
         )
         return Record(position, [("raw.ddex_messages", row)])
 
-    def release_deal(self, elem) -> Record | Quarantined:
+    def release_deal(self, elem) -> Record | Quarantined | list[Record | Quarantined]:
         """One ReleaseDeal → one row per (release reference, deal). Territories and exclusions are kept as
-        delivered ('Worldwide' with ExcludedTerritoryCode JP is 'Worldwide minus JP')."""
+        delivered ('Worldwide' with ExcludedTerritoryCode JP is 'Worldwide minus JP').
+
+        A deal that cannot be a licence window (a date that does not read, an end before its start, a territory
+        that is no ISO 3166 code) is quarantined alone, at `.../ReleaseDeal[n]/Deal[m]`: the ReleaseDeal's
+        other deals load as its record, and each refused deal counts as one more record found."""
         position = self.position("DealList", "ReleaseDeal")
         index = child_index(elem)
         references = all_texts(index.get("DealReleaseReference", ()))
@@ -224,6 +234,7 @@ class MessageState:
             return Quarantined(position, "ReleaseDeal without DealReleaseReference")
         effective = parse_date(first_text(index.get("EffectiveDate")))
         rows = []
+        refused: list[Quarantined] = []
         for deal_position, deal in enumerate(index.get("Deal", ()), start=1):
             deal_index = child_index(deal)
             terms = deal_index.get("DealTerms")
@@ -236,12 +247,17 @@ class MessageState:
                 starts.append(dates.get("StartDate") or dates.get("StartDateTime"))
                 ends.append(dates.get("EndDate") or dates.get("EndDateTime"))
             start, end = (starts[0] if starts else None), (ends[0] if ends else None)
-            if start and parse_date(start) is None:
-                return Quarantined(
-                    position, f"deal {deal_position}: unreadable ValidityPeriod start {start!r}"
+            territories = all_texts(terms.get("TerritoryCode", ()))
+            excluded = all_texts(terms.get("ExcludedTerritoryCode", ()))
+            problems = window_problems(start, end) + territory_problems(territories, excluded)
+            if problems:
+                refused.append(
+                    Quarantined(
+                        f"{position}/Deal[{deal_position}]",
+                        f"deal {deal_position} of release {', '.join(references)} refused: {'; '.join(problems)}",
+                    )
                 )
-            if end and parse_date(end) is None:
-                return Quarantined(position, f"deal {deal_position}: unreadable ValidityPeriod end {end!r}")
+                continue
             takedown = any(
                 (first_text(terms.get(name)) or "").lower() == "true" for name in ("TakeDown", "IsTakeDown")
             )
@@ -249,8 +265,6 @@ class MessageState:
             prices = _nested_texts(terms, "PriceInformation", "PriceType") + _nested_texts(
                 terms, "PriceInformation", "PriceCode"
             )
-            territories = all_texts(terms.get("TerritoryCode", ()))
-            excluded = all_texts(terms.get("ExcludedTerritoryCode", ()))
             models = all_texts(terms.get("CommercialModelType", ()))
             deal_reference = first_text(deal_index.get("DealReference"))
             for reference in references:
@@ -274,7 +288,9 @@ class MessageState:
                         },
                     )
                 )
-        return Record(position, rows)
+        if not refused:
+            return Record(position, rows)
+        return ([Record(position, rows)] if rows else []) + refused
 
     def purged_release(self, elem) -> Record | Quarantined:
         """A PurgeReleaseMessage names the releases to withdraw by their ids (not by message references)."""
@@ -357,8 +373,8 @@ def stream_message(
     part: Part | None = None,
 ) -> Iterator[Record | Quarantined]:
     """The streaming loop every ERN family shares. Only the root and the `streamed` elements surface; each goes
-    to `message.dispatch(elem, name, parent_name, parent)`, which returns a record to yield, None (taken in, no
-    record) or SKIP (left in the tree). Handled elements are freed at once, so a 1 GB message streams.
+    to `message.dispatch(elem, name, parent_name, parent)`, which returns a record to yield, a list of items to
+    yield (a record and what of it was refused), None (taken in, no record) or SKIP (left in the tree). Handled elements are freed at once, so a 1 GB message streams.
 
     part: read only this part of a large message (see `ddex_parts`); its item positions continue from its
     offsets, only the first part yields the message record, and the part's item counts are set at its end."""
@@ -392,7 +408,9 @@ def stream_message(
             outcome = message.dispatch(elem, local_name(elem), local_name(parent), parent)
             if outcome is SKIP:
                 continue
-            if outcome is not None:
+            if isinstance(outcome, list):  # a record and the parts of it refused (a ReleaseDeal's bad deals)
+                yield from outcome
+            elif outcome is not None:
                 yield outcome
             xmlsafe.release_memory(elem)
     except etree.XMLSyntaxError as exc:

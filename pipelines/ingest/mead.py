@@ -18,8 +18,9 @@ from pathlib import Path
 from pipelines.ingest import xmlsafe
 from pipelines.ingest.ddex_message import identifiers
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import identifier_problems, match_key, parse_timestamp
+from pipelines.ingest.values import identifier_problems, parse_timestamp
 from pipelines.ingest.xmlsafe import child, localname, text
+from pipelines.text.match_key import match_key
 
 MEAD_NAMESPACES = {"http://ddex.net/xml/mead/101": "1.0.1"}
 SUBJECTS = ("Resource", "Release", "Work", "Party")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from datetime import date, datetime
 from functools import cache, lru_cache
-
-from pipelines.text.match_key import match_key  # noqa: F401 (the one match key, for the adapters)
+from pathlib import Path
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -64,6 +64,48 @@ def parse_timestamp(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+# --- licence windows ----------------------------------------------------------------------------------------
+# The ISO 3166-1 countries the warehouse knows: dbt's reference seed, so that ingest and the territory expansion
+# never disagree. 'Worldwide' (and DDEX's short form 'WW') stands for all of them.
+ISO_3166_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "iso_3166_countries.csv"
+WORLDWIDE = frozenset({"WORLDWIDE", "WW"})
+
+
+@cache
+def iso_3166_codes() -> frozenset[str]:
+    with ISO_3166_SEED.open(encoding="utf-8", newline="") as fh:
+        return frozenset(row["country_code"].strip().upper() for row in csv.DictReader(fh))
+
+
+def territory_problems(territories: list[str], excluded: list[str]) -> list[str]:
+    """Why a deal's territories cannot be licensed: a code that is no ISO 3166 country (nor Worldwide in the
+    granted list). Exclusions are countries only."""
+    known = iso_3166_codes()
+    problems = [
+        f"territory {code!r} is not an ISO 3166 code"
+        for code in territories
+        if code.strip().upper() not in known and code.strip().upper() not in WORLDWIDE
+    ]
+    problems += [
+        f"excluded territory {code!r} is not an ISO 3166 code" for code in excluded if code.strip().upper() not in known
+    ]
+    return problems
+
+
+def window_problems(start: str | None, end: str | None, what: str = "deal") -> list[str]:
+    """Why a licence window as delivered cannot be used: a date that does not read, or an end before the start
+    (a window of one day, end = start, is fine). Absent dates are not problems (open-ended windows)."""
+    problems = []
+    start_date, end_date = parse_date(start), parse_date(end)
+    if start and start_date is None:
+        problems.append(f"{what} start {start!r} is not a date")
+    if end and end_date is None:
+        problems.append(f"{what} end {end!r} is not a date")
+    if start_date and end_date and end_date < start_date:
+        problems.append(f"{what} ends {end_date} before it starts {start_date}")
+    return problems
 
 
 def parse_int(value: str | None) -> int | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pipelines.text import shift_jis
 from pipelines.text.match_key import match_key
+from tests.conftest import REPO
 
 
 @pytest.mark.parametrize(
@@ -34,12 +37,21 @@ def test_punctuation_is_kept():
     assert match_key("Spider-Man: Home") == "spider-man: home"
 
 
-def test_ingest_and_kansei_use_this_very_function():
-    from pipelines.ingest import values
+def test_there_is_one_match_key_function():
+    """Ingest, kansei and dbt share this function; no second implementation creeps back in."""
     from pipelines.text import japanese
 
-    assert values.match_key is match_key
     assert japanese.match_key is match_key
+    definitions = [
+        path.relative_to(REPO).as_posix()
+        for path in (REPO / "pipelines").rglob("*.py")
+        if re.search(r"^def match_key\b", path.read_text(encoding="utf-8"), re.MULTILINE)
+    ]
+    assert definitions == ["pipelines/text/match_key.py"]
+    macros = "".join(p.read_text(encoding="utf-8") for p in (REPO / "dbt_project" / "macros").glob("*.sql"))
+    assert "macro name_key" not in macros
+    models = [p.read_text(encoding="utf-8") for p in (REPO / "dbt_project" / "models").rglob("*.sql")]
+    assert sum("msdb_match_key(" in m for m in models) >= 5
 
 
 def test_shift_jis_bytes_decode_to_jis_code_points_under_every_name():

@@ -64,7 +64,8 @@ final as (
         -- facts
         duration_seconds,
         -- licence
-        coalesce(territories, []) as territories,
+        -- DDEX's short form 'WW' is Worldwide (ingest accepts both)
+        list_transform(coalesce(territories, []), t -> case when upper(trim(t)) = 'WW' then 'Worldwide' else t end) as territories,
         coalesce(excluded_territories, []) as excluded_territories,
         licence_start,
         licence_end,

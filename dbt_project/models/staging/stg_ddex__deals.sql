@@ -28,7 +28,8 @@ final as (
         deal_reference,
         holder_id,
         -- terms
-        coalesce(territories, []) as territories,
+        -- DDEX's short form 'WW' is Worldwide (ingest accepts both)
+        list_transform(coalesce(territories, []), t -> case when upper(trim(t)) = 'WW' then 'Worldwide' else t end) as territories,
         coalesce(excluded_territories, []) as excluded_territories,
         coalesce(commercial_models, []) as commercial_models,
         coalesce(use_types, []) as use_types,
