@@ -120,3 +120,22 @@ def test_adi_episode_without_show_type_is_an_episode_of_its_season_and_series(bu
             "Lighthouse Bakery",
         )
     ]
+
+
+def test_recording_without_isrc_in_a_quarantined_release_is_keyed_by_its_message(tmp_path):
+    from tests.conftest import Landing
+
+    mix = (FIXTURES / "attributes" / "ern382_mix_album.xml").read_text(encoding="utf-8")
+    landing = Landing(tmp_path / "landing")
+    # a wrong ICPN check digit quarantines the release: its supplemental tracks must not vanish with it
+    bad_icpn = mix.replace("<ICPN>4589990300025</ICPN>", "<ICPN>4589990300026</ICPN>")
+    landing.holder("harbour-lights", "music").write("music", "harbour-lights", "bad_icpn.xml", bad_icpn)
+    settings = make_settings(tmp_path, landing.root)
+    assert ingest_and_build(settings).failures == []
+    assert rows(
+        settings,
+        "SELECT source_key, title FROM marts.dim_work WHERE kind = 'recording' AND isrc IS NULL ORDER BY title",
+    ) == [
+        ("ddex:PADPIDA2026120101Z:proprietary:HLMIX-0004", "Harbour Lights (Continuous Mix)"),
+        ("ddex:PADPIDA2026120101Z:message:MIX-1:resource:A5", "Harbour Lights (Intro)"),
+    ]

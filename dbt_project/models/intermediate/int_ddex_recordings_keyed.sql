@@ -1,6 +1,7 @@
 -- One row per delivered DDEX sound recording or video, with the key that makes it a work: its ISRC, else the
 -- sender's ProprietaryId, else the sender + its main release + its resource reference (a DJ-mix supplemental
--- track often has no ISRC). A resource reference alone is only unique inside one message, hence the release.
+-- track often has no ISRC). A resource reference alone is only unique inside one message, hence the release
+-- (else the message). Null only without a sender, which ingest quarantines.
 -- A recording with no DisplayArtistName of its own takes its release's (DDEX), never its contributors'.
 with
 
@@ -21,24 +22,30 @@ release_states as (
     select * from {{ ref('int_ddex_release_states') }}
 ),
 
--- the main release of the message that lists the resource (else the message's first main release)
+-- the release of the message that lists the resource: the main release (keyed as int_ddex_release_states
+-- keys it) first, else another release that lists it, by its ICPN / GRid / proprietary id
 resource_releases as (
     select
         resources.file_id,
         resources.record_position,
-        release_states.release_key,
-        case when list_contains(releases.resource_references, resources.resource_reference)
-            then releases.display_artist end as release_display_artist
+        coalesce(
+            release_states.release_key,
+            {{ release_key('releases.icpn', 'releases.grid', 'releases.holder_id', 'releases.proprietary_id') }}
+        ) as release_key,
+        releases.display_artist as release_display_artist
     from resources
-    inner join release_states on resources.file_id = release_states.file_id
-    left join releases
-        on release_states.file_id = releases.file_id
-        and release_states.release_reference = releases.release_reference
+    inner join releases
+        on resources.file_id = releases.file_id
+        and list_contains(releases.resource_references, resources.resource_reference)
+    left join release_states
+        on releases.file_id = release_states.file_id
+        and releases.release_reference = release_states.release_reference
     qualify row_number() over (
         partition by resources.file_id, resources.record_position
         order by
-            coalesce(list_contains(releases.resource_references, resources.resource_reference), false) desc,
-            release_states.release_key
+            release_states.release_key is not null desc,
+            coalesce(releases.is_main_release, false) desc,
+            releases.record_position
     ) = 1
 ),
 
@@ -59,6 +66,10 @@ final as (
                 then 'ddex:' || senders.sender_party_id || ':proprietary:' || resources.proprietary_id
             when senders.sender_party_id is not null and resource_releases.release_key is not null
                 then 'ddex:' || senders.sender_party_id || ':' || resource_releases.release_key
+                    || ':resource:' || resources.resource_reference
+            -- no release of the message lists it or can be keyed: the message itself scopes the reference
+            when senders.sender_party_id is not null
+                then 'ddex:' || senders.sender_party_id || ':message:' || coalesce(resources.message_id, resources.file_id)
                     || ':resource:' || resources.resource_reference
         end as recording_key,
         senders.sender_party_id,
