@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import identifier_problems, parse_date, territory_problems
+from pipelines.ingest.values import identifier_problems, normalise_isan, parse_date, territory_problems
 from pipelines.text.match_key import match_key
 
 SCHEMA_PATH = Path(__file__).with_name("catalog_template.schema.json")
@@ -104,7 +104,7 @@ def _db_row(ctx: FileContext, position: str, source_format: str, row: dict[str, 
         "contributors": row.get("contributors", []),
         "isrc": row.get("isrc"),
         "icpn": row.get("icpn"),
-        "isan": row.get("isan"),
+        "isan": normalise_isan(row.get("isan")),
         "eidr": row.get("eidr"),
         "release_date": parse_date(row.get("release_date")),
         "duration_seconds": row.get("duration_seconds"),

@@ -304,3 +304,17 @@ def test_adi3_scte236_episode_in_2016_and_2017_namespaces(landing, ingest, year)
         date(2027, 3, 31),
     )
     assert run.rows("SELECT asset_class, content_value FROM raw.adi_assets") == [("movie", "LB0204M.ts")]
+
+
+@pytest.mark.real_data
+def test_real_adi11_movie_with_series_fields_stays_a_movie(shared_data, landing, ingest):
+    # a Lifetime movie-club title fills Series_Name, Episode_Name and Season/Episode_Number, but its
+    # Show_Type says Movie: the show type decides
+    landing.holder("lifetime", "video").add("video", "lifetime", shared_data / "adi" / "adi11_tvshow.xml")
+    run = ingest(landing)
+    assert run.one("SELECT show_type, work_kind, series_name, episode_number FROM raw.adi_titles") == (
+        "Movie",
+        "movie",
+        "Friends Who Kill",
+        1,
+    )

@@ -117,3 +117,20 @@ def test_schema_is_valid_and_documents_every_column():
         {"field": "(row)", "message": "'isrc' is a required property"},
         {"field": "(row)", "message": "'display_artist' is a required property"},
     ]
+
+
+def test_isan_spellings_are_stored_in_standard_form(landing, ingest):
+    line = {
+        "work_id": "HZ-M7",
+        "work_kind": "movie",
+        "title": "Lighthouse Bakery: The Film",
+        "isan": "ISAN 0000 0002 a1b2 0004 8 0000 0000 d",
+        "territories": ["JP"],
+    }
+    landing.holder("horizon-tv", "video").write("video", "horizon-tv", "movie.jsonl", json.dumps(line) + "\n")
+    run = ingest(landing)
+    assert run.file("movie.jsonl") == ("loaded", 1, 1, 0, "catalog-template-jsonl")
+    assert run.one("SELECT work_id, isan FROM raw.catalog_works") == (
+        "HZ-M7",
+        "0000-0002-A1B2-0004-8-0000-0000-D",
+    )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+
 from tests.ingest.conftest import FIXTURES
 
 MIX_ALBUM = FIXTURES / "attributes" / "ern382_mix_album.xml"
@@ -160,3 +162,19 @@ def test_ern4_worldwide_release_date_wins(landing, ingest):
     landing.holder("harbour-lights", "music").write("music", "harbour-lights", "single43_ww.xml", message)
     run = ingest(landing)
     assert run.one("SELECT release_date FROM raw.ddex_releases") == date(2026, 12, 20)
+
+
+@pytest.mark.real_data
+def test_real_classical_tracks_do_not_show_composer_and_conductor_as_artist(shared_data, landing, ingest):
+    # the DDEX classical profile: tracks credit a composer, a conductor and an orchestra as DisplayArtists and
+    # have no DisplayArtistName ("the same as for the Release")
+    classical = shared_data / "ddex" / "ern382_Profile_DigitalClassicalAudioAlbum_MulitPartWork.xml"
+    landing.holder("labels", "music").add("music", "labels", classical)
+    run = ingest(landing)
+    track = run.one("SELECT display_artist, artists FROM raw.ddex_resources WHERE isrc = 'CASE00000902'")
+    assert track[0] is None
+    assert [(a["name"], a["role"]) for a in json.loads(track[1])] == [
+        ("Antonio Vivaldi", "Composer"),
+        ("Ludwig von Edwig", "Conductor"),
+        ("The Streatham Philharmonic Orchestra", "Orchestra"),
+    ]

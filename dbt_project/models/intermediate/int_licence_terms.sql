@@ -12,7 +12,7 @@ releases as (
 ),
 
 resources as (
-    select * from {{ ref('stg_ddex__resources') }}
+    select * from {{ ref('int_ddex_recordings_keyed') }}
 ),
 
 release_states as (
@@ -66,12 +66,12 @@ deal_works as (
     where is_main_release and release_key is not null
     union all
     -- every recording the release contains
-    select deal_releases.*, 'recording' as licensed_as, 'isrc:' || resources.isrc as source_key
+    select deal_releases.*, 'recording' as licensed_as, resources.recording_key as source_key
     from deal_releases
     cross join unnest(deal_releases.resource_references) as refs(resource_reference)
     inner join resources
         on resources.file_id = deal_releases.file_id and resources.resource_reference = refs.resource_reference
-    where resources.isrc is not null and resources.resource_kind in ('SoundRecording', 'Video')
+    where resources.recording_key is not null
     union all
     -- a single-track release identified by its ISRC
     select deal_releases.*, 'recording' as licensed_as, 'isrc:' || release_isrc as source_key

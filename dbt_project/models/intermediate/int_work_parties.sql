@@ -11,8 +11,8 @@ sources as (
 ),
 
 resources as (
-    select * from {{ ref('stg_ddex__resources') }}
-    where isrc is not null and resource_kind in ('SoundRecording', 'Video')
+    select * from {{ ref('int_ddex_recordings_keyed') }}
+    where recording_key is not null
 ),
 
 releases as (

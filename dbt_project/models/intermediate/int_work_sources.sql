@@ -3,8 +3,8 @@
 with
 
 resources as (
-    select * from {{ ref('stg_ddex__resources') }}
-    where resource_kind in ('SoundRecording', 'Video') and isrc is not null
+    select * from {{ ref('int_ddex_recordings_keyed') }}
+    where recording_key is not null
 ),
 
 release_states as (
@@ -28,7 +28,7 @@ catalog as (
 
 recordings as (
     select
-        'isrc:' || isrc as source_key,
+        recording_key as source_key,
         'ddex' as source_system,
         'recording' as kind,
         holder_id,
