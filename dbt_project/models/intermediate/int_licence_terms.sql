@@ -123,7 +123,7 @@ current_sources as (
     from sources
     qualify row_number() over (
         partition by source_key, holder_id
-        order by {{ version_order() }}
+        order by {{ version_order() }}, record_position
     ) = 1
 ),
 
@@ -207,7 +207,12 @@ final as (
         granted_at,
         purged_at
     from unioned
-    qualify row_number() over (partition by licence_term_id order by granted_at) = 1
+    -- one term delivered twice (the same deal reached through a track release and the album): the earliest
+    -- grant, a withdrawal before none; the rest of the order only makes the choice total
+    qualify row_number() over (
+        partition by licence_term_id
+        order by granted_at nulls last, purged_at nulls last, message_id nulls last, is_takedown desc
+    ) = 1
 )
 
 select * from final
