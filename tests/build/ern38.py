@@ -24,6 +24,13 @@ def grid(first_17_characters: str) -> str:
     return first_17_characters + mod_37_36.calc_check_digit(first_17_characters)
 
 
+def mischeck(identifier: str) -> str:
+    """The identifier with a wrong check character (for a release that ingest must refuse)."""
+    last = identifier[-1]
+    wrong = str((int(last) + 1) % 10) if last.isdigit() else ("0" if last != "0" else "1")
+    return identifier[:-1] + wrong
+
+
 @dataclass
 class Recording:
     reference: str  # A1, A2 ...
