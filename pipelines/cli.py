@@ -60,9 +60,13 @@ def print_report(report) -> None:
     totals.add_row("articles in warehouse / tagged", f"{report.articles} / {report.articles_tagged}")
     totals.add_row("similar-work neighbours", str(report.neighbors))
     totals.add_row("quality failures", f"[red]{len(report.quality_failures)}[/red]" if report.quality_failures else "0")
+    conflicts = report.identifier_conflicts
+    totals.add_row("identifier conflicts (both kept)", f"[yellow]{len(conflicts)}[/yellow]" if conflicts else "0")
     console.print(totals)
     for failure in report.quality_failures:
         console.print(f"  [red]✗[/red] {failure}")
+    for conflict in conflicts:
+        console.print(f"  [yellow]≠[/yellow] {conflict}")
 
     feeds = Table(title="feeds")
     for column in ("partner", "feed", "status", "rows", "where"):

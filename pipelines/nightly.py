@@ -89,6 +89,7 @@ class NightlyReport:
     articles_tagged: int = 0
     neighbors: int = 0
     quality_failures: list[str] = field(default_factory=list)
+    identifier_conflicts: list[str] = field(default_factory=list)  # "ICPN 4589...: Title A / Title B (holders)"
     deliveries: list[dict] = field(default_factory=list)
     failed_stages: list[str] = field(default_factory=list)
 
@@ -125,6 +126,14 @@ def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
             f"{r[0]}: {r[1]}({r[2] or ''})"
             for r in con.execute(
                 "SELECT suite, expectation, column_name FROM ops.quality_results WHERE logical_date = ? AND NOT success ORDER BY ALL",
+                [logical_date],
+            ).fetchall()
+        ]
+        out.identifier_conflicts = [
+            f"{kind} {value}: {' / '.join(titles or [])} ({', '.join(holders or [])})"
+            for kind, value, titles, holders in con.execute(
+                "SELECT identifier_type, identifier_value, titles, holder_ids FROM ops.identifier_conflicts "
+                "WHERE logical_date = ? ORDER BY ALL",
                 [logical_date],
             ).fetchall()
         ]

@@ -22,6 +22,8 @@ class BuildSummary:
     models: int = 0
     tests: int = 0
     failures: list[str] = field(default_factory=list)
+    releases_quarantined: int = 0  # delivered releases that cannot become a work, newly in ops.quarantine
+    identifier_conflicts: int = 0  # identifiers shared by different releases, newly in ops.identifier_conflicts
 
 
 def run_dbt(settings: MsdbSettings, *args: str) -> object:
@@ -89,7 +91,52 @@ def run_build(settings: MsdbSettings, logical_date: date) -> BuildSummary:
             summary.failures.append(f"{node_result.node.unique_id}: {node_result.message}")
     if not result.success or summary.failures:
         raise BuildFailed("dbt build failed: " + "; ".join(summary.failures or ["see var/dbt/logs"]))
+    summary.releases_quarantined, summary.identifier_conflicts = record_release_findings(settings, logical_date)
     return summary
+
+
+def record_release_findings(settings: MsdbSettings, logical_date: date) -> tuple[int, int]:
+    """What the build learnt about delivered releases, written where a data engineer looks: a release that
+    cannot become a work goes to ops.quarantine (stage 'build', once per release), so that every loaded
+    release is a work or a quarantine row; an identifier shared by different releases goes to
+    ops.identifier_conflicts. Returns how many rows each got."""
+    from pipelines.warehouse import writer
+
+    with writer(settings.warehouse) as con:
+        before = con.execute("SELECT count(*) FROM ops.quarantine WHERE stage = 'build'").fetchone()[0]
+        con.execute(
+            """
+            INSERT INTO ops.quarantine
+            SELECT r.file_id, r.file_path, r.record_position, 'build', r.unusable_reason, ?, now()
+            FROM intermediate.int_ddex_releases_classified AS r
+            WHERE r.unusable_reason IS NOT NULL
+              AND NOT EXISTS (
+                  SELECT 1 FROM ops.quarantine AS q
+                  WHERE q.stage = 'build' AND q.file_id = r.file_id AND q.location = r.record_position
+              )
+            ORDER BY r.file_path, r.record_position
+            """,
+            [logical_date],
+        )
+        quarantined = con.execute("SELECT count(*) FROM ops.quarantine WHERE stage = 'build'").fetchone()[0] - before
+        before = con.execute("SELECT count(*) FROM ops.identifier_conflicts").fetchone()[0]
+        con.execute(
+            """
+            INSERT INTO ops.identifier_conflicts
+            SELECT c.identifier_type, c.identifier_value, c.source_keys, c.titles, c.holder_ids, c.file_ids,
+                   c.file_paths, ?, now()
+            FROM intermediate.int_ddex_identifier_conflicts AS c
+            WHERE NOT EXISTS (
+                SELECT 1 FROM ops.identifier_conflicts AS o
+                WHERE o.identifier_type = c.identifier_type AND o.identifier_value = c.identifier_value
+                  AND o.source_keys = c.source_keys AND o.file_ids = c.file_ids
+            )
+            ORDER BY c.identifier_type, c.identifier_value
+            """,
+            [logical_date],
+        )
+        conflicts = con.execute("SELECT count(*) FROM ops.identifier_conflicts").fetchone()[0] - before
+    return quarantined, conflicts
 
 
 def build_docs(settings: MsdbSettings) -> Path:

@@ -316,14 +316,24 @@ class _Ern4Message(MessageState):
             return Quarantined(position, f"{kind} without ReleaseReference")
         release_ids = index.get("ReleaseId")
         ids = identifiers(release_ids[0] if release_ids else None)
-        problems = id_problems(ids)
-        if problems:
-            return Quarantined(position, f"{kind} {reference}: {'; '.join(problems)}")
         order = track_order(elem)
         resource_refs = [item["resource_reference"] for item in order]
         resource_refs += [
             r for r in all_texts(index.get("ReleaseResourceReference", ())) if r not in resource_refs
         ]
+        problems = id_problems(ids)
+        if problems:
+            return self.rejected_release(
+                position,
+                kind,
+                reference,
+                ids,
+                problems,
+                release_type=first_text(index.get("ReleaseType")),
+                is_main_release=kind == "Release",
+                title=_default_title(index, _titles(index)),
+                resource_references=resource_refs,
+            )
         label = first_text(index.get("ReleaseLabelReference"))
         release_dates = _territory_dates(index)
         original_release_date = _release_date(release_dates, "original_release_date")

@@ -220,6 +220,25 @@ class MessageState:
         )
         return Record(position, [("raw.ddex_messages", row)])
 
+    def rejected_release(
+        self, position: str, kind: str, reference: str, ids: dict[str, str], problems: list[str], **columns
+    ) -> Quarantined:
+        """A release refused for its identifiers: quarantined, with its links to its recordings kept in
+        raw.ddex_rejected_releases (its deals still license them). columns: release_type, is_main_release,
+        title, resource_references."""
+        reason = f"{kind} {reference}: {'; '.join(problems)}"
+        row = (
+            self.base(position)
+            | release_id_columns(ids)
+            | columns
+            | {
+                "release_reference": reference,
+                "rejected_identifiers": [k for k, v in ids.items() if id_problems({k: v})],
+                "reason": reason,
+            }
+        )
+        return Quarantined(position, reason, kept=(("raw.ddex_rejected_releases", row),))
+
     def release_deal(self, elem) -> Record | Quarantined | list[Record | Quarantined]:
         """One ReleaseDeal → one row per (release reference, deal). Territories and exclusions are kept as
         delivered ('Worldwide' with ExcludedTerritoryCode JP is 'Worldwide minus JP').

@@ -267,9 +267,6 @@ class _Ern3Message(MessageState):
         if not reference:
             return Quarantined(position, "Release without ReleaseReference")
         ids = identifiers(child(elem, "ReleaseId"))
-        problems = id_problems(ids)
-        if problems:
-            return Quarantined(position, f"Release {reference}: {'; '.join(problems)}")
         blocks = _details(elem, "ReleaseDetailsByTerritory")
         first = blocks[0] if blocks else None
         order = track_order(first) if first is not None else []
@@ -279,6 +276,19 @@ class _Ern3Message(MessageState):
             for r in texts(elem, "ReleaseResourceReferenceList", "ReleaseResourceReference")
             if r not in resource_refs
         ]
+        problems = id_problems(ids)
+        if problems:
+            return self.rejected_release(
+                position,
+                "Release",
+                reference,
+                ids,
+                problems,
+                release_type=text(elem, "ReleaseType"),
+                is_main_release=elem.get("IsMainRelease") == "true",
+                title=_default_title(_titles(elem, blocks)),
+                resource_references=resource_refs,
+            )
 
         def detail(*names):
             return text(first, *names) if first is not None else None

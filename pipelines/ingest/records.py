@@ -53,10 +53,14 @@ class Record:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """A record the adapter refused, with the reason a data engineer will read."""
+    """A record the adapter refused, with the reason a data engineer will read.
+
+    kept: rows still loaded for what the refusal does not touch (a release refused for its ICPN keeps the
+    links to its recordings, so that its deals still license them); the record counts as quarantined."""
 
     position: str
     reason: str
+    kept: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 def failure_reason(exc: Exception) -> str:
@@ -80,6 +84,8 @@ class Tally:
             self.found += 1
             if isinstance(item, Quarantined):
                 self.rejected.append(item)
+                if item.kept:
+                    load(Record(item.position, list(item.kept)))
             else:
                 load(item)
                 self.loaded += 1

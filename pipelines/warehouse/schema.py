@@ -316,6 +316,27 @@ CREATE TABLE IF NOT EXISTS ops.ingest_files (
 -- why a file was not read although it is new: already_loaded names the earlier file of the same message
 ALTER TABLE ops.ingest_files ADD COLUMN IF NOT EXISTS reason VARCHAR;
 
+-- A release refused at ingest (an ICPN or GRid that fails its check): not a work, but its deals still license
+-- the recordings it references, and its message still replaces the earlier states of the release.
+CREATE TABLE IF NOT EXISTS raw.ddex_rejected_releases (
+    {PROVENANCE},
+    message_id VARCHAR,
+    message_type VARCHAR,
+    message_created_at TIMESTAMPTZ,
+    release_reference VARCHAR NOT NULL,
+    release_type VARCHAR,
+    is_main_release BOOLEAN,
+    icpn VARCHAR,                      -- identifiers as delivered, the refused ones included
+    grid VARCHAR,
+    isrc VARCHAR,
+    catalog_number VARCHAR,
+    proprietary_id VARCHAR,
+    rejected_identifiers VARCHAR[],    -- the kinds that failed their check: ICPN, GRid ...
+    title VARCHAR,
+    resource_references VARCHAR[],
+    reason VARCHAR NOT NULL            -- the reason recorded in ops.quarantine
+);
+
 CREATE TABLE IF NOT EXISTS ops.quarantine (
     file_id VARCHAR,
     file_path VARCHAR NOT NULL,
@@ -324,6 +345,20 @@ CREATE TABLE IF NOT EXISTS ops.quarantine (
     reason VARCHAR NOT NULL,
     logical_date DATE NOT NULL,
     quarantined_at TIMESTAMPTZ NOT NULL
+);
+
+-- Two different releases delivered under one ICPN/GRid (different titles, no recording in common): both stay
+-- works, the conflict is kept here (a new row when it grows) and named in the run summary.
+CREATE TABLE IF NOT EXISTS ops.identifier_conflicts (
+    identifier_type VARCHAR NOT NULL,  -- ICPN, GRid, ProprietaryId
+    identifier_value VARCHAR NOT NULL,
+    source_keys VARCHAR[] NOT NULL,    -- one work each: the first delivered keeps the identifier's key
+    titles VARCHAR[],
+    holder_ids VARCHAR[],
+    file_ids VARCHAR[],
+    file_paths VARCHAR[],
+    logical_date DATE NOT NULL,        -- the run that found the conflict as it stands
+    detected_at TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS ops.stage_runs (

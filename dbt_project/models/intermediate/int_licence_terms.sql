@@ -1,6 +1,9 @@
 -- One row per licence term in force for a work: a current DDEX deal (on the release itself and on every
 -- recording it contains), the window of the current ADI title version, a catalog-template row's licence.
 -- Territories are still as delivered ('Worldwide', exclusions); int_licence_windows_expanded expands them.
+-- A deal is in force only when the state of its release is known to be current: a deal whose release has no
+-- state (no main release in its message, a main release without identifier) licenses nothing. A release
+-- refused at ingest for its ICPN/GRid still licenses its recordings through its deals.
 with
 
 deals as (
@@ -8,7 +11,7 @@ deals as (
 ),
 
 releases as (
-    select * from {{ ref('stg_ddex__releases') }}
+    select * from {{ ref('int_ddex_releases_classified') }}
 ),
 
 resources as (
@@ -46,11 +49,19 @@ deal_releases as (
     select
         deals.*,
         releases.is_main_release,
+        releases.is_rejected,
         releases.resource_references,
         releases.isrc as release_isrc,
         release_states.release_key,
-        coalesce(release_states.is_current, file_states.is_current, true) as is_current,
-        coalesce(release_states.purged_at, file_states.purged_at) as purged_at
+        -- unknown is not in force: a main release follows its own state, a track release its message's
+        case
+            when releases.is_main_release then coalesce(release_states.is_current, false)
+            else coalesce(file_states.is_current, false)
+        end as is_current,
+        case
+            when releases.is_main_release then release_states.purged_at
+            else file_states.purged_at
+        end as purged_at
     from deals
     inner join releases
         on deals.file_id = releases.file_id and deals.release_reference = releases.release_reference
@@ -63,7 +74,7 @@ deal_works as (
     -- the release itself
     select deal_releases.*, 'release' as licensed_as, deal_releases.release_key as source_key
     from deal_releases
-    where is_main_release and release_key is not null
+    where is_main_release and release_key is not null and not is_rejected
     union all
     -- every recording the release contains
     select deal_releases.*, 'recording' as licensed_as, resources.recording_key as source_key
@@ -123,7 +134,7 @@ current_sources as (
     from sources
     qualify row_number() over (
         partition by source_key, holder_id
-        order by {{ version_order() }}
+        order by {{ version_order() }}, record_position
     ) = 1
 ),
 
@@ -207,7 +218,12 @@ final as (
         granted_at,
         purged_at
     from unioned
-    qualify row_number() over (partition by licence_term_id order by granted_at) = 1
+    -- one term delivered twice (the same deal reached through a track release and the album): the earliest
+    -- grant, a withdrawal before none; the rest of the order only makes the choice total
+    qualify row_number() over (
+        partition by licence_term_id
+        order by granted_at nulls last, purged_at nulls last, message_id nulls last, is_takedown desc
+    ) = 1
 )
 
 select * from final

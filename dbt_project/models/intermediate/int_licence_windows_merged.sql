@@ -14,6 +14,9 @@ taken_down as (
     group by all
 ),
 
+-- Both window passes below order a partition the same total way (a term's id breaks ties between terms with
+-- equal start and end, e.g. a track deal and a release deal of one file): with a partial order the second
+-- pass could see the tied terms the other way round and cut one window into two with the same start.
 bounded as (
     select
         *,
@@ -28,7 +31,7 @@ ordered as (
         *,
         max(end_bound) over (
             partition by work_id, territory, commercial_model, use_type
-            order by start_bound, end_bound
+            order by start_bound, end_bound, licence_term_id
             rows between unbounded preceding and 1 preceding
         ) as previous_end
     from bounded
@@ -39,7 +42,7 @@ islands as (
         *,
         sum(case when previous_end is null or start_bound > previous_end + 1 then 1 else 0 end) over (
             partition by work_id, territory, commercial_model, use_type
-            order by start_bound, end_bound
+            order by start_bound, end_bound, licence_term_id
             rows between unbounded preceding and current row
         ) as island
     from ordered

@@ -36,7 +36,7 @@ current_records as (
     where sources.kind not in ('series', 'season')
     qualify row_number() over (
         partition by sources.source_key, sources.holder_id
-        order by {{ version_order('sources') }}
+        order by {{ version_order('sources') }}, sources.record_position
     ) = 1
 ),
 

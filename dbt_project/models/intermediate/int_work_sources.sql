@@ -87,6 +87,7 @@ music_releases as (
     from release_states
     inner join releases
         on release_states.file_id = releases.file_id and release_states.release_reference = releases.release_reference
+    where not release_states.is_rejected
     qualify row_number() over (partition by release_states.release_key, releases.file_id order by releases.record_position) = 1
 ),
 

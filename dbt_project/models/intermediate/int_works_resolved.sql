@@ -15,7 +15,7 @@ latest as (
     from sources
     qualify row_number() over (
         partition by source_key
-        order by {{ version_order() }}
+        order by {{ version_order() }}, record_position
     ) = 1
 ),
 

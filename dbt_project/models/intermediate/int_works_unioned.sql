@@ -34,7 +34,7 @@ current_state as (
     from versions
     qualify row_number() over (
         partition by work_id
-        order by {{ version_order() }}, record_position
+        order by {{ version_order() }}, record_position, source_key
     ) = 1
 ),
 

@@ -21,7 +21,7 @@ sequenced as (
         *,
         row_number() over (
             partition by work_id
-            order by delivered_at nulls first, version_major, version_minor, file_id, record_position
+            order by delivered_at nulls first, version_major, version_minor, file_id, record_position, source_key
         ) as version_number
     from versions
 ),

@@ -16,8 +16,8 @@ work_events as (
         work_id,
         dbt_valid_from as changed_at,
         case
-            when lag(dbt_valid_from) over (partition by work_id order by dbt_valid_from) is null then 'work_created'
-            when is_withdrawn and not coalesce(lag(is_withdrawn) over (partition by work_id order by dbt_valid_from), false)
+            when lag(dbt_valid_from) over (partition by work_id order by dbt_valid_from, dbt_scd_id) is null then 'work_created'
+            when is_withdrawn and not coalesce(lag(is_withdrawn) over (partition by work_id order by dbt_valid_from, dbt_scd_id), false)
                 then 'work_withdrawn'
             else 'work_updated'
         end as change_kind
