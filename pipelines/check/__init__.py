@@ -1,4 +1,4 @@
-"""Quality gate: Great Expectations suites on pandas frames read from DuckDB after `dbt build`.
+"""Quality gate: Great Expectations suites on pandas frames read from DuckDB after `dbt build`, `tag` and `similar`.
 
 Results go to `ops.quality_results` for the logical date. A failed expectation holds back what its suite's
 `meta.blocks` names (a feed such as `works`, or one partner `partner:<id>`) and nothing else; export reads the
