@@ -2,8 +2,9 @@
 ### MSDB nightly
 
 Files landed by rights-holders and media become partner feeds:
-`ingest → build → check → tag → similar → export`, one task per stage of `pipelines.nightly`,
-the same functions `msdb run` calls from a shell.
+`ingest → build → tag → similar → check → export`, one task per stage of `pipelines.nightly`,
+the same functions `msdb run` calls from a shell. The quality gate runs after tag and similar:
+it checks the partner feeds as they will be delivered, tags and similar titles included.
 
 **Schedule.** Daily at 02:00 Asia/Tokyo. The run that fires at 02:00 JST on D+1 processes day D:
 its data interval starts at 02:00 JST on D, and that start is the logical date. Each task reads
@@ -76,12 +77,6 @@ def msdb_nightly():
 
         return run_stage("build", processing_day(dag_run))
 
-    @task
-    def check(dag_run=None) -> dict:
-        from pipelines.nightly import run_stage
-
-        return run_stage("check", processing_day(dag_run))
-
     @task(outlets=[KANSEI_TAGS])
     def tag(dag_run=None) -> dict:
         from pipelines.nightly import run_stage
@@ -94,13 +89,19 @@ def msdb_nightly():
 
         return run_stage("similar", processing_day(dag_run))
 
+    @task
+    def check(dag_run=None) -> dict:
+        from pipelines.nightly import run_stage
+
+        return run_stage("check", processing_day(dag_run))
+
     @task(outlets=[PARTNER_FEEDS])
     def export(dag_run=None) -> dict:
         from pipelines.nightly import run_stage
 
         return run_stage("export", processing_day(dag_run))
 
-    ingest() >> build() >> check() >> tag() >> similar() >> export()
+    ingest() >> build() >> tag() >> similar() >> check() >> export()
 
 
 msdb_nightly()

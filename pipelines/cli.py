@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="MSDB nightly pipeline: ingest → build → check → tag → similar → export.", no_args_is_help=True)
+app = typer.Typer(help="MSDB nightly pipeline: ingest → build → tag → similar → check → export.", no_args_is_help=True)
 console = Console()
 
 DateOption = Annotated[
@@ -39,6 +40,16 @@ def _logical_date(value: str | None) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--date") from exc
 
 
+# `msdb run` exit codes (also in README and `msdb run --help`)
+EXIT_OK = 0  # every feed delivered (rows may have been withheld or records quarantined: the summary lists them)
+EXIT_STAGE_FAILED = 1  # a stage raised; the run stopped there
+EXIT_FEED_BLOCKED = 3  # the run finished but at least one partner feed was blocked by the quality gate
+
+
+def _shown(count: int | None) -> str:
+    return "not built" if count is None else str(count)
+
+
 def print_report(report) -> None:
     ingest = Table(title=f"MSDB nightly run — {report.logical_date}", title_justify="left")
     for column in ("kind", "files loaded", "files quarantined", "records loaded", "records quarantined"):
@@ -54,27 +65,43 @@ def print_report(report) -> None:
     if not report.ingest:
         ingest.add_row("(no new files)", "0", "0", "0", "0")
     console.print(ingest)
+    if report.skipped_files:
+        console.print(f"files skipped as already loaded: {len(report.skipped_files)}")
+        for path in report.skipped_files:
+            console.print(f"  {path}", soft_wrap=True)
 
     totals = Table(show_header=False)
-    totals.add_row("works in warehouse / tagged", f"{report.works} / {report.works_tagged}")
-    totals.add_row("articles in warehouse / tagged", f"{report.articles} / {report.articles_tagged}")
-    totals.add_row("similar-work neighbours", str(report.neighbors))
+    totals.add_row("works in warehouse / tagged", f"{_shown(report.works)} / {_shown(report.works_tagged)}")
+    totals.add_row("articles in warehouse / tagged", f"{_shown(report.articles)} / {_shown(report.articles_tagged)}")
+    totals.add_row("similar-work neighbours", _shown(report.neighbors))
     totals.add_row("quality failures", f"[red]{len(report.quality_failures)}[/red]" if report.quality_failures else "0")
     conflicts = report.identifier_conflicts
     totals.add_row("identifier conflicts (both kept)", f"[yellow]{len(conflicts)}[/yellow]" if conflicts else "0")
     console.print(totals)
     for failure in report.quality_failures:
-        console.print(f"  [red]✗[/red] {failure}")
+        console.print(f"  [red]✗[/red] {failure}", soft_wrap=True)
     for conflict in conflicts:
-        console.print(f"  [yellow]≠[/yellow] {conflict}")
+        console.print(f"  [yellow]≠[/yellow] {conflict}", soft_wrap=True)
 
     feeds = Table(title="feeds")
-    for column in ("partner", "feed", "status", "rows", "where"):
+    for column in ("partner", "feed", "status", "rows", "withheld", "where"):
         feeds.add_column(column, overflow="fold")
+    withheld_by_feed: dict[tuple[str, str], int] = {}
+    for w in report.withheld:
+        withheld_by_feed[(w["partner_id"], w["feed"])] = withheld_by_feed.get((w["partner_id"], w["feed"]), 0) + 1
     for d in report.deliveries:
         colour = {"delivered": "green", "already_delivered": "cyan"}.get(d["status"], "red")
-        feeds.add_row(d["partner_id"], d["feed"], f"[{colour}]{d['status']}[/{colour}]", str(d["rows"]), d["reason"] or d["uri"])
+        held = withheld_by_feed.get((d["partner_id"], d["feed"]), 0)
+        feeds.add_row(
+            d["partner_id"], d["feed"], f"[{colour}]{d['status']}[/{colour}]", str(d["rows"]),
+            f"[yellow]{held}[/yellow]" if held else "0", d["reason"] or d["uri"],
+        )  # fmt: skip
     console.print(feeds)
+    for d in report.blocked_feeds:
+        console.print(f"[red]blocked feed[/red] {d['partner_id']}/{d['feed']}: {d['reason']}", soft_wrap=True)
+    for w in report.withheld:
+        title = f" ({w['title']})" if w["title"] else ""
+        console.print(f"[yellow]withheld[/yellow] {w['partner_id']}/{w['feed']} {w['work_id']}{title}: {w['reason']}", soft_wrap=True)
 
 
 @app.command()
@@ -84,10 +111,14 @@ def run(
     warehouse: WarehouseOption = None,
     deliver: DeliverOption = None,
 ) -> None:
-    """Run the whole nightly pipeline for one logical date and print its summary."""
+    """Run the whole nightly pipeline for one logical date and print its summary.
+
+    Exit codes: 0 every feed delivered (withheld rows and quarantined records are listed in the summary);
+    1 a stage failed and the run stopped; 3 the run finished but the quality gate blocked at least one feed.
+    """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from pipelines.nightly import STAGES, report, run_nightly
+    from pipelines.nightly import STAGES, run_nightly
 
     settings = _settings(landing, warehouse, deliver)
     logical_date = _logical_date(date_)
@@ -105,17 +136,32 @@ def run(
         except Exception as exc:
             progress.stop()
             console.print(f"[red]stage failed:[/red] {type(exc).__name__}: {exc}")
-            try:
-                print_report(report(settings, logical_date))
-            except Exception:
-                pass
-            raise typer.Exit(1) from exc
+            _print_partial_report(settings, logical_date)
+            raise typer.Exit(EXIT_STAGE_FAILED) from exc
     print_report(result)
+    if result.blocked_feeds:
+        names = ", ".join(f"{d['partner_id']}/{d['feed']}" for d in result.blocked_feeds)
+        console.print(f"[red]exit {EXIT_FEED_BLOCKED}: blocked feeds: {names}[/red]")
+        raise typer.Exit(EXIT_FEED_BLOCKED)
+
+
+def _print_partial_report(settings, logical_date: date) -> None:
+    """What the failed run left behind; when even that cannot be read, say why instead of staying silent."""
+    import duckdb
+
+    from pipelines.nightly import report
+
+    try:
+        partial = report(settings, logical_date)
+    except (duckdb.Error, OSError, RuntimeError) as exc:
+        console.print(f"[red]no summary:[/red] the warehouse could not be read ({type(exc).__name__}: {exc})")
+        return
+    print_report(partial)
 
 
 @app.command()
 def stage(
-    name: Annotated[str, typer.Argument(help="ingest, build, check, tag, similar or export")],
+    name: Annotated[str, typer.Argument(help="ingest, build, tag, similar, check or export")],
     date_: DateOption = None,
     landing: LandingOption = None,
     warehouse: WarehouseOption = None,
@@ -149,10 +195,50 @@ def quarantine(date_: DateOption = None, warehouse: WarehouseOption = None) -> N
     console.print(table)
 
 
+class SqlFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _plain_value(value):
+    """A value for CSV/JSON: dates and decimals as text, lists and structs kept as JSON-able data."""
+    if isinstance(value, list | tuple):
+        return [_plain_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain_value(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def write_rows(columns: list[str], rows: list[tuple], output_format: SqlFormat, out=None) -> None:
+    """Rows as CSV (header first; list and struct values as JSON) or JSON (one array of objects), whole."""
+    import csv
+    import json
+    import sys
+
+    out = out or sys.stdout
+    if output_format is SqlFormat.json:
+        records = [dict(zip(columns, (_plain_value(v) for v in row), strict=True)) for row in rows]
+        out.write(json.dumps(records, ensure_ascii=False, indent=2) + "\n")
+        return
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            "" if v is None else json.dumps(_plain_value(v), ensure_ascii=False) if isinstance(v, list | tuple | dict) else _plain_value(v)
+            for v in row
+        )
+
+
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A SQL query, run read-only.")],
     warehouse: WarehouseOption = None,
+    output_format: Annotated[
+        SqlFormat, typer.Option("--format", help="table (for reading), csv or json (for other tools); values are never cut.")
+    ] = SqlFormat.table,
 ) -> None:
     """Query the warehouse read-only, even while a run is writing it.
 
@@ -167,14 +253,19 @@ def sql(
     try:
         with published_reader(settings.warehouse) as con:
             cursor = con.execute(query)
-            table = Table()
-            for column in cursor.description or []:
-                table.add_column(column[0])
-            for row in cursor.fetchall():
-                table.add_row(*("NULL" if v is None else str(v) for v in row))
+            columns = [column[0] for column in cursor.description or []]
+            rows = cursor.fetchall()
     except (duckdb.Error, FileNotFoundError, RuntimeError) as exc:
         console.print(f"[red]{type(exc).__name__}:[/red] {exc}")
         raise typer.Exit(1) from exc
+    if output_format is not SqlFormat.table:
+        write_rows(columns, rows, output_format)
+        return
+    table = Table()
+    for column in columns:
+        table.add_column(column, overflow="fold")  # wrap long values, never cut them with an ellipsis
+    for row in rows:
+        table.add_row(*("NULL" if v is None else str(v) for v in row))
     console.print(table)
 
 

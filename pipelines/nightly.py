@@ -1,4 +1,7 @@
-"""The nightly run: ingest → build → check → tag → similar → export, each stage idempotent for its date.
+"""The nightly run: ingest → build → tag → similar → check → export, each stage idempotent for its date.
+
+The gate (`check`) runs after `tag` and `similar` because partner feeds carry tags and similar titles: it
+validates the rows export will deliver, read from the same dbt model (`marts.partner_feed_works`).
 
 `run_stage` is what both `msdb run` and the Airflow tasks call, so what is tested is what runs in production.
 Stage outcomes are recorded in `ops.stage_runs`; the run summary is read back from the warehouse, so that it
@@ -16,7 +19,7 @@ from typing import Any
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import reader, writer
 
-STAGES = ("ingest", "build", "check", "tag", "similar", "export")
+STAGES = ("ingest", "build", "tag", "similar", "check", "export")
 
 
 def _stage_function(name: str) -> Callable[[MsdbSettings, date], Any]:
@@ -74,7 +77,8 @@ def run_stage(name: str, logical_date: date, settings: MsdbSettings | None = Non
         raise
     summary = _jsonable(result)
     if name == "ingest":
-        summary = {"by_kind": result.by_kind()}
+        skipped = sorted(f.path for f in result.files if f.status == "skipped" and f.path)
+        summary = {"by_kind": result.by_kind(), "skipped_files": skipped}
     _record(settings, logical_date, name, "success", started, summary)
     return summary
 
@@ -83,22 +87,33 @@ def run_stage(name: str, logical_date: date, settings: MsdbSettings | None = Non
 class NightlyReport:
     logical_date: date
     ingest: list[dict] = field(default_factory=list)  # per kind: files/records loaded and quarantined
-    works: int = 0
-    works_tagged: int = 0
-    articles: int = 0
-    articles_tagged: int = 0
-    neighbors: int = 0
-    quality_failures: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)  # landed files skipped as already loaded
+    # counts are None when their table does not exist (the stage that makes it has not run): not "0 works"
+    works: int | None = None
+    works_tagged: int | None = None
+    articles: int | None = None
+    articles_tagged: int | None = None
+    neighbors: int | None = None
+    quality_failures: list[str] = field(default_factory=list)  # "suite: expectation(column) — what was observed"
     identifier_conflicts: list[str] = field(default_factory=list)  # "ICPN 4589...: Title A / Title B (holders)"
     deliveries: list[dict] = field(default_factory=list)
+    withheld: list[dict] = field(default_factory=list)  # rows held back from a partner: partner, feed, work, reason
     failed_stages: list[str] = field(default_factory=list)
 
+    @property
+    def blocked_feeds(self) -> list[dict]:
+        return [d for d in self.deliveries if d["status"] == "blocked"]
 
-def _count(con, sql: str, params: list | None = None) -> int:
-    try:
-        return con.execute(sql, params or []).fetchone()[0]
-    except Exception:  # a table dbt has not built yet (first run failed early)
-        return 0
+
+def _count(con, table: str, expression: str = "count(*)") -> int | None:
+    """A count over a table, or None when the table does not exist yet (dbt or a stage has not made it)."""
+    schema, name = table.split(".")
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+    ).fetchone()[0]
+    if not exists:
+        return None
+    return con.execute(f"SELECT {expression} FROM {table}").fetchone()[0]
 
 
 def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
@@ -117,15 +132,24 @@ def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
             [logical_date],
         ).fetchall()
         out.ingest = [dict(zip(["kind", "files_loaded", "files_quarantined", "records_loaded", "records_quarantined"], r, strict=True)) for r in rows]
-        out.works = _count(con, "SELECT count(*) FROM marts.dim_work")
-        out.articles = _count(con, "SELECT count(*) FROM marts.dim_article")
-        out.works_tagged = _count(con, "SELECT count(DISTINCT work_id) FROM kansei.work_tags")
-        out.articles_tagged = _count(con, "SELECT count(DISTINCT article_id) FROM kansei.article_tags")
-        out.neighbors = _count(con, "SELECT count(*) FROM similarity.work_neighbors")
+        ingest_run = con.execute(
+            """
+            SELECT summary FROM ops.stage_runs WHERE logical_date = ? AND stage = 'ingest' AND status = 'success'
+            ORDER BY started_at DESC LIMIT 1
+            """,
+            [logical_date],
+        ).fetchone()
+        out.skipped_files = json.loads(ingest_run[0]).get("skipped_files", []) if ingest_run else []
+        out.works = _count(con, "marts.dim_work")
+        out.articles = _count(con, "marts.dim_article")
+        out.works_tagged = _count(con, "kansei.work_tags", "count(DISTINCT work_id)")
+        out.articles_tagged = _count(con, "kansei.article_tags", "count(DISTINCT article_id)")
+        out.neighbors = _count(con, "similarity.work_neighbors")
         out.quality_failures = [
-            f"{r[0]}: {r[1]}({r[2] or ''})"
+            f"{r[0]}: {r[1]}({r[2] or ''}) — {r[3]}"
             for r in con.execute(
-                "SELECT suite, expectation, column_name FROM ops.quality_results WHERE logical_date = ? AND NOT success ORDER BY ALL",
+                "SELECT suite, expectation, column_name, observed FROM ops.quality_results "
+                "WHERE logical_date = ? AND NOT success ORDER BY ALL",
                 [logical_date],
             ).fetchall()
         ]
@@ -137,6 +161,17 @@ def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
                 [logical_date],
             ).fetchall()
         ]
+        withheld = con.execute(
+            f"""
+            SELECT r.partner_id, r.feed, r.work_id, {"w.title" if out.works is not None else "NULL"} AS title, r.reason
+            FROM exports.withheld_rows r
+            {"LEFT JOIN marts.dim_work w USING (work_id)" if out.works is not None else ""}
+            WHERE r.logical_date = ?
+            ORDER BY r.partner_id, r.feed, r.work_id
+            """,
+            [logical_date],
+        ).fetchall()
+        out.withheld = [dict(zip(["partner_id", "feed", "work_id", "title", "reason"], w, strict=True)) for w in withheld]
         deliveries = con.execute(
             """
             SELECT partner_id, feed, status, row_count, delivery_uri, reason FROM exports.delivery_ledger

@@ -97,7 +97,12 @@ def test_feeds_are_licensed_complete_and_manifested(sample_run):
     assert len(lines) == 9  # 8 recordings + the album, licensed in JP for streaming from 2026-11-01
     rain = next(line for line in lines if line["isrc"] == "JPSK02600002")
     assert rain["title_ja"] == "夜の雨、ひとり"
-    assert rain["territories"] == ["JP"] and rain["window_start"] == "2026-11-01" and rain["window_end"] is None
+    assert rain["territories"] == ["JP"] and "window_start" not in rain
+    assert rain["licence_windows"] == [
+        {"territory": "JP", "commercial_model": model, "use_type": use, "start": "2026-11-01", "end": None}
+        for model in ("AdvertisementSupportedModel", "SubscriptionModel")
+        for use in ("OnDemandStream", "Stream")
+    ]
     assert any(t["tag_id"] == "scene.rain" and t["label_ja"] == "雨" for t in rain["kansei_tags"])
     assert len(rain["similar_works"]) == 7
     manifest = json.loads((music / "manifest.json").read_text("utf-8"))
@@ -118,6 +123,30 @@ def test_summary_reads_the_run_back(sample_run):
     assert summary.works == 13 and summary.works_tagged == 13 and summary.articles == 13
     assert [d["status"] for d in summary.deliveries] == ["delivered", "delivered"]
     assert summary.failed_stages == [] and summary.quality_failures == []
+    assert summary.skipped_files == [] and summary.withheld == [] and summary.blocked_feeds == []
+
+
+def test_the_gate_runs_after_tag_and_similar_on_what_export_delivers(sample_run):
+    stages = query(sample_run, "SELECT stage FROM ops.stage_runs WHERE logical_date = ? ORDER BY started_at", [SAMPLE_DATE])
+    assert [s for (s,) in stages] == ["ingest", "build", "tag", "similar", "check", "export"]
+    # the partner suite saw the rows export wrote, tags and similar titles included
+    seen = query(
+        sample_run,
+        "SELECT observed FROM ops.quality_results WHERE suite = 'partner:melody-stream' "
+        "AND expectation = 'expect_column_values_to_be_unique'",
+    )
+    assert seen == [("0 of 9 rows unexpected: []",)]
+
+
+def test_counts_of_tables_not_built_yet_are_unknown_not_zero(tmp_path):
+    from pipelines.warehouse import writer
+
+    settings = make_settings(tmp_path, SAMPLES)
+    with writer(settings.warehouse):  # raw and ops tables only: dbt never ran
+        pass
+    summary = report(settings, SAMPLE_DATE)
+    assert summary.works is None and summary.articles is None
+    assert summary.works_tagged == 0  # the tag stage's table exists and is empty
 
 
 def test_a_second_run_of_the_same_date_changes_nothing(copy_run, sample_run):
@@ -129,4 +158,12 @@ def test_a_second_run_of_the_same_date_changes_nothing(copy_run, sample_run):
     after = {p.relative_to(deliveries): p.read_bytes() for p in deliveries.rglob("*") if p.is_file()}
     assert after == before  # never overwritten
     assert [d["status"] for d in second.deliveries] == ["already_delivered", "already_delivered"]
+    assert second.skipped_files == [
+        "articles/harbour-review/2026-11-24.jsonl",
+        "articles/tokyo-lifestyle/2026-11-24.jsonl",
+        "articles/tokyo-lifestyle/livedoor-style/column-0001.txt",
+        "music/sakura-records/2026-11-24/ERN43_SKR0001.xml",
+        "video/aozora-pictures/2026-11-24/ADI_AOZ0001.xml",
+        "video/aozora-pictures/2026-11-24/ADI_AOZ0002.xml",
+    ]
     assert query(again, "SELECT count(*) FROM raw.ddex_resources")[0][0] == 8  # same files, no new rows

@@ -1,14 +1,18 @@
-"""Quality gate: Great Expectations suites on pandas frames read from DuckDB after `dbt build`.
+"""Quality gate: Great Expectations suites on pandas frames read from DuckDB after `dbt build`, `tag` and `similar`.
 
 Results go to `ops.quality_results` for the logical date. A failed expectation holds back what its suite's
 `meta.blocks` names (a feed such as `works`, or one partner `partner:<id>`) and nothing else; export reads the
-verdicts back through `blocked_for`. Every run also renders GX Data Docs to `<var_dir>/data_docs/index.html`.
+verdicts back from that table. Suites that block are feed-level (reconciliations, keys, a partner feed's
+schema); a bad row is reported by the row suites and withheld from the partners it concerns by
+`pipelines.partner_feed`, never a reason to block a whole feed. Every run also renders GX Data Docs to
+`<var_dir>/data_docs/index.html`.
 
 A suite's frame is one of (see expectations/README.md):
 - `meta.table`: a warehouse table or view;
 - `meta.query`: a SQL query (reconciliations between marts and raw);
 - `meta.frame`: a frame built here in Python (`ingest_reconciliation`, by `meta.kinds`);
-- a partner contract (generated suites `partner:<id>`): the rows that partner would receive tomorrow.
+- a partner contract (generated suites `partner:<id>`): the rows that partner will receive tomorrow, read
+  through `pipelines.partner_feed` as the export reads them (the check runs after tag and similar).
 """
 
 from __future__ import annotations
@@ -73,21 +77,16 @@ def load_suites(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
     return suites
 
 
-# ids a partner receives must be well formed, and a window must not end before it starts
-PARTNER_ROW_EXPECTATIONS = [
-    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "work_id", "regex": "^w_[0-9a-f]{20}$"}},
+# one row per work in a works feed
+PARTNER_FEED_EXPECTATIONS = [
     {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "work_id"}},
-    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "isrc", "regex": "^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$"}},
-    {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "icpn", "regex": "^[0-9]{12,14}$"}},
-    {
-        "type": "expect_column_pair_values_a_to_be_greater_than_b",
-        "kwargs": {"column_A": "window_end", "column_B": "window_start", "or_equal": True, "ignore_row_if": "either_value_is_missing"},
-    },
 ]
 
 
 def partner_suites(settings: MsdbSettings) -> list[tuple[SuiteSpec, object]]:
-    """One suite per partner contract: its required fields present on every row of its feed, ids well formed."""
+    """One suite per partner contract, on the rows that will be delivered (bad rows already withheld): the
+    feed has every column the contract requires (schema), one row per work, and no delivered row lacks a
+    required field (it would have been withheld: a failure here is a fault of the feed, not of a row)."""
     from pipelines.registry import load_partners
 
     suites = []
@@ -95,7 +94,7 @@ def partner_suites(settings: MsdbSettings) -> list[tuple[SuiteSpec, object]]:
         expectations = (
             [{"type": "expect_column_to_exist", "kwargs": {"column": name}} for name in contract.required_fields]
             + [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": name}} for name in contract.required_fields]
-            + (PARTNER_ROW_EXPECTATIONS if contract.feed == "works" else [])
+            + (PARTNER_FEED_EXPECTATIONS if contract.feed == "works" else [])
         )
         name = f"partner:{contract.partner_id}"
         suites.append((SuiteSpec(name, None, [name], expectations, {"contract": contract.partner_id}), contract))
@@ -157,6 +156,45 @@ def suite_frame(con, spec: SuiteSpec):
     return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
 
+def _plain(value):
+    """A value as a reader expects it: pandas' NaN/NaT/None for a missing value read as null."""
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("NaT", "<NA>"):
+        return None
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _exception_message(info: dict | None) -> str | None:
+    """GX 1.x reports an error either flat or per metric that raised it."""
+    if not info:
+        return None
+    if info.get("raised_exception"):
+        return info.get("exception_message")
+    for value in info.values():
+        if isinstance(value, dict) and value.get("raised_exception"):
+            return value.get("exception_message")
+    return None
+
+
+def readable_observed(result) -> str:
+    """What an expectation saw, for a person: "2 of 9 rows unexpected: [null, null]", an observed value, or the
+    error that stopped the expectation (a missing column ...)."""
+    config = result.expectation_config
+    if config.type == "expect_column_to_exist" and not result.success:
+        return f"column {config.kwargs.get('column')} is missing"
+    error = _exception_message(result.exception_info)
+    if error:
+        return f"error: {error}"[:500]
+    details = result.result or {}
+    if "unexpected_count" in details:
+        sample = json.dumps(_plain(details.get("partial_unexpected_list") or []), ensure_ascii=False, default=str)
+        return f"{details['unexpected_count']} of {details.get('element_count')} rows unexpected: {sample}"[:500]
+    return json.dumps(_plain(details.get("observed_value")), ensure_ascii=False, default=str)[:500]
+
+
 class _Validator:
     """One ephemeral GX context for the whole check; one pandas asset and checkpoint per suite; Data Docs
     rendered to a folder at the end."""
@@ -202,10 +240,7 @@ class _Validator:
         for result in outcome.results:
             config = result.expectation_config
             column = config.kwargs.get("column") or config.kwargs.get("column_A")
-            observed = result.result.get("partial_unexpected_list") or result.result.get("observed_value")
-            if result.exception_info and result.exception_info.get("raised_exception"):
-                observed = result.exception_info.get("exception_message")
-            rows.append((config.type, column, bool(result.success), json.dumps(observed, default=str)[:500]))
+            rows.append((config.type, column, bool(result.success), readable_observed(result)))
         return rows
 
     def build_docs(self) -> str | None:
@@ -217,7 +252,7 @@ class _Validator:
 
 
 def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
-    from pipelines.export.feeds import feed_frame
+    from pipelines.partner_feed import partner_feed
     from pipelines.settings import delivery_date
 
     summary = CheckSummary()
@@ -227,14 +262,14 @@ def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
     with writer(settings.warehouse) as con:
         work = [(spec, suite_frame(con, spec)) for spec in load_suites()]
         for spec, contract in partner_suites(settings):
-            work.append((spec, feed_frame(con, contract, delivery_date(logical_date))))
+            work.append((spec, partner_feed(con, contract, delivery_date(logical_date)).frame()))
         for spec, frame in work:
             summary.suites += 1
             for expectation, column, success, observed in validator.validate(spec, frame):
                 summary.expectations += 1
                 results.append((logical_date, spec.name, expectation, column, success, observed, spec.blocks, checked_at))
                 if not success:
-                    summary.failed.append(f"{spec.name}: {expectation}({column or ''}) observed {observed}")
+                    summary.failed.append(f"{spec.name}: {expectation}({column or ''}) — {observed}")
                     summary.blocked.extend(b for b in spec.blocks if b not in summary.blocked)
         con.begin()
         con.execute("DELETE FROM ops.quality_results WHERE logical_date = ?", [logical_date])
@@ -246,11 +281,3 @@ def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
         con.commit()
     summary.data_docs = validator.build_docs()
     return summary
-
-
-def blocked_for(con, logical_date: date) -> set[str]:
-    """Feeds and partners held back by failed expectations of that logical date."""
-    rows = con.execute(
-        "SELECT DISTINCT unnest(blocks) FROM ops.quality_results WHERE logical_date = ? AND NOT success", [logical_date]
-    ).fetchall()
-    return {r[0] for r in rows}

@@ -2,7 +2,11 @@
 
 Layout (local folder or S3, the same keys): `<partner_id>/<feed>/<logical_date>/works.jsonl`, then
 `manifest.json` (files, row counts, sha256) written last: a partner reads a delivery only once its manifest
-is there. A feed whose quality gate failed is not written; the ledger says why.
+is there. A feed whose quality gate failed is not written; the ledger says why. Rows that break a partner's
+contract are withheld from that partner (`exports.withheld_rows`: work id and reason) and the rest delivered.
+
+The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
+not import the gate, and the gate does not import export.
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from pipelines.check import blocked_for
-from pipelines.export.feeds import works_feed_rows
 from pipelines.export.targets import AlreadyExists, target_for
 from pipelines.kansei import model_version
 from pipelines.kansei.config import load_taxonomy
+from pipelines.partner_feed import PartnerFeed, partner_feed
 from pipelines.registry import PartnerContract, load_partners
 from pipelines.settings import MsdbSettings, delivery_date
 from pipelines.warehouse import writer
@@ -34,6 +37,7 @@ class Delivery:
     uri: str
     rows: int = 0
     reason: str | None = None
+    withheld: int = 0  # rows held back from this partner (listed in exports.withheld_rows)
 
 
 @dataclass
@@ -76,6 +80,33 @@ def _put(target, key: str, body: bytes) -> None:
             raise DeliveryConflict(f"{exc} exists with other content and no manifest") from exc
 
 
+def blocked_for(con, logical_date: date) -> set[str]:
+    """Feeds and partners the quality gate held back for that logical date."""
+    rows = con.execute(
+        "SELECT DISTINCT unnest(blocks) FROM ops.quality_results WHERE logical_date = ? AND NOT success", [logical_date]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _record_withheld(con, feed: PartnerFeed, logical_date: date) -> None:
+    """The rows held back from this partner's delivery of that date, replacing any earlier attempt's list."""
+    contract = feed.contract
+    con.execute(
+        "DELETE FROM exports.withheld_rows WHERE partner_id = ? AND feed = ? AND logical_date = ?",
+        [contract.partner_id, contract.feed, logical_date],
+    )
+    if feed.withheld:
+        recorded_at = datetime.now(UTC)
+        con.executemany(
+            "INSERT INTO exports.withheld_rows (partner_id, feed, logical_date, delivery_date, work_id, reason, recorded_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                [contract.partner_id, contract.feed, logical_date, feed.delivery_date, w.work_id, w.reason, recorded_at]
+                for w in feed.withheld
+            ],
+        )
+
+
 def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, target, blocked) -> Delivery:
     prefix = f"{contract.partner_id}/{contract.feed}/{logical_date.isoformat()}"
     manifest_key = f"{prefix}/manifest.json"
@@ -88,12 +119,16 @@ def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logi
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
     taxonomy = load_taxonomy(settings.models_dir)
     labels = {t.id: (t.label_en, t.label_ja) for t in taxonomy.tags}
-    rows = works_feed_rows(con, contract, delivery_date(logical_date))
+    feed = partner_feed(con, contract, delivery_date(logical_date))
+    rows = feed.rows
     body = _jsonl(rows, labels)
     _put(target, f"{prefix}/works.jsonl", body)
     files = [{"name": "works.jsonl", "rows": len(rows), "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}]
     target.put_new(manifest_key, _manifest(contract, logical_date, files, model_version(settings)))
-    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=len(rows))
+    _record_withheld(con, feed, logical_date)
+    return Delivery(
+        contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=len(rows), withheld=len(feed.withheld)
+    )
 
 
 def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date) -> list:

@@ -42,6 +42,7 @@ class FileOutcome:
     quarantined: int = 0
     readers: int = 1  # processes that read the file (the loader, and helpers for a large message)
     reason: str | None = None  # already_loaded: which earlier file holds the message
+    path: str | None = None  # relative to the landing root
 
 
 @dataclass
@@ -349,19 +350,19 @@ def run_ingest(settings: MsdbSettings, logical_date: date, progress=None) -> Ing
             for number, item in enumerate(landed):
                 reports = settings.var_dir / "reports" / "ingest"
                 file_id = first_id.result() if number == 0 else None
-                summary.files.append(
-                    ingest_file(
-                        con,
-                        logical_date,
-                        item,
-                        registry,
-                        reports,
-                        columns,
-                        file_id,
-                        helpers,
-                        helper_min_bytes,
-                    )
+                outcome = ingest_file(
+                    con,
+                    logical_date,
+                    item,
+                    registry,
+                    reports,
+                    columns,
+                    file_id,
+                    helpers,
+                    helper_min_bytes,
                 )
+                outcome.path = str(item.relative_path)
+                summary.files.append(outcome)
                 if progress:
                     progress(item.relative_path)
     return summary

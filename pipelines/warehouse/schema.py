@@ -430,6 +430,16 @@ CREATE TABLE IF NOT EXISTS exports.delivery_ledger (
     reason VARCHAR,
     delivered_at TIMESTAMPTZ NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS exports.withheld_rows (
+    partner_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    logical_date DATE NOT NULL,
+    delivery_date DATE NOT NULL,
+    work_id VARCHAR NOT NULL,          -- the row held back from that partner's delivery; the rest was delivered
+    reason VARCHAR NOT NULL,           -- what in the row breaks the partner's contract
+    recorded_at TIMESTAMPTZ NOT NULL
+);
 """
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pytest
 import yaml
@@ -23,13 +25,23 @@ def deliveries(settings) -> dict[str, tuple[str, str | None]]:
     return {d.partner_id: (d.status, d.reason) for d in run_export(settings, SAMPLE_DATE).deliveries}
 
 
+def withheld(settings) -> list[tuple[str, str, str]]:
+    return execute(
+        settings,
+        "SELECT partner_id, w.isrc, r.reason FROM exports.withheld_rows r JOIN marts.dim_work w USING (work_id) "
+        "WHERE logical_date = ? ORDER BY ALL",
+        [SAMPLE_DATE],
+    )
+
+
 def test_clean_samples_pass_every_suite_and_render_data_docs(gate_settings):
     summary = run_check(gate_settings, SAMPLE_DATE)
     assert summary.failed == [] and summary.blocked == []
     suites = {s for (s,) in execute(gate_settings, "SELECT DISTINCT suite FROM ops.quality_results WHERE logical_date = ?", [SAMPLE_DATE])}
     assert suites == {
-        "dim_article", "dim_work", "fct_licence_window", "fct_work_descriptor", "ingest_reconciliation_articles",
-        "ingest_reconciliation_catalog", "work_reconciliation", "partner:cinema-now", "partner:melody-stream",
+        "dim_article", "dim_work", "dim_work_rows", "fct_licence_window", "fct_licence_window_rows", "fct_work_descriptor",
+        "ingest_reconciliation_articles", "ingest_reconciliation_catalog", "work_reconciliation",
+        "partner:cinema-now", "partner:melody-stream",
     }  # fmt: skip
     index = gate_settings.var_dir / "data_docs" / "index.html"
     assert summary.data_docs == str(index) and index.exists()
@@ -37,45 +49,96 @@ def test_clean_samples_pass_every_suite_and_render_data_docs(gate_settings):
     assert "partner_melody-stream" in index.read_text(encoding="utf-8")
 
 
-def test_a_partner_contract_failure_blocks_only_that_partner(gate_settings):
+def test_the_gate_checks_the_rows_the_partner_will_receive(gate_settings):
+    run_check(gate_settings, SAMPLE_DATE)
+    observed = dict(
+        execute(
+            gate_settings,
+            "SELECT suite, observed FROM ops.quality_results WHERE expectation = 'expect_column_values_to_be_unique' "
+            "AND suite LIKE 'partner:%'",
+        )
+    )
+    # the feeds export delivers: 8 recordings + the album, the movie + the episode
+    assert observed == {
+        "partner:melody-stream": "0 of 9 rows unexpected: []",
+        "partner:cinema-now": "0 of 2 rows unexpected: []",
+    }
+
+
+def test_a_feed_missing_a_required_column_blocks_only_that_partner(gate_settings):
     contract = gate_settings.partners_dir / "melody-stream.yaml"
     spec = yaml.safe_load(contract.read_text())
-    spec["required_fields"].append("title_en")  # music works carry no English title
+    spec["required_fields"].append("isan")  # not a column of the works feed: a schema fault of the whole feed
     contract.write_text(yaml.safe_dump(spec))
     summary = run_check(gate_settings, SAMPLE_DATE)
     assert summary.blocked == ["partner:melody-stream"]
-    assert summary.failed[0].startswith("partner:melody-stream: expect_column_values_to_not_be_null(title_en)")
+    assert sorted(summary.failed) == [
+        "partner:melody-stream: expect_column_to_exist(isan) — column isan is missing",
+        'partner:melody-stream: expect_column_values_to_not_be_null(isan) — error: Error: The column "isan" in BatchData does not exist.',
+    ]
     assert deliveries(gate_settings) == {
         "cinema-now": ("delivered", None),
         "melody-stream": ("blocked", "quality gate failed: partner:melody-stream"),
     }
 
 
-def test_a_bad_territory_blocks_every_works_feed_and_shows_in_the_summary(gate_settings):
+def test_works_missing_a_required_title_are_withheld_and_the_rest_delivered(gate_settings):
+    execute(gate_settings, "UPDATE marts.dim_work SET title_ja = NULL WHERE isrc IN ('JPSK02600002', 'JPSK02600003')")
+    summary = run_check(gate_settings, SAMPLE_DATE)
+    assert summary.blocked == []
+    assert [f.split(" — ")[0] for f in summary.failed] == []
+    delivered = run_export(gate_settings, SAMPLE_DATE).deliveries
+    assert [(d.partner_id, d.status, d.rows, d.withheld) for d in delivered] == [
+        ("cinema-now", "delivered", 2, 0),
+        ("melody-stream", "delivered", 7, 2),
+    ]
+    assert withheld(gate_settings) == [
+        ("melody-stream", "JPSK02600002", "required field title_ja is missing"),
+        ("melody-stream", "JPSK02600003", "required field title_ja is missing"),
+    ]
+    feed = gate_settings.warehouse.parent.parent / "deliveries/melody-stream/works/2026-11-24/works.jsonl"
+    isrcs = sorted(json.loads(line)["isrc"] or "" for line in feed.read_text("utf-8").splitlines())
+    assert "JPSK02600002" not in isrcs and "JPSK02600001" in isrcs and len(isrcs) == 7
+
+
+def test_a_window_in_an_unknown_territory_withholds_its_work_only(gate_settings):
     execute(
         gate_settings,
-        "INSERT INTO marts.fct_licence_window SELECT * REPLACE ('bad-window' AS licence_window_id, 'XX' AS territory) "
-        "FROM marts.fct_licence_window LIMIT 1",
+        "INSERT INTO marts.fct_licence_window SELECT l.* REPLACE ('bad-window' AS licence_window_id, 'XX' AS territory) "
+        "FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) "
+        "WHERE w.isrc = 'JPSK02600002' AND l.commercial_model = 'SubscriptionModel' AND l.use_type = 'Stream'",
     )
     summary = run_check(gate_settings, SAMPLE_DATE)
-    assert summary.blocked == ["works"]
-    assert [f.split(" observed")[0] for f in summary.failed] == [
-        "fct_licence_window: expect_column_values_to_be_in_set(territory)"
+    assert summary.blocked == []
+    assert [f.split(" — ")[0] for f in summary.failed] == ["fct_licence_window_rows: expect_column_values_to_be_in_set(territory)"]
+    assert deliveries(gate_settings) == {"cinema-now": ("delivered", None), "melody-stream": ("delivered", None)}
+    assert withheld(gate_settings) == [
+        (
+            "melody-stream",
+            "JPSK02600002",
+            "licence window in unknown territory 'XX' (XX SubscriptionModel/Stream 2026-11-01..open-ended)",
+        )
     ]
-    assert deliveries(gate_settings) == {
-        "cinema-now": ("blocked", "quality gate failed: works"),
-        "melody-stream": ("blocked", "quality gate failed: works"),
-    }
     assert report(gate_settings, SAMPLE_DATE).quality_failures == [
-        "fct_licence_window: expect_column_values_to_be_in_set(territory)"
+        "fct_licence_window_rows: expect_column_values_to_be_in_set(territory) — 1 of 2264 rows unexpected: [\"XX\"]"
     ]
 
 
-def test_a_window_ending_before_it_starts_is_caught(gate_settings):
+def test_a_window_ending_before_it_starts_withholds_the_works_it_licenses(gate_settings):
     execute(gate_settings, "UPDATE marts.fct_licence_window SET window_end = window_start - 1 WHERE source = 'adi'")
     summary = run_check(gate_settings, SAMPLE_DATE)
-    assert "works" in summary.blocked
-    assert any(f.startswith("fct_licence_window: expect_column_pair_values_a_to_be_greater_than_b(window_end)") for f in summary.failed)
+    assert summary.blocked == []
+    assert any(f.startswith("fct_licence_window_rows: expect_column_pair_values_a_to_be_greater_than_b(window_end)") for f in summary.failed)
+    assert deliveries(gate_settings) == {"cinema-now": ("delivered", None), "melody-stream": ("delivered", None)}
+    reasons = execute(
+        gate_settings,
+        "SELECT w.provider_asset_id, r.reason FROM exports.withheld_rows r JOIN marts.dim_work w USING (work_id) "
+        "WHERE partner_id = 'cinema-now' ORDER BY ALL",
+    )
+    assert reasons == [
+        ("AOZT0000000000000001", "licence window JP SubscriptionModel/Stream 2026-11-01..2026-10-31 ends before it starts"),
+        ("AOZT0000000000000002", "licence window JP SubscriptionModel/Stream 2026-10-01..2026-09-30 ends before it starts"),
+    ]
 
 
 def test_an_article_failure_does_not_hold_back_works_feeds(gate_settings):
@@ -89,10 +152,14 @@ def test_rows_lost_between_ingest_and_raw_fail_the_reconciliation(gate_settings)
     execute(gate_settings, "DELETE FROM raw.ddex_resources WHERE isrc = 'JPSK02600003'")
     summary = run_check(gate_settings, SAMPLE_DATE)
     assert summary.blocked == ["works"]
-    assert [f.split(" observed")[0] for f in summary.failed] == [
+    assert [f.split(" — ")[0] for f in summary.failed] == [
         "ingest_reconciliation_catalog: expect_column_values_to_be_in_set(records_missing_in_raw)"
     ]
     assert execute(
         gate_settings,
         "SELECT observed FROM ops.quality_results WHERE suite = 'ingest_reconciliation_catalog' AND NOT success",
-    ) == [("[1]",)]
+    ) == [("1 of 3 rows unexpected: [1]",)]
+    assert deliveries(gate_settings) == {
+        "cinema-now": ("blocked", "quality gate failed: works"),
+        "melody-stream": ("blocked", "quality gate failed: works"),
+    }

@@ -30,7 +30,7 @@ HEAVY_MODULES = (
     "great_expectations",
     "dbt",
 )
-NIGHTLY_STAGES = ["ingest", "build", "check", "tag", "similar", "export"]
+NIGHTLY_STAGES = ["ingest", "build", "tag", "similar", "check", "export"]
 
 DESCRIBE_DAGBAG = """
 import json, sys
