@@ -39,7 +39,7 @@ final as (
         message_type,
         -- titles
         title,
-        {{ name_key('title') }} as title_match_key,
+        msdb_match_key(title) as title_match_key,
         coalesce(resource_references, []) as resource_references,
         reason,
         -- dates
