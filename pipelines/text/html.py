@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pipelines.text import shift_jis
+
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
@@ -47,10 +49,16 @@ class Decoded:
     text: str
     encoding: str  # the codec that decoded the bytes, e.g. 'utf-8', 'cp932', 'euc_jp'
 
+    def __post_init__(self):
+        if self.encoding == "cp932":  # the JIS code points, as XML deliveries get them (`text.shift_jis`)
+            object.__setattr__(self, "text", shift_jis.to_jis(self.text))
+
 
 def _codec(name: str | None) -> str | None:
     if not name:
         return None
+    if shift_jis.is_shift_jis(name.strip().strip("\"'")):  # Windows-31J, MS932, x-sjis... (Python knows few)
+        return "cp932"
     try:
         canonical = codecs.lookup(name.strip().strip("\"'")).name
     except LookupError:

@@ -59,3 +59,16 @@ def test_shift_jis_bytes_decode_to_jis_code_points_under_every_name():
     assert shift_jis.decode(data) == "月〜星−‖¢£¬①髙"
     assert all(shift_jis.is_shift_jis(n) for n in ("Windows-31J", "MS932", "cp932", "Shift_JIS", "SJIS", "x-sjis"))
     assert not shift_jis.is_shift_jis("EUC-JP") and not shift_jis.is_shift_jis(None)
+
+
+@pytest.mark.parametrize("declared", ["Windows-31J", "MS932", "Shift_JIS", "x-sjis", None])
+def test_pages_in_shift_jis_decode_to_the_same_text_as_xml_deliveries(declared):
+    from pipelines.text.html import decode
+
+    decoded = decode(shift_jis_page(), declared)
+    assert (decoded.encoding, decoded.text) == ("cp932", "ひらがなの夜明け〜星−1‖¢①")
+
+
+def shift_jis_page() -> bytes:
+    """Shift_JIS bytes of a page text: 0x8160 〜, 0x817C −, 0x8161 ‖, 0x8191 ¢ and the NEC ① (CP932 only)."""
+    return "ひらがなの夜明け〜星−1‖¢".encode("shift_jis") + "①".encode("cp932")
