@@ -116,7 +116,8 @@ def ingest_reconciliation_frame(con, kinds: list[str]):
             GROUP BY table_name HAVING count(*) = 2 ORDER BY table_name
             """
         ).fetchall()
-        if name not in CHILD_TABLES
+        # a refused release's kept links (raw.ddex_rejected_releases) belong to a quarantined record
+        if name not in CHILD_TABLES and name != "ddex_rejected_releases"
     ]
     positions = " UNION ALL ".join(f"SELECT file_id, record_position FROM raw.{t}" for t in tables) or (
         "SELECT NULL::VARCHAR AS file_id, NULL::VARCHAR AS record_position WHERE false"
