@@ -202,7 +202,7 @@ def property_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("licence-properties")
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(messages=deliveries(), contract_models=st.sampled_from([["SubscriptionModel"], MODELS]))
 def test_feed_holds_exactly_the_licensed_works_and_territories(property_root, messages, contract_models):
     import duckdb
