@@ -79,11 +79,14 @@ def _work_feed_row(work: dict, contract: PartnerContract, on: date) -> tuple[dic
         if _allows(contract.commercial_models, w["commercial_model"]) and _allows(contract.use_types, w["use_type"])
     ]
     in_contract = [w for w in usable if w["territory"] in contract.territories]
-    inverted = [w for w in in_contract if w["window_end"] is not None and w["window_end"] < w["window_start"]]
+    inverted = [
+        w for w in in_contract
+        if w["window_start"] is not None and w["window_end"] is not None and w["window_end"] < w["window_start"]
+    ]
     in_force = [
         w
         for w in in_contract
-        if w not in inverted and w["window_start"] <= on and (w["window_end"] is None or w["window_end"] >= on)
+        if w not in inverted and (w["window_start"] is None or w["window_start"] <= on) and (w["window_end"] is None or w["window_end"] >= on)
     ]
     if not in_force and not inverted:
         return None, []

@@ -20,7 +20,10 @@ def ingest_and_build(settings, logical_date: date = SAMPLE_DATE):
 
 
 def rows(settings, sql: str, params=None) -> list[tuple]:
+    from pipelines.warehouse.functions import register_functions
+
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        register_functions(con)  # staging and intermediate views call msdb_match_key
         return con.execute(sql, params or []).fetchall()
 
 
