@@ -102,21 +102,11 @@ def _title_record(
     for name, value in data:
         first.setdefault(name, value)
         every.setdefault(name, []).append(value)
-    start, end = (
-        parse_date(first.get("Licensing_Window_Start")),
-        parse_date(first.get("Licensing_Window_End")),
-    )
-    if first.get("Licensing_Window_Start") and start is None:
-        return Quarantined(
-            position,
-            f"title {asset_id}: unreadable Licensing_Window_Start {first['Licensing_Window_Start']!r}",
-        )
-    if first.get("Licensing_Window_End") and end is None:
-        return Quarantined(
-            position, f"title {asset_id}: unreadable Licensing_Window_End {first['Licensing_Window_End']!r}"
-        )
-    if start and end and end < start:
-        return Quarantined(position, f"title {asset_id}: licensing window ends {end} before it starts {start}")
+    window = first.get("Licensing_Window_Start"), first.get("Licensing_Window_End")
+    problems = window_problems(*window, "licensing window")
+    if problems:
+        return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
+    start, end = parse_date(window[0]), parse_date(window[1])
     problems = identifier_problems({"isan": first.get("ISAN"), "eidr": first.get("EIDR")})
     if problems:
         return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
