@@ -103,8 +103,7 @@ def record_release_findings(settings: MsdbSettings, logical_date: date) -> tuple
     from pipelines.warehouse import writer
 
     with writer(settings.warehouse) as con:
-        before = con.execute("SELECT count(*) FROM ops.quarantine WHERE stage = 'build'").fetchone()[0]
-        con.execute(
+        (quarantined,) = con.execute(
             """
             INSERT INTO ops.quarantine
             SELECT r.file_id, r.file_path, r.record_position, 'build', r.unusable_reason, ?, now()
@@ -117,10 +116,8 @@ def record_release_findings(settings: MsdbSettings, logical_date: date) -> tuple
             ORDER BY r.file_path, r.record_position
             """,
             [logical_date],
-        )
-        quarantined = con.execute("SELECT count(*) FROM ops.quarantine WHERE stage = 'build'").fetchone()[0] - before
-        before = con.execute("SELECT count(*) FROM ops.identifier_conflicts").fetchone()[0]
-        con.execute(
+        ).fetchone()  # DuckDB answers an INSERT with the number of rows it wrote
+        (conflicts,) = con.execute(
             """
             INSERT INTO ops.identifier_conflicts
             SELECT c.identifier_type, c.identifier_value, c.source_keys, c.titles, c.holder_ids, c.file_ids,
@@ -134,8 +131,7 @@ def record_release_findings(settings: MsdbSettings, logical_date: date) -> tuple
             ORDER BY c.identifier_type, c.identifier_value
             """,
             [logical_date],
-        )
-        conflicts = con.execute("SELECT count(*) FROM ops.identifier_conflicts").fetchone()[0] - before
+        ).fetchone()
     return quarantined, conflicts
 
 
