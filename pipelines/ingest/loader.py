@@ -159,7 +159,7 @@ def _earlier_delivery(con, path, adapter: formats.Adapter, file_id: str) -> str 
         "SELECT m.file_path FROM raw.ddex_messages m JOIN ops.ingest_files f USING (file_id) "
         "WHERE m.message_id = ? AND m.message_created_at = ? "
         "AND coalesce(m.sender_party_id, m.sender_name) = ? AND m.file_id <> ? "
-        "ORDER BY f.ingested_at LIMIT 1",
+        "ORDER BY f.ingested_at, m.file_path LIMIT 1",
         [identity.message_id, identity.created_at, identity.sender, file_id],
     ).fetchone()
     if earlier is None:
