@@ -29,7 +29,7 @@ docs: $(STAMP)
 	$(BIN)/msdb docs
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var

@@ -232,6 +232,10 @@ def main() -> None:
         print(
             f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
         )
+        print(json.dumps({
+            "articles": n, "ingest_seconds": round(ingest["seconds"], 2), "sudachi_seconds": round(sudachi["bare_seconds"], 2),
+            "ratio": round(ingest_rate / bare_rate, 3), "peak_rss_mb": memory.peak_rss_mb,
+        }))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -233,6 +233,11 @@ def main() -> None:
             f"readers:           {ingest['readers']} (the loader and {ingest['readers'] - 1} helper process(es))"
         )
         print(f"load average:      {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
+        print(json.dumps({
+            "size_mb": round(size_mb, 1), "records": records, "ingest_seconds": round(ingest["seconds"], 2),
+            "bare_seconds": round(bare["seconds"], 2), "ratio": round(ingest_rate / bare_rate, 3),
+            "peak_rss_mb": memory.peak_rss_mb, "peak_pss_mb": memory.peak_pss_mb,
+        }))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

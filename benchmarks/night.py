@@ -1,0 +1,154 @@
+"""End to end: a full night over a generated catalog, then a night with about 1% changed, stage by stage.
+
+    .venv/bin/python benchmarks/night.py --works 1000000 --articles 100000     # the issue-10 target
+    .venv/bin/python benchmarks/night.py --works 20000 --articles 2000         # a few minutes
+
+1. `msdb generate` writes the catalog (night 0) into `<work>/landing`, and the same catalog with one follow-up
+   night into `<work>/next` (the generator is deterministic, so night 0's files are the same bytes in both);
+   the files only the second has are night 1's. Generation is not timed as part of a night.
+2. Night 0: each stage (`msdb stage <name>`) runs in its own child process, in the nightly order, on the
+   landing; the parent samples the child's memory (summed RSS of it and its descendants, see measure.py).
+3. Night 1's files are copied into the landing and every stage runs again for the next date.
+
+Prints, per stage, seconds and peak RSS for both nights, the nights' totals, the largest peak RSS (target:
+< 8 GB on the full night), the 1%-night's cost as a fraction of the full night (target <= 0.05), and counts
+read from the warehouse (works, works tagged, works marked untaggable, neighbours). The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from measure import SAMPLE_SECONDS, TreeMemory
+
+REPO = Path(__file__).resolve().parents[1]
+STAGES = ("ingest", "build", "tag", "similar", "check", "export")
+MSDB = str(Path(sys.executable).with_name("msdb"))
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO))
+    return env
+
+
+def measured(command: list[str], log: Path) -> tuple[float, int, int]:
+    """Run a command to its end: (seconds, peak RSS MB, exit code); its output goes to `log`."""
+    started = time.perf_counter()
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(command)}\n".encode())
+        out.flush()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=_environment(), cwd=REPO)
+        memory = TreeMemory(process.pid)
+        while process.poll() is None:
+            memory.sample()
+            time.sleep(SAMPLE_SECONDS * 4)
+    return time.perf_counter() - started, memory.peak_rss_mb, process.returncode
+
+
+def run_night(work: Path, logical_date: date, log: Path) -> dict[str, dict]:
+    figures = {}
+    for stage in STAGES:
+        seconds, rss, code = measured(
+            [
+                MSDB, "stage", stage, "--date", logical_date.isoformat(),
+                "--landing", str(work / "landing"), "--warehouse", str(work / "warehouse" / "msdb.duckdb"),
+                "--deliver", str(work / "deliveries"),
+            ],
+            log,
+        )
+        figures[stage] = {"seconds": round(seconds, 1), "peak_rss_mb": rss}
+        print(f"  {logical_date} {stage:<8} {seconds:8.1f} s  {rss:6,} MB", flush=True)
+        if code:
+            raise SystemExit(f"stage {stage} failed on {logical_date} (exit {code}); see {log}")
+    return figures
+
+
+def counts(warehouse: Path) -> dict[str, int | None]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        def one(sql: str) -> int | None:
+            try:
+                return con.execute(sql).fetchone()[0]
+            except duckdb.CatalogException:
+                return None
+
+        return {
+            "works": one("SELECT count(*) FROM marts.dim_work"),
+            "articles": one("SELECT count(*) FROM marts.dim_article"),
+            "works_tagged": one("SELECT count(DISTINCT work_id) FROM kansei.work_tags"),
+            "works_untaggable": one("SELECT count(DISTINCT work_id) FROM kansei.untaggable WHERE work_id IS NOT NULL"),
+            "neighbors": one("SELECT count(*) FROM similarity.work_neighbors"),
+        }
+    finally:
+        con.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--works", type=int, default=20_000)
+    parser.add_argument("--articles", type=int, default=2_000)
+    parser.add_argument("--holders", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--date", type=date.fromisoformat, default=date(2026, 12, 1), help="night 0's logical date")
+    parser.add_argument("--keep", type=Path, help="work here (landing, warehouse, deliveries, log) instead of a temp dir")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="msdb-bench-night-"))
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "night.log"
+    try:
+        common = ["--works", str(args.works), "--articles", str(args.articles), "--holders", str(args.holders), "--seed", str(args.seed)]
+        seconds, rss, code = measured([MSDB, "generate", *common, "--nights", "0", "--out", str(work / "landing")], log)
+        if code:
+            raise SystemExit(f"msdb generate failed; see {log}")
+        print(f"generated {args.works:,} works and {args.articles:,} articles in {seconds:.0f} s ({rss:,} MB)", flush=True)
+        seconds, _, code = measured([MSDB, "generate", *common, "--nights", "1", "--out", str(work / "next")], log)
+        if code:
+            raise SystemExit(f"msdb generate --nights 1 failed; see {log}")
+        landing, following = work / "landing", work / "next"
+        new_files = sorted(p.relative_to(following) for p in following.rglob("*") if p.is_file() and not (landing / p.relative_to(following)).exists())
+
+        print("night 0 (full):", flush=True)
+        full = run_night(work, args.date, log)
+        full_counts = counts(work / "warehouse" / "msdb.duckdb")
+        for relative in new_files:
+            (landing / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(following / relative, landing / relative)
+        print(f"night 1 ({len(new_files)} new files):", flush=True)
+        delta = run_night(work, args.date + timedelta(days=1), log)
+        delta_counts = counts(work / "warehouse" / "msdb.duckdb")
+
+        full_total = sum(s["seconds"] for s in full.values())
+        delta_total = sum(s["seconds"] for s in delta.values())
+        peak = max(s["peak_rss_mb"] for s in (*full.values(), *delta.values()))
+        print(f"\n{'stage':<8} {'full s':>9} {'full MB':>9} {'1% s':>8} {'1% MB':>8}")
+        for stage in STAGES:
+            print(f"{stage:<8} {full[stage]['seconds']:9.1f} {full[stage]['peak_rss_mb']:9,} {delta[stage]['seconds']:8.1f} {delta[stage]['peak_rss_mb']:8,}")
+        print(f"{'night':<8} {full_total:9.1f} {peak:9,} {delta_total:8.1f}")
+        print(f"peak RSS {peak:,} MB (target < 8,000); 1% night / full night = {delta_total / full_total:.3f} (target <= 0.05)")
+        print(f"full night: {full_counts}; after night 1: {delta_counts}")
+        print(f"load average (1 min): {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        print(json.dumps({
+            "works": args.works, "articles": args.articles, "full": full, "delta": delta,
+            "full_seconds": round(full_total, 1), "delta_seconds": round(delta_total, 1),
+            "delta_ratio": round(delta_total / full_total, 4), "peak_rss_mb": peak,
+            "counts_full": full_counts, "counts_delta": delta_counts,
+        }))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
