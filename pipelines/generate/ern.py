@@ -7,6 +7,7 @@ written item by item to an open file, so a message of many albums never sits in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TextIO
@@ -334,3 +335,33 @@ def write_purge(
         )
     out.write("</ern:PurgeReleaseMessage>\n")
     return 1 + len(albums)
+
+
+def write_streamed_message(
+    out: TextIO,
+    message_id: str,
+    created: str,
+    label: int,
+    album_at: Callable[[int], Album],
+    albums: int,
+    shape: CatalogShape,
+) -> int:
+    """One NewReleaseMessage of any number of albums in bounded memory: each album is rendered again for each
+    list it appears in (resources, releases, deals) instead of being held, and the party list names all the
+    label's artists. Returns the records ingest will find."""
+    write_header(out, "NewReleaseMessage", message_id, created, label, shape)
+    write_party_list(out, label, list(range(ARTISTS_PER_LABEL)), shape)
+    out.write("<ResourceList>\n")
+    recordings = 0
+    for index in range(albums):
+        item = album_at(index)
+        write_recordings(out, item, shape.labels[label][1])
+        recordings += item.size
+    out.write("</ResourceList>\n<ReleaseList>\n")
+    for index in range(albums):
+        write_release(out, album_at(index))
+    out.write("</ReleaseList>\n<DealList>\n")
+    for index in range(albums):
+        write_deals(out, album_at(index))
+    out.write("</DealList>\n</ern:NewReleaseMessage>\n")
+    return 1 + recordings + 2 * albums

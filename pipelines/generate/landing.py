@@ -18,7 +18,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -395,6 +395,11 @@ def _first_night(out: Path, request: Request, state: CatalogState, sequence) -> 
     yield from _video_tasks(out, request, 0, day, ((v, None, False) for v in range(state.videos)), sequence)
 
 
+def _snapshot(edits: Edits | None) -> Edits | None:
+    """The edits as they stand tonight: a task may be pickled for a writer after later nights changed them."""
+    return replace(edits) if edits else None
+
+
 def _follow_up_night(
     out: Path, request: Request, state: CatalogState, changes: NightChanges, day: date, sequence
 ) -> Iterator:
@@ -405,7 +410,7 @@ def _follow_up_night(
         grouped: dict[int, list] = {}
         for album in sorted(albums):
             grouped.setdefault(album % len(shape.labels), []).append(
-                (album, sizes[album], state.album_edits.get(album))
+                (album, sizes[album], _snapshot(state.album_edits.get(album)))
             )
         return grouped
 
@@ -434,7 +439,12 @@ def _follow_up_night(
         changes.new_videos + changes.updated_videos + changes.ended_videos + changes.deleted_videos
     )
     yield from _video_tasks(
-        out, request, night, day, ((v, state.video_edits.get(v), v in deleted) for v in titles), sequence
+        out,
+        request,
+        night,
+        day,
+        ((v, _snapshot(state.video_edits.get(v)), v in deleted) for v in titles),
+        sequence,
     )
 
 
