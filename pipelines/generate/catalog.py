@@ -172,6 +172,17 @@ class NightChanges:
     works: dict[str, int] = field(default_factory=dict)  # works changed per kind of change
 
 
+def _split(budget: int) -> dict[str, int]:
+    """The budget in whole works per kind of change, as CHANGE_SPLIT says, adding up to the budget (largest
+    remainders first): a night of 1 changed work still has that one."""
+    exact = {kind: budget * share for kind, share in CHANGE_SPLIT.items()}
+    shares = {kind: int(value) for kind, value in exact.items()}
+    by_remainder = sorted(CHANGE_SPLIT, key=lambda kind: shares[kind] - exact[kind])
+    for kind in by_remainder[: budget - sum(shares.values())]:
+        shares[kind] += 1
+    return shares
+
+
 class CatalogState:
     """The catalog as the nights leave it: sizes of every album, titles delivered, and the edits so far."""
 
@@ -194,7 +205,7 @@ class CatalogState:
         recordings, so the figures land near, not exactly on, the budget."""
         rng = rng_for(self.seed, "night", night)
         budget = max(1, round(self.works * NIGHTLY_CHANGE))
-        shares = {kind: round(budget * share) for kind, share in CHANGE_SPLIT.items()}
+        shares = _split(budget)
         changes = NightChanges(night)
         touched_albums: set[int] = set()
         touched_videos: set[int] = set()

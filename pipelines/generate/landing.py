@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -181,10 +181,10 @@ def _open(path: Path):
 def _article(request: Request, publisher: int, number: int, published: date | None) -> dict:
     publisher_id, _name, language, _tz = PUBLISHERS[publisher]
     rng = rng_for(request.seed, "article", publisher, number)
-    when = None
-    if published is not None:
-        offset = "+09:00" if language == "ja" else "+00:00"
-        when = f"{published.isoformat()}T{6 + number % 14:02d}:{number % 60:02d}:00{offset}"
+    if published is None:  # the back catalogue: one article a day or more over the year before night 0
+        published = request.start - timedelta(days=1 + number % 365)
+    offset = "+09:00" if language == "ja" else "+00:00"
+    when = f"{published.isoformat()}T{6 + number % 14:02d}:{number % 60:02d}:00{offset}"
     make = articles.japanese_article if language == "ja" else articles.english_article
     return make(number, rng, f"{publisher_id}.example", when)
 
