@@ -294,8 +294,17 @@ def generate(
     from pipelines.generate import Request, generate_landing
     from pipelines.generate.landing import summary_tables
 
-    request = Request(works, articles, holders, nights, seed, _logical_date(start), 30 + articles // 100 if creatives is None else creatives)
-    console.print(*summary_tables(generate_landing(out, request, workers)))
+    try:
+        day = date.fromisoformat(start)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start-date") from exc
+    request = Request(works, articles, holders, nights, seed, day, 30 + articles // 100 if creatives is None else creatives)
+    try:
+        nights_written = generate_landing(out, request, workers)
+    except FileExistsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(*summary_tables(nights_written))
     console.print(f"landing: {out} (registry.yaml, partners/, generated.json)")
 
 

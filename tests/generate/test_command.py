@@ -35,4 +35,10 @@ def test_generate_prints_the_nights_and_writes_the_manifest(tmp_path):
 def test_generate_refuses_a_folder_it_did_not_write(tmp_path):
     (tmp_path / "mine.txt").write_text("keep me")
     result = CliRunner().invoke(app, ["generate", "--works", "10", "--out", str(tmp_path)])
-    assert result.exit_code != 0 and (tmp_path / "mine.txt").read_text() == "keep me"
+    assert result.exit_code == 1 and "was not written by msdb generate" in " ".join(result.output.split())
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def test_generate_says_which_date_does_not_read(tmp_path):
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "x"), "--start-date", "2026-02-30"])
+    assert result.exit_code == 2 and "--start-date" in result.output
