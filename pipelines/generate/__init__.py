@@ -9,10 +9,10 @@ message version with another title and genre), window ends and takedowns (TakeDo
 messages, ADI DELETE). The same arguments give byte-identical files; `--works` counts recordings and video
 titles (9 to 1 when there is a studio), not the albums, series and seasons that hold them.
 
-Memory: bounded whatever --works. The parent holds two small integers per album (about 0.15 MB per 100,000
-works) and the albums and titles the nights changed; each writer renders one file at a time (a message of
-at most 40 albums, a package of at most 50 titles, 5,000 articles), streaming it to disk item by item. At
-most 4 tasks per writer process wait in the queue.
+Memory: bounded whatever --works (about 45 MB RSS from 20,000 to 100,000 works). The parent holds 9 bytes
+per album (under 1 MB for a million works) and the albums and titles the nights changed; each writer renders
+one file at a time (a message of at most 40 albums, a package of at most 50 titles, 5,000 articles),
+streaming it to disk item by item; at most 4 tasks per writer process wait in the queue.
 
 Layout and file names: `landing`. What a catalog holds: `catalog`. Formats: `ern`, `adi`, `articles`,
 `creatives`.

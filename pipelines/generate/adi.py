@@ -1,6 +1,6 @@
 """CableLabs ADI 1.1 packages for generated video titles: movies, and episodes of series with seasons.
 
-Title `v` is a movie or an episode by a fixed pattern (3 movies in every 10 titles; episodes fill seasons of
+Every title has a valid EIDR. Title `v` is a movie or an episode by a fixed pattern (3 movies in every 10 titles; episodes fill seasons of
 12, series of 2 seasons), so any title can be rendered alone. A package file carries several title assets
 (each with its movie and poster assets): one file per title would make 100,000 files of a large catalog, and
 the ADI reader takes every title asset of a package. A follow-up night re-delivers a title with the next
@@ -58,6 +58,15 @@ def video_place(index: int, studios: int) -> tuple[str, int, int]:
     episode = block * (10 - MOVIE_SHARE) + position - MOVIE_SHARE
     series = episode // (EPISODES_PER_SEASON * SEASONS_PER_SERIES)
     return "episode", series, series % studios
+
+
+def eidr(studio: int, index: int) -> str:
+    """An EIDR content id (10.5240/ + 20 hex digits + ISO 7064 Mod 37,36 check character), fictional."""
+    from stdnum.iso7064 import mod_37_36
+
+    digits = f"{0xE000 + studio:04X}{index:016X}"
+    groups = "-".join(digits[n : n + 4] for n in range(0, 20, 4))
+    return f"10.5240/{groups}-{mod_37_36.calc_check_digit(digits)}"
 
 
 def _person(rng) -> str:
@@ -167,7 +176,12 @@ def write_title(
             _app("Series_Name_Japanese", item.series[1]),
             _app("Series_Id", f"{code}S{item.series_number:08d}"),
         ]
-    fields += [_app("Title", title), _app("Title_Japanese", title_ja), _app("Title_Brief", title[:19])]
+    fields += [
+        _app("Title", title),
+        _app("Title_Japanese", title_ja),
+        _app("Title_Brief", title[:19]),
+        _app("EIDR", eidr(item.studio, item.index)),
+    ]
     if item.kind == "episode":
         fields += [
             _app("Season_Number", item.season),

@@ -449,8 +449,8 @@ def _follow_up_night(
 
 
 def plan(out: Path, request: Request) -> Iterator[tuple[int, date, object]]:
-    """Every task of every night, night by night, with (night, date) first: ("night", ...) markers carry
-    the night's NightChanges so the summary can say what changed."""
+    """(night, date, item) for every file of every night, night by night. Each night starts with an item that
+    is None (night 0) or the night's NightChanges (what changed, for the summary); the other items are tasks."""
     state = CatalogState(request.seed, request.shape)
     sequence = _Sequence()
     counts = [0 for _ in PUBLISHERS]
@@ -530,9 +530,7 @@ def _run(tasks: Iterable, request: Request, workers: int, on_written: Callable[[
             on_written(future.result())
 
 
-def generate_landing(
-    out: Path, request: Request, workers: int = 1, progress: Callable[[NightSummary], None] | None = None
-) -> list[NightSummary]:
+def generate_landing(out: Path, request: Request, workers: int = 1) -> list[NightSummary]:
     """Write the landing; returns one summary per night (also written to <out>/generated.json)."""
     _prepare(out)
     shape = request.shape
@@ -560,9 +558,6 @@ def generate_landing(
         "nights": [asdict(n) for n in nights],
     }
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    if progress:
-        for summary in nights:
-            progress(summary)
     return nights
 
 

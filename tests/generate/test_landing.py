@@ -13,7 +13,7 @@ from stdnum import ean
 
 from pipelines.generate import Request, generate_landing
 from pipelines.ingest import run_ingest
-from pipelines.ingest.values import invalid_isrc
+from pipelines.ingest.values import invalid_eidr, invalid_isrc
 from tests.conftest import make_settings
 
 START = date(2026, 11, 24)
@@ -85,6 +85,8 @@ def test_files_are_shaped_like_deliveries(tmp_path):
     package = (root / "video/akatsuki-pictures/2026-11-24/ADI_G00_000_00000.xml").read_text("utf-8")
     assert 'Name="Show_Type" Value="Series"' in package and 'Name="Season_Number" Value="1"' in package
     assert 'Name="Licensing_Window_End"' in package
+    eidr = package.split('Name="EIDR" Value="', 1)[1].split('"', 1)[0]
+    assert eidr == "10.5240/E000-0000-0000-0000-0000-J" and invalid_eidr(eidr) is None
     ja = json.loads((root / "articles/kurashi-journal/2026-11-24/articles_000_00000.jsonl").open().readline())
     en = json.loads((root / "articles/lantern-weekly/2026-11-24/articles_000_00000.jsonl").open().readline())
     assert (ja["language"], en["language"]) == ("ja", "en") and "の" in ja["title"]
