@@ -32,86 +32,14 @@ from measure import peak_rss_mb, run_child
 REPO = Path(__file__).resolve().parents[1]
 ARTICLES_PER_FILE = 5_000
 
-PLACES = [
-    "下町",
-    "港町",
-    "山あいの温泉街",
-    "駅前の商店街",
-    "川沿いの遊歩道",
-    "古い城下町",
-    "海辺の小さな村",
-    "高原の避暑地",
-]
-SHOPS = [
-    "喫茶店",
-    "ベーカリー",
-    "ラーメン店",
-    "雑貨店",
-    "古書店",
-    "和菓子屋",
-    "ビストロ",
-    "銭湯",
-    "花屋",
-    "本屋",
-]
-FOODS = [
-    "焼きたてのクロワッサン",
-    "濃厚な味噌ラーメン",
-    "季節のフルーツタルト",
-    "手打ちのそば",
-    "自家焙煎のコーヒー",
-    "炭火焼きの鶏肉",
-]
-FEELINGS = [
-    "心が落ち着きます",
-    "思わず笑みがこぼれます",
-    "懐かしい気持ちになります",
-    "日常の疲れがほどけていきます",
-    "胸が高鳴ります",
-]
-SEASONS = ["春", "初夏", "真夏", "秋", "初冬", "真冬"]
-ITEMS = ["ニット", "ローファー", "トレンチコート", "マフラー", "スニーカー", "ワンピース", "腕時計"]
-COLORS = ["ブラウン", "ネイビー", "オフホワイト", "グレー", "ボルドー", "カーキ"]
-PEOPLE = ["店主", "職人", "常連客", "スタイリスト", "旅行作家", "料理研究家"]
-CATEGORIES = ["fashion", "gourmet", "travel", "entertainment", "beauty", "living"]
-TEMPLATES = [
-    "{place}にある小さな{shop}では、毎朝{food}が並びます。",
-    "{season}になると、{color}の{item}を合わせたくなりますね。",
-    "{person}によると、{shop}の人気の秘密は丁寧な下ごしらえにあるそうです。",
-    "窓辺の席で{food}を味わっていると、{feeling}。",
-    "{place}を歩けば、昔ながらの{shop}がいくつも見つかります。",
-    "今年の{season}は、{color}を主役にした着こなしが注目されています。",
-    "週末には{place}まで足を延ばして、{shop}めぐりを楽しむのもおすすめです。",
-    "{person}が一つずつ手作業で仕上げる{item}は、使うほどに味わいが増していきます。",
-    "「{food}を目当てに遠くから来る人も多いんですよ」と{person}は笑います。",
-    "価格は税込み{price}円で、{season}限定の販売となっています。",
-]
-
-
-def _sentence(rng: random.Random) -> str:
-    return rng.choice(TEMPLATES).format(
-        place=rng.choice(PLACES),
-        shop=rng.choice(SHOPS),
-        food=rng.choice(FOODS),
-        feeling=rng.choice(FEELINGS),
-        season=rng.choice(SEASONS),
-        item=rng.choice(ITEMS),
-        color=rng.choice(COLORS),
-        person=rng.choice(PEOPLE),
-        price=f"{rng.randint(3, 60) * 100:,}",
-    )
+sys.path.insert(0, str(REPO))  # this checkout's pipelines, whichever one the venv installed
 
 
 def article(n: int, rng: random.Random) -> dict:
-    paragraphs = ["".join(_sentence(rng) for _ in range(rng.randint(3, 5))) for _ in range(rng.randint(3, 5))]
-    return {
-        "url": f"https://bench-media.example/articles/{n:07d}",
-        "title": f"{rng.choice(PLACES)}の{rng.choice(SHOPS)}で過ごす{rng.choice(SEASONS)}の休日（{n}）",
-        "body": "\n".join(paragraphs),
-        "published_at": f"2026-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00+09:00",
-        "category": CATEGORIES[n % len(CATEGORIES)],
-        "language": "ja",
-    }
+    """Article n from `pipelines.generate.articles`, the generator behind `msdb generate`."""
+    from pipelines.generate.articles import japanese_article
+
+    return japanese_article(n, rng)
 
 
 def generate(landing: Path, count: int) -> int:

@@ -2,8 +2,9 @@
 
     .venv/bin/python benchmarks/ingest.py [--size-mb 200] [--keep DIR]
 
-Writes one NewReleaseMessage (albums of 20 recordings shaped like a label's real delivery: Japanese and romanised
-titles, contributors, technical details, deals) into a temporary landing, then in two child processes:
+Writes one NewReleaseMessage (albums of 8-20 recordings from `pipelines.generate`, the generator behind
+`msdb generate`: Japanese, romanised and English titles, contributors, deals in several territories) into a
+temporary landing, then in two child processes:
   1. runs `pipelines.ingest.run_ingest` on it (sha256, parse, DuckDB load into a new warehouse) with the
      default settings: a message this large is read by the loader and `ingest_helpers` helper processes
      together (one per core beyond the first; see pipelines/ingest/helpers.py). A one-album delivery is
@@ -26,106 +27,35 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 from measure import peak_rss_mb, run_child
 
 REPO = Path(__file__).resolve().parents[1]
-TRACKS_PER_ALBUM = 20
-
-
-def _ean13(body12: str) -> str:
-    from stdnum import ean
-
-    return body12 + ean.calc_check_digit(body12)
-
-
-def _recording(n: int) -> str:
-    isrc = f"JPZZ0{26 + n // 100_000:02d}{n % 100_000:05d}"
-    return f"""<SoundRecording><ResourceReference>A{n}</ResourceReference><Type>MusicalWorkSoundRecording</Type>
-<SoundRecordingEdition><ResourceId><ISRC>{isrc}</ISRC></ResourceId><PLine><Year>2026</Year><PLineText>(P) 2026 Tsukiyo Label</PLineText></PLine>
-<TechnicalDetails><TechnicalResourceDetailsReference>T{n}</TechnicalResourceDetailsReference><DeliveryFile><Type>AudioFile</Type>
-<AudioCodecType>FLAC</AudioCodecType><NumberOfChannels>2</NumberOfChannels><SamplingRate UnitOfMeasure="kHz">44.1</SamplingRate>
-<BitsPerSample>16</BitsPerSample><File><URI>resources/{isrc}.flac</URI><HashSum><Algorithm>MD5</Algorithm>
-<HashSumValue>{n:032x}</HashSumValue></HashSum></File></DeliveryFile><ClipDetails><TechnicalResourceDetailsReference>T{n}C</TechnicalResourceDetailsReference>
-<ClipType>Preview</ClipType><Timing><StartPoint>30.0</StartPoint><DurationUsed>PT30S</DurationUsed></Timing><ExpressionType>Instructive</ExpressionType></ClipDetails>
-</TechnicalDetails></SoundRecordingEdition>
-<DisplayTitleText>Tsuki no Uta No. {n}</DisplayTitleText>
-<DisplayTitle ApplicableTerritoryCode="Worldwide" IsDefault="true"><TitleText>Tsuki no Uta No. {n}</TitleText></DisplayTitle>
-<DisplayTitle LanguageAndScriptCode="ja-Jpan" ApplicableTerritoryCode="Worldwide"><TitleText>月の歌 第{n}番</TitleText></DisplayTitle>
-<DisplayArtistName ApplicableTerritoryCode="Worldwide" LanguageAndScriptCode="ja-Latn" IsDefault="true">Tsukino Rei</DisplayArtistName>
-<DisplayArtistName ApplicableTerritoryCode="Worldwide" LanguageAndScriptCode="ja-Jpan">月野レイ</DisplayArtistName>
-<DisplayArtist SequenceNumber="1"><ArtistPartyReference>P{n % 500}</ArtistPartyReference><DisplayArtistRole>MainArtist</DisplayArtistRole></DisplayArtist>
-<Contributor SequenceNumber="1"><ContributorPartyReference>P{(n + 1) % 500}</ContributorPartyReference><Role>Composer</Role></Contributor>
-<Contributor SequenceNumber="2"><ContributorPartyReference>P{(n + 2) % 500}</ContributorPartyReference><Role>Lyricist</Role></Contributor>
-<Duration>PT{3 + n % 3}M{n % 60}S</Duration><CreationDate IsApproximate="true">2026-01-01</CreationDate>
-<ParentalWarningType>NotExplicit</ParentalWarningType><IsInstrumental>false</IsInstrumental><LanguageOfPerformance>ja</LanguageOfPerformance>
-</SoundRecording>
-"""
-
-
-def _album(album: int) -> tuple[str, str]:
-    first = album * TRACKS_PER_ALBUM + 1
-    items = "".join(
-        f"<ResourceGroupContentItem><SequenceNumber>{i + 1}</SequenceNumber><ReleaseResourceReference>A{first + i}"
-        f"</ReleaseResourceReference></ResourceGroupContentItem>"
-        for i in range(TRACKS_PER_ALBUM)
-    )
-    release = f"""<Release><ReleaseReference>R{album}</ReleaseReference><ReleaseType>Album</ReleaseType>
-<ReleaseId><ICPN>{_ean13(f"45899904{album:04d}")}</ICPN></ReleaseId><DisplayTitleText>Yoru no Album {album}</DisplayTitleText>
-<DisplayTitle IsDefault="true"><TitleText>Yoru no Album {album}</TitleText></DisplayTitle>
-<DisplayTitle LanguageAndScriptCode="ja-Jpan"><TitleText>夜のアルバム {album}</TitleText></DisplayTitle>
-<DisplayArtistName>Tsukino Rei</DisplayArtistName><ReleaseLabelReference>PLabel</ReleaseLabelReference>
-<Duration>PT72M</Duration><Genre><GenreText>J-Pop</GenreText></Genre><ReleaseDate>2026-12-01</ReleaseDate>
-<ResourceGroup><SequenceNumber>1</SequenceNumber>{items}</ResourceGroup></Release>
-"""
-    deal = f"""<ReleaseDeal><DealReleaseReference>R{album}</DealReleaseReference>
-<Deal><DealTerms><TerritoryCode>JP</TerritoryCode><ValidityPeriod><StartDate>2026-11-01</StartDate></ValidityPeriod>
-<CommercialModelType>SubscriptionModel</CommercialModelType><CommercialModelType>AdvertisementSupportedModel</CommercialModelType>
-<UseType>OnDemandStream</UseType><UseType>ConditionalDownload</UseType></DealTerms></Deal>
-<Deal><DealTerms><TerritoryCode>Worldwide</TerritoryCode><ExcludedTerritoryCode>JP</ExcludedTerritoryCode><ExcludedTerritoryCode>KR</ExcludedTerritoryCode>
-<ValidityPeriod><StartDate>2026-12-01</StartDate><EndDate>2027-11-30</EndDate></ValidityPeriod>
-<CommercialModelType>PayAsYouGoModel</CommercialModelType><UseType>PermanentDownload</UseType></DealTerms></Deal></ReleaseDeal>
-"""
-    return release, deal
+sys.path.insert(0, str(REPO))  # this checkout's pipelines, whichever one the venv installed
+SEED = 20261120
+START = date(2026, 11, 24)
 
 
 def generate(path: Path, megabytes: int) -> int:
-    """Write the message; returns the number of records it holds (recordings + releases + deals + header)."""
-    target = megabytes * 1_000_000
-    bytes_per_album = len(_recording(1).encode()) * TRACKS_PER_ALBUM + sum(len(p.encode()) for p in _album(0))
-    albums = target // bytes_per_album + 1
-    if albums * TRACKS_PER_ALBUM >= 10_000_000:
-        raise SystemExit("too large for the fictional ISRC range")
+    """Write the message (albums from `pipelines.generate`, the generator `msdb generate` uses, all from one
+    label); returns the number of records it holds (recordings + releases + deals + header)."""
+    from io import StringIO
+
+    from pipelines.generate import ern
+    from pipelines.generate.catalog import CatalogShape, album_size
+
+    shape = CatalogShape.of(works=1, holders=1)  # one label, no studio
+
+    def album_at(index: int) -> ern.Album:
+        return ern.album(SEED, shape, index, album_size(SEED, index), START)
+
+    sample = StringIO()
+    ern.write_streamed_message(sample, "BENCH.0", "2026-11-20T10:00:00+09:00", 0, album_at, 20, shape)
+    albums = megabytes * 1_000_000 * 20 // len(sample.getvalue().encode()) + 1
     with path.open("w", encoding="utf-8") as out:
-        out.write(
-            '<?xml version="1.0" encoding="UTF-8"?>\n<ern:NewReleaseMessage xmlns:ern="http://ddex.net/xml/ern/43" '
-            'ReleaseProfileVersionId="Audio" LanguageAndScriptCode="en">\n<MessageHeader><MessageThreadId>BENCH</MessageThreadId>'
-            "<MessageId>BENCH.1</MessageId><MessageSender><PartyId>PADPIDA2026110101X</PartyId><PartyName><FullName>Tsukiyo Label"
-            "</FullName></PartyName></MessageSender><MessageCreatedDateTime>2026-11-20T10:00:00+09:00</MessageCreatedDateTime>"
-            "</MessageHeader>\n<PartyList>\n"
-        )
-        out.write(
-            "<Party><PartyReference>PLabel</PartyReference><PartyName><FullName>Tsukiyo Label</FullName></PartyName></Party>\n"
-        )
-        for p in range(500):
-            out.write(
-                f"<Party><PartyReference>P{p}</PartyReference><PartyName><FullName>Artist {p}</FullName></PartyName>"
-                f'<PartyName LanguageAndScriptCode="ja-Jpan"><FullName>歌手{p}</FullName></PartyName></Party>\n'
-            )
-        out.write("</PartyList>\n<ResourceList>\n")
-        for n in range(1, albums * TRACKS_PER_ALBUM + 1):
-            out.write(_recording(n))
-        out.write("</ResourceList>\n<ReleaseList>\n")
-        deals = []
-        for album in range(albums):
-            release, deal = _album(album)
-            out.write(release)
-            deals.append(deal)
-        out.write("</ReleaseList>\n<DealList>\n")
-        out.writelines(deals)
-        out.write("</DealList>\n</ern:NewReleaseMessage>\n")
-    return albums * TRACKS_PER_ALBUM + 2 * albums + 1
+        return ern.write_streamed_message(out, "BENCH.1", "2026-11-20T10:00:00+09:00", 0, album_at, albums, shape)
 
 
 def _child_ingest(landing: str, warehouse: str, warmup_landing: str) -> None:

@@ -278,5 +278,35 @@ def docs(warehouse: WarehouseOption = None) -> None:
     console.print(f"dbt docs: {index} (static single page: {index.with_name('static_index.html')})")
 
 
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Landing folder to write (empty, or written by this command before).")],
+    works: Annotated[int, typer.Option("--works", min=1, help="Recordings + video titles in night 0 (9 to 1).")] = 1000,
+    articles: Annotated[int, typer.Option("--articles", min=0, help="Articles in night 0 (7 Japanese to 3 English).")] = 100,
+    holders: Annotated[int, typer.Option("--holders", min=1, help="Rights-holders: labels, and a studio per 4.")] = 4,
+    nights: Annotated[int, typer.Option("--nights", min=0, help="Follow-up nights, each changing about 1% of works.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Same arguments and seed: byte-identical files.")] = 1,
+    start: Annotated[str, typer.Option("--start-date", help="Date folder of night 0 (YYYY-MM-DD).")] = "2026-11-24",
+    creatives: Annotated[int | None, typer.Option("--creatives", min=0, help="Ad creatives (default 30 + articles/100).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Writer processes.")] = 1,
+) -> None:
+    """Write a deterministic landing shaped like real deliveries: night 0 and --nights follow-up date folders."""
+    from pipelines.generate import Request, generate_landing
+    from pipelines.generate.landing import summary_tables
+
+    try:
+        day = date.fromisoformat(start)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start-date") from exc
+    request = Request(works, articles, holders, nights, seed, day, 30 + articles // 100 if creatives is None else creatives)
+    try:
+        nights_written = generate_landing(out, request, workers)
+    except FileExistsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(*summary_tables(nights_written))
+    console.print(f"landing: {out} (registry.yaml, partners/, generated.json)")
+
+
 if __name__ == "__main__":
     app()
