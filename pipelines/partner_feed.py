@@ -19,7 +19,7 @@ connection's `memory_limit` (spilling to its temporary directory beyond it).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -132,13 +132,12 @@ class PartnerFeed:
         return f"""
             WITH judged AS ({self.judged_sql}),
             delivered AS (
-                SELECT * REPLACE (
+                SELECT *,
                     list_transform(windows_in_force, w -> {{
                         'territory': w.territory, 'commercial_model': w.commercial_model, 'use_type': w.use_type,
                         'start': w.window_start, 'end': w.window_end
-                    }}) AS licence_windows
-                ),
-                list_sort(list_distinct(list_transform(windows_in_force, w -> w.territory))) AS territories
+                    }}) AS licence_windows,
+                    list_sort(list_distinct(list_transform(windows_in_force, w -> w.territory))) AS territories
                 FROM judged WHERE len(reasons) = 0
             ),
             delivered_ids AS (SELECT work_id FROM delivered),
@@ -171,6 +170,15 @@ class PartnerFeed:
             WITH judged AS ({self.judged_sql})
             SELECT work_id, array_to_string(reasons, '; ') AS reason FROM judged WHERE len(reasons) > 0 ORDER BY work_id
         """
+
+    def materialised(self, con, table: str) -> PartnerFeed:
+        """The same feed with the contract applied once, into a temporary table (only the licensed works, with
+        their windows in force: DuckDB spills it beyond its memory_limit), so that the delivered rows and the
+        withheld ones do not each read the model again."""
+        if self.judged_sql is None:
+            return self
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {self.judged_sql}")
+        return replace(self, judged_sql=f"SELECT * FROM {table}")
 
     def batches(self, con, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
         """The delivered rows as dicts, at most `batch_rows` at a time (DuckDB streams the result)."""
@@ -206,7 +214,8 @@ def _judged_sql(contract: PartnerContract, on: date, source: str, types: dict[st
                     AND (w.window_end IS NULL OR w.window_end >= {day})) AS windows_in_force
             FROM in_territory
         )
-        SELECT *, {_reasons_sql(contract, types)} AS reasons
+        SELECT * EXCLUDE (licence_windows, usable_windows, contract_windows, inverted_windows),
+            {_reasons_sql(contract, types)} AS reasons
         FROM dated
         WHERE len(windows_in_force) > 0 OR len(inverted_windows) > 0
     """

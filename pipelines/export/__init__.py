@@ -135,7 +135,7 @@ def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logi
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
     taxonomy = load_taxonomy(settings.models_dir)
     labels = {t.id: (t.label_en, t.label_ja) for t in taxonomy.tags}
-    feed = partner_feed(con, contract, delivery_date(logical_date))
+    feed = partner_feed(con, contract, delivery_date(logical_date)).materialised(con, "export_partner_feed")
     entry = _put_feed(
         target, f"{prefix}/works.jsonl", lambda fh: write_jsonl(fh, con, feed, labels, settings.export_batch_rows)
     )
