@@ -49,7 +49,7 @@ def cut(works: list[dict], contract: PartnerContract, on: date = ON) -> tuple[li
         return rows, con.execute(feed.withheld_sql).fetchall()
 
 
-def _work_feed_row(work: dict, contract: PartnerContract, on: date) -> tuple[dict | None, list[str]]:
+def feed_row(work: dict, contract: PartnerContract, on: date) -> tuple[dict | None, list[str]]:
     """One work through the SQL feed: its delivered row (None when not delivered) and the reasons it is withheld."""
     rows, withheld = cut([work], contract, on)
     return (rows[0] if rows else None), [r for _, reason in withheld for r in reason.split("; ")]
@@ -84,7 +84,7 @@ def work(*windows: dict, **fields) -> dict:
 
 
 def test_each_territory_keeps_its_own_window():
-    row, reasons = _work_feed_row(
+    row, reasons = feed_row(
         work(window("JP", date(2026, 11, 1), date(2026, 11, 30)), window("KR", date(2026, 10, 1), date(2027, 3, 31))),
         contract(),
         ON,
@@ -106,14 +106,14 @@ def test_each_territory_keeps_its_own_window():
     ],
 )
 def test_only_windows_in_force_on_the_delivery_date_are_delivered(start, end, delivered):
-    row, _ = _work_feed_row(work(window("JP", start, end), window("US", date(2026, 1, 1), None)), contract(), ON)
+    row, _ = feed_row(work(window("JP", start, end), window("US", date(2026, 1, 1), None)), contract(), ON)
     assert (row is not None) is delivered
     if delivered:
         assert [w["territory"] for w in row["licence_windows"]] == ["JP"]  # US is outside the contract
 
 
 def test_a_window_outside_the_contracts_model_or_use_is_not_a_licence():
-    row, _ = _work_feed_row(work(window("JP", date(2026, 1, 1), None, model="PayAsYouGoModel", use="PermanentDownload")), contract(), ON)
+    row, _ = feed_row(work(window("JP", date(2026, 1, 1), None, model="PayAsYouGoModel", use="PermanentDownload")), contract(), ON)
     assert row is None
 
 
@@ -133,7 +133,7 @@ def test_a_window_outside_the_contracts_model_or_use_is_not_a_licence():
     ],
 )
 def test_a_row_breaking_the_contract_is_withheld_with_its_reason(bad_work, reason):
-    _, reasons = _work_feed_row(bad_work, contract(), ON)
+    _, reasons = feed_row(bad_work, contract(), ON)
     assert reasons == [reason]
 
 
