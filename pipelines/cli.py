@@ -242,7 +242,7 @@ def sql(
 ) -> None:
     """Query the warehouse read-only, even while a run is writing it.
 
-    Reads the copy published at the end of the last stage that wrote (`<warehouse stem>.published.duckdb`):
+    Reads the copy published at the end of the last run or stage (`<warehouse stem>.published.duckdb`):
     DuckDB's writer locks the live file against every other process, readers included.
     """
     import duckdb

@@ -18,6 +18,7 @@ from typing import Any
 
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import reader, writer
+from pipelines.warehouse.published import deferred_publishing
 
 STAGES = ("ingest", "build", "tag", "similar", "check", "export")
 
@@ -70,16 +71,18 @@ def run_stage(name: str, logical_date: date, settings: MsdbSettings | None = Non
     settings = settings or MsdbSettings()
     function = _stage_function(name)
     started = datetime.now(UTC)
-    try:
-        result = function(settings, logical_date)
-    except Exception as exc:
-        _record(settings, logical_date, name, "failed", started, {"error": f"{type(exc).__name__}: {exc}"})
-        raise
-    summary = _jsonable(result)
-    if name == "ingest":
-        skipped = sorted(f.path for f in result.files if f.status == "skipped" and f.path)
-        summary = {"by_kind": result.by_kind(), "skipped_files": skipped}
-    _record(settings, logical_date, name, "success", started, summary)
+    # readers get the warehouse once, when the stage (or, in `run_nightly`, the night) is over
+    with deferred_publishing(settings.warehouse):
+        try:
+            result = function(settings, logical_date)
+        except Exception as exc:
+            _record(settings, logical_date, name, "failed", started, {"error": f"{type(exc).__name__}: {exc}"})
+            raise
+        summary = _jsonable(result)
+        if name == "ingest":
+            skipped = sorted(f.path for f in result.files if f.status == "skipped" and f.path)
+            summary = {"by_kind": result.by_kind(), "skipped_files": skipped}
+        _record(settings, logical_date, name, "success", started, summary)
     return summary
 
 
@@ -198,11 +201,13 @@ def run_nightly(
     logical_date: date,
     on_stage: Callable[[str, str], None] | None = None,
 ) -> NightlyReport:
-    """All stages in order; stops at the first failing stage (its exception propagates)."""
-    for stage in STAGES:
-        if on_stage:
-            on_stage(stage, "start")
-        run_stage(stage, logical_date, settings)
-        if on_stage:
-            on_stage(stage, "done")
+    """All stages in order; stops at the first failing stage (its exception propagates). The published copy
+    is made once, at the end (`pipelines.warehouse.published`)."""
+    with deferred_publishing(settings.warehouse):
+        for stage in STAGES:
+            if on_stage:
+                on_stage(stage, "start")
+            run_stage(stage, logical_date, settings)
+            if on_stage:
+                on_stage(stage, "done")
     return report(settings, logical_date)

@@ -9,12 +9,17 @@ partner sees that JP ends earlier than KR.
 A row that breaks the contract is withheld from that partner, with its reason, and the rest is delivered: a
 required field missing, a licence window of the contract that ends before it starts, a window in a territory
 that does not exist, a malformed identifier. Only feed-level faults block a whole feed (see `pipelines.check`).
+
+Memory: the contract is applied in DuckDB SQL (`PartnerFeed.delivered_sql`, `PartnerFeed.withheld_sql`), so
+the catalog is never held in Python; `PartnerFeed.batches` streams the delivered rows in work_id order, at
+most `batch_rows` rows at a time. What DuckDB needs for the sort and the similar-works join stays within the
+connection's `memory_limit` (spilling to its temporary directory beyond it).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -28,119 +33,198 @@ WORKS_FEED_COLUMNS = [
     "rights_holder_id", "territories", "licence_windows", "kansei_tags", "similar_works",
 ]  # fmt: skip
 
-# identifiers a partner keys on: a malformed one withholds the row
+# identifiers a partner keys on: a malformed one withholds the row (RE2 patterns, anchored)
 WELL_FORMED = {
-    "work_id": re.compile(r"^w_[0-9a-f]{20}$"),
-    "isrc": re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$"),
-    "icpn": re.compile(r"^[0-9]{12,14}$"),
+    "work_id": r"^w_[0-9a-f]{20}$",
+    "isrc": r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$",
+    "icpn": r"^[0-9]{12,14}$",
 }
+
+# feed columns computed per contract from the windows in force (lists)
+_CUT_COLUMNS = {"territories", "licence_windows"}
+
+
+def sql_literal(value: str | date) -> str:
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _sql_list(values: list[str]) -> str:
+    return "[" + ", ".join(sql_literal(v) for v in values) + "]::VARCHAR[]"
+
+
+def _allows(allowed: list[str], expression: str) -> str:
+    """A contract dimension left empty does not restrict."""
+    return f"list_contains({_sql_list(allowed)}, {expression})" if allowed else "true"
+
+
+def _python_repr(expression: str) -> str:
+    """SQL for Python's repr() of a string (what the reasons always said: 'XX', "x'y")."""
+    escaped = f"replace(replace(replace(replace({expression}, '\\', '\\\\'), chr(10), '\\n'), chr(13), '\\r'), chr(9), '\\t')"
+    return (
+        f"CASE WHEN contains({expression}, '''') AND NOT contains({expression}, '\"') THEN '\"' || {escaped} || '\"' "
+        f"ELSE '''' || replace({escaped}, '''', '\\''') || '''' END"
+    )
+
+
+def _describe(w: str) -> str:
+    return (
+        f"{w}.territory || ' ' || {w}.commercial_model || '/' || {w}.use_type || ' ' || "
+        f"coalesce(CAST({w}.window_start AS VARCHAR), 'None') || '..' || coalesce(CAST({w}.window_end AS VARCHAR), 'open-ended')"
+    )
+
+
+def _is_missing(column: str, column_type: str) -> str:
+    """None, or an empty text, list or map."""
+    if column_type.endswith("]") or column_type.startswith("MAP"):
+        return f"({column} IS NULL OR len({column}) = 0)"
+    if column_type == "VARCHAR":
+        return f"({column} IS NULL OR {column} = '')"
+    return f"({column} IS NULL)"
+
+
+def _reasons_sql(contract: PartnerContract, types: dict[str, str]) -> str:
+    """Why a row breaks the contract, in the order they were always listed: inverted windows, unknown
+    territories, missing required fields (only for a row with a window in force), malformed identifiers."""
+    # territories and licence_windows are cut from the windows in force: never empty where this applies
+    required = [
+        f"CASE WHEN {_is_missing(name, types.get(name, ''))} THEN 'required field {name} is missing' END"
+        for name in contract.required_fields
+        if name in WORKS_FEED_COLUMNS and name not in _CUT_COLUMNS
+    ]
+    malformed = [
+        f"CASE WHEN {name} IS NOT NULL AND NOT regexp_matches({name}, {sql_literal(pattern)}) "
+        f"THEN '{name} ' || {_python_repr(name)} || ' is malformed' END"
+        for name, pattern in WELL_FORMED.items()
+    ]
+    empty = "[]::VARCHAR[]"
+    required_sql = empty
+    if required:
+        required_sql = f"CASE WHEN len(windows_in_force) > 0 THEN list_filter([{', '.join(required)}], r -> r IS NOT NULL) ELSE {empty} END"
+    return (
+        f"list_transform(inverted_windows, w -> 'licence window ' || {_describe('w')} || ' ends before it starts')"
+        f" || list_transform(list_filter(usable_windows, w -> NOT coalesce(w.is_known_territory, false)),"
+        f" w -> 'licence window in unknown territory ' || {_python_repr('w.territory')} || ' (' || {_describe('w')} || ')')"
+        f" || {required_sql}"
+        f" || list_filter([{', '.join(malformed)}], r -> r IS NOT NULL)"
+    )
 
 
 @dataclass(frozen=True)
-class WithheldRow:
-    work_id: str
-    reason: str
-
-
-@dataclass
 class PartnerFeed:
+    """One partner's works feed for one delivery date, as SQL over the feed model (nothing is read until asked)."""
+
     contract: PartnerContract
     delivery_date: date
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    withheld: list[WithheldRow] = field(default_factory=list)
+    judged_sql: str | None  # every licensed work of the contract with its `reasons` (None: not a works feed)
 
-    def frame(self):
-        """The delivered rows as a pandas frame (for the quality gate), with every feed column even when empty."""
-        import pandas as pd
+    @property
+    def delivered_sql(self) -> str:
+        """The rows to deliver, in `WORKS_FEED_COLUMNS` order and work_id order; similar works are the nearest
+        ones (rank ≤ the contract's `neighbors`) this partner also receives today."""
+        if self.judged_sql is None:
+            return "SELECT " + ", ".join(f"NULL AS {name}" for name in WORKS_FEED_COLUMNS) + " WHERE false"
+        selected = ", ".join(
+            "coalesce(kept.similar_works, []) AS similar_works" if name == "similar_works" else f"delivered.{name}"
+            for name in WORKS_FEED_COLUMNS
+        )
+        return f"""
+            WITH judged AS ({self.judged_sql}),
+            delivered AS (
+                SELECT *,
+                    list_transform(windows_in_force, w -> {{
+                        'territory': w.territory, 'commercial_model': w.commercial_model, 'use_type': w.use_type,
+                        'start': w.window_start, 'end': w.window_end
+                    }}) AS licence_windows,
+                    list_sort(list_distinct(list_transform(windows_in_force, w -> w.territory))) AS territories
+                FROM judged WHERE len(reasons) = 0
+            ),
+            delivered_ids AS (SELECT work_id FROM delivered),
+            neighbour_links AS (
+                SELECT work_id, neighbour, position
+                FROM (
+                    SELECT work_id, unnest(similar_works) AS neighbour, generate_subscripts(similar_works, 1) AS position
+                    FROM delivered
+                )
+                WHERE neighbour.rank <= {int(self.contract.neighbors)}
+            ),
+            kept AS (
+                SELECT links.work_id,
+                       list({{'work_id': links.neighbour.work_id, 'score': links.neighbour.score}} ORDER BY links.position) AS similar_works
+                FROM neighbour_links links
+                SEMI JOIN delivered_ids ON links.neighbour.work_id = delivered_ids.work_id
+                GROUP BY links.work_id
+            )
+            SELECT {selected}
+            FROM delivered LEFT JOIN kept USING (work_id)
+            ORDER BY delivered.work_id
+        """
 
-        return pd.DataFrame(self.rows, columns=WORKS_FEED_COLUMNS)
+    @property
+    def withheld_sql(self) -> str:
+        """The rows withheld from this partner: work_id and reason (the reasons joined by '; ')."""
+        if self.judged_sql is None:
+            return "SELECT NULL::VARCHAR AS work_id, NULL::VARCHAR AS reason WHERE false"
+        return f"""
+            WITH judged AS ({self.judged_sql})
+            SELECT work_id, array_to_string(reasons, '; ') AS reason FROM judged WHERE len(reasons) > 0 ORDER BY work_id
+        """
+
+    def materialised(self, con, table: str) -> PartnerFeed:
+        """The same feed with the contract applied once, into a temporary table (only the licensed works, with
+        their windows in force: DuckDB spills it beyond its memory_limit), so that the delivered rows and the
+        withheld ones do not each read the model again."""
+        if self.judged_sql is None:
+            return self
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {self.judged_sql}")
+        return replace(self, judged_sql=f"SELECT * FROM {table}")
+
+    def batches(self, con, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
+        """The delivered rows as dicts, at most `batch_rows` at a time (DuckDB streams the result)."""
+        cursor = con.execute(self.delivered_sql)
+        names = [d[0] for d in cursor.description]
+        while rows := cursor.fetchmany(batch_rows):
+            yield [dict(zip(names, values, strict=True)) for values in rows]
+
+    def withheld_count(self, con) -> int:
+        return con.execute(f"SELECT count(*) FROM ({self.withheld_sql})").fetchone()[0]
 
 
-def _allows(allowed: list[str], value: str) -> bool:
-    """A contract dimension left empty does not restrict."""
-    return not allowed or value in allowed
+def _judged_sql(contract: PartnerContract, on: date, source: str, types: dict[str, str]) -> str:
+    inverted = "(w.window_start IS NOT NULL AND w.window_end IS NOT NULL AND w.window_end < w.window_start)"
+    day = sql_literal(on)
+    kinds = f"WHERE {_allows(contract.work_kinds, 'kind')}"
+    return f"""
+        WITH contracted AS (
+            SELECT *,
+                list_filter(licence_windows, w -> {_allows(contract.commercial_models, 'w.commercial_model')}
+                                                  AND {_allows(contract.use_types, 'w.use_type')}) AS usable_windows
+            FROM {source} {kinds}
+        ),
+        in_territory AS (
+            SELECT *, list_filter(usable_windows, w -> list_contains({_sql_list(contract.territories)}, w.territory)) AS contract_windows
+            FROM contracted
+        ),
+        dated AS (
+            SELECT *,
+                list_filter(contract_windows, w -> {inverted}) AS inverted_windows,
+                list_filter(contract_windows, w -> NOT {inverted}
+                    AND (w.window_start IS NULL OR w.window_start <= {day})
+                    AND (w.window_end IS NULL OR w.window_end >= {day})) AS windows_in_force
+            FROM in_territory
+        )
+        SELECT * EXCLUDE (licence_windows, usable_windows, contract_windows, inverted_windows),
+            {_reasons_sql(contract, types)} AS reasons
+        FROM dated
+        WHERE len(windows_in_force) > 0 OR len(inverted_windows) > 0
+    """
 
 
-def _describe(window: dict) -> str:
-    end = window["window_end"].isoformat() if window["window_end"] else "open-ended"
-    return f"{window['territory']} {window['commercial_model']}/{window['use_type']} {window['window_start']}..{end}"
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list | tuple | dict) and len(value) == 0)
-
-
-def _work_feed_row(work: dict, contract: PartnerContract, on: date) -> tuple[dict | None, list[str]]:
-    """The feed row of one work for this contract and day (None when it is not licensed to the partner), and
-    the reasons to withhold it."""
-    usable = [
-        w
-        for w in work["licence_windows"]
-        if _allows(contract.commercial_models, w["commercial_model"]) and _allows(contract.use_types, w["use_type"])
-    ]
-    in_contract = [w for w in usable if w["territory"] in contract.territories]
-    inverted = [
-        w for w in in_contract
-        if w["window_start"] is not None and w["window_end"] is not None and w["window_end"] < w["window_start"]
-    ]
-    in_force = [
-        w
-        for w in in_contract
-        if w not in inverted and (w["window_start"] is None or w["window_start"] <= on) and (w["window_end"] is None or w["window_end"] >= on)
-    ]
-    if not in_force and not inverted:
-        return None, []
-    reasons = [f"licence window {_describe(w)} ends before it starts" for w in inverted]
-    reasons += [
-        f"licence window in unknown territory {w['territory']!r} ({_describe(w)})" for w in usable if not w["is_known_territory"]
-    ]
-    row = {name: work.get(name) for name in WORKS_FEED_COLUMNS}
-    row["territories"] = sorted({w["territory"] for w in in_force})
-    row["licence_windows"] = [
-        {
-            "territory": w["territory"],
-            "commercial_model": w["commercial_model"],
-            "use_type": w["use_type"],
-            "start": w["window_start"],
-            "end": w["window_end"],
-        }
-        for w in in_force
-    ]
-    if in_force:
-        reasons += [f"required field {name} is missing" for name in contract.required_fields if name in row and _is_missing(row[name])]
-    for name, pattern in WELL_FORMED.items():
-        value = row.get(name)
-        if value is not None and not pattern.match(value):
-            reasons.append(f"{name} {value!r} is malformed")
-    return row, reasons
-
-
-def partner_feed(con, contract: PartnerContract, on: date) -> PartnerFeed:
-    """The works feed of `contract` for delivery date `on`: rows to deliver, and rows withheld with why."""
-    feed = PartnerFeed(contract, on)
+def partner_feed(con, contract: PartnerContract, on: date, source: str = FEED_MODEL) -> PartnerFeed:
+    """The works feed of `contract` for delivery date `on` (rows to deliver, rows withheld with why), as SQL
+    over `source` (the feed model; a test passes a table of the same shape)."""
     if contract.feed != "works":
-        return feed
-    cursor = con.execute(f"SELECT * FROM {FEED_MODEL} ORDER BY work_id")
-    names = [d[0] for d in cursor.description]
-    neighbours: dict[str, list[dict]] = {}
-    for values in cursor.fetchall():
-        work = dict(zip(names, values, strict=True))
-        if not _allows(contract.work_kinds, work["kind"]):
-            continue
-        row, reasons = _work_feed_row(work, contract, on)
-        if row is None:
-            continue
-        if reasons:
-            feed.withheld.append(WithheldRow(work["work_id"], "; ".join(reasons)))
-            continue
-        neighbours[row["work_id"]] = work["similar_works"]
-        feed.rows.append(row)
-    # similar works: the nearest ones this partner also receives today
-    delivered = set(neighbours)
-    for row in feed.rows:
-        row["similar_works"] = [
-            {"work_id": n["work_id"], "score": n["score"]}
-            for n in neighbours[row["work_id"]]
-            if n["rank"] <= contract.neighbors and n["work_id"] in delivered
-        ]
-    return feed
+        return PartnerFeed(contract, on, None)
+    types = {name: column_type for name, column_type, *_ in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    return PartnerFeed(contract, on, _judged_sql(contract, on, source, types))

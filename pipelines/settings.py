@@ -59,6 +59,22 @@ class MsdbSettings(BaseSettings):
         default=None, description="S3 endpoint for s3:// deliveries (e.g. a MinIO or moto server)."
     )
     s3_region: str = Field(default="ap-northeast-1")
+    query_memory_limit: str | None = Field(
+        default=None,
+        description="DuckDB's memory_limit in the check and export stages (e.g. '4GB'): sorts, joins and "
+        "aggregates over the whole catalog beyond it spill to DuckDB's temporary directory. Default: DuckDB's "
+        "own (80% of RAM). Too low fails the stage: the ordered list aggregate of marts.partner_feed_works "
+        "does not spill well.",
+    )
+    gate_sample_rows: int = Field(
+        default=10_000,
+        ge=1,
+        description="Rows per suite Great Expectations validates in pandas (a deterministic sample, rendered "
+        "in the Data Docs). The gate's verdicts are computed in SQL over every row.",
+    )
+    export_batch_rows: int = Field(
+        default=5_000, ge=1, description="Feed rows fetched from DuckDB and written to a delivery file at a time."
+    )
     ingest_memory_limit: str = Field(
         default="64MB",
         description="DuckDB's buffer pool while files load: what a file's transaction holds beyond it goes to "

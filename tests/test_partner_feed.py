@@ -1,17 +1,58 @@
-"""The partner feed cut from marts.partner_feed_works: windows per territory, bad rows withheld with a reason."""
+"""The partner feed cut from marts.partner_feed_works: windows per territory, bad rows withheld with a reason.
+
+The contract is applied in SQL; each case runs it over a table shaped like the feed model. A property test
+compares it with `reference_feed`, the Python reading of the contract the feed was cut by before it moved
+to SQL (kept here as the specification).
+"""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 
+import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pipelines.partner_feed import _work_feed_row
+from pipelines.partner_feed import WORKS_FEED_COLUMNS, partner_feed
 from pipelines.registry import PartnerContract
 
 ON = date(2026, 11, 25)
+
+WINDOW = "STRUCT(territory VARCHAR, commercial_model VARCHAR, use_type VARCHAR, window_start DATE, window_end DATE, is_known_territory BOOLEAN)"
+FEED_TABLE = f"""
+    CREATE TABLE feed_works (
+        work_id VARCHAR, kind VARCHAR, rights_holder_id VARCHAR, isrc VARCHAR, icpn VARCHAR, grid VARCHAR,
+        provider_asset_id VARCHAR, title VARCHAR, title_ja VARCHAR, title_en VARCHAR, title_latn VARCHAR,
+        display_artist VARCHAR, genres VARCHAR[], summary VARCHAR, duration_seconds INTEGER, release_date DATE,
+        licence_windows {WINDOW}[], kansei_tags STRUCT(tag_id VARCHAR, score DOUBLE)[],
+        similar_works STRUCT(work_id VARCHAR, rank INTEGER, score DOUBLE)[]
+    )
+"""
+SOURCE_COLUMNS = [c for c in WORKS_FEED_COLUMNS if c != "territories"]
+
+
+def cut(works: list[dict], contract: PartnerContract, on: date = ON) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The SQL feed over these works: delivered rows, and (work_id, reason) withheld."""
+    with duckdb.connect() as con:
+        con.execute(FEED_TABLE)
+        if works:
+            con.executemany(
+                f"INSERT INTO feed_works ({', '.join(SOURCE_COLUMNS)}) VALUES ({', '.join('?' for _ in SOURCE_COLUMNS)})",
+                [[w.get(c) for c in SOURCE_COLUMNS] for w in works],
+            )
+        feed = partner_feed(con, contract, on, source="feed_works")
+        rows = [row for batch in feed.batches(con, 2) for row in batch]
+        return rows, con.execute(feed.withheld_sql).fetchall()
+
+
+def feed_row(work: dict, contract: PartnerContract, on: date) -> tuple[dict | None, list[str]]:
+    """One work through the SQL feed: its delivered row (None when not delivered) and the reasons it is withheld."""
+    rows, withheld = cut([work], contract, on)
+    return (rows[0] if rows else None), [r for _, reason in withheld for r in reason.split("; ")]
 
 
 def contract(**overrides) -> PartnerContract:
@@ -43,7 +84,7 @@ def work(*windows: dict, **fields) -> dict:
 
 
 def test_each_territory_keeps_its_own_window():
-    row, reasons = _work_feed_row(
+    row, reasons = feed_row(
         work(window("JP", date(2026, 11, 1), date(2026, 11, 30)), window("KR", date(2026, 10, 1), date(2027, 3, 31))),
         contract(),
         ON,
@@ -65,14 +106,14 @@ def test_each_territory_keeps_its_own_window():
     ],
 )
 def test_only_windows_in_force_on_the_delivery_date_are_delivered(start, end, delivered):
-    row, _ = _work_feed_row(work(window("JP", start, end), window("US", date(2026, 1, 1), None)), contract(), ON)
+    row, _ = feed_row(work(window("JP", start, end), window("US", date(2026, 1, 1), None)), contract(), ON)
     assert (row is not None) is delivered
     if delivered:
         assert [w["territory"] for w in row["licence_windows"]] == ["JP"]  # US is outside the contract
 
 
 def test_a_window_outside_the_contracts_model_or_use_is_not_a_licence():
-    row, _ = _work_feed_row(work(window("JP", date(2026, 1, 1), None, model="PayAsYouGoModel", use="PermanentDownload")), contract(), ON)
+    row, _ = feed_row(work(window("JP", date(2026, 1, 1), None, model="PayAsYouGoModel", use="PermanentDownload")), contract(), ON)
     assert row is None
 
 
@@ -92,8 +133,136 @@ def test_a_window_outside_the_contracts_model_or_use_is_not_a_licence():
     ],
 )
 def test_a_row_breaking_the_contract_is_withheld_with_its_reason(bad_work, reason):
-    _, reasons = _work_feed_row(bad_work, contract(), ON)
+    _, reasons = feed_row(bad_work, contract(), ON)
     assert reasons == [reason]
+
+
+def reference_feed(works: list[dict], contract: PartnerContract, on: date) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The contract as the feed was cut in Python before it moved to SQL (pipelines/partner_feed.py until issue 10)."""
+
+    def allows(allowed, value):
+        return not allowed or value in allowed
+
+    def describe(w):
+        end = w["window_end"].isoformat() if w["window_end"] else "open-ended"
+        return f"{w['territory']} {w['commercial_model']}/{w['use_type']} {w['window_start']}..{end}"
+
+    def is_missing(value):
+        return value is None or (isinstance(value, str | list | tuple | dict) and len(value) == 0)
+
+    well_formed = {"work_id": r"^w_[0-9a-f]{20}$", "isrc": r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$", "icpn": r"^[0-9]{12,14}$"}
+    rows, withheld, neighbours = [], [], {}
+    for work in sorted(works, key=lambda w: w["work_id"]):
+        if not allows(contract.work_kinds, work["kind"]):
+            continue
+        usable = [
+            w for w in work["licence_windows"]
+            if allows(contract.commercial_models, w["commercial_model"]) and allows(contract.use_types, w["use_type"])
+        ]  # fmt: skip
+        in_contract = [w for w in usable if w["territory"] in contract.territories]
+        inverted = [w for w in in_contract if w["window_start"] and w["window_end"] and w["window_end"] < w["window_start"]]
+        in_force = [
+            w for w in in_contract
+            if w not in inverted and (w["window_start"] is None or w["window_start"] <= on) and (w["window_end"] is None or w["window_end"] >= on)
+        ]  # fmt: skip
+        if not in_force and not inverted:
+            continue
+        reasons = [f"licence window {describe(w)} ends before it starts" for w in inverted]
+        reasons += [f"licence window in unknown territory {w['territory']!r} ({describe(w)})" for w in usable if not w["is_known_territory"]]
+        row = {name: work.get(name) for name in WORKS_FEED_COLUMNS}
+        row["territories"] = sorted({w["territory"] for w in in_force})
+        row["licence_windows"] = [
+            {"territory": w["territory"], "commercial_model": w["commercial_model"], "use_type": w["use_type"],
+             "start": w["window_start"], "end": w["window_end"]}
+            for w in in_force
+        ]  # fmt: skip
+        if in_force:
+            reasons += [f"required field {n} is missing" for n in contract.required_fields if n in row and is_missing(row[n])]
+        for name, pattern in well_formed.items():
+            if row.get(name) is not None and not re.match(pattern, row[name]):
+                reasons.append(f"{name} {row[name]!r} is malformed")
+        if reasons:
+            withheld.append((work["work_id"], "; ".join(reasons)))
+        else:
+            neighbours[row["work_id"]] = work["similar_works"]
+            rows.append(row)
+    for row in rows:
+        row["similar_works"] = [
+            {"work_id": n["work_id"], "score": n["score"]}
+            for n in neighbours[row["work_id"]]
+            if n["rank"] <= contract.neighbors and n["work_id"] in neighbours
+        ]
+    return rows, withheld
+
+
+DAYS = st.one_of(st.none(), st.integers(-3, 3).map(lambda d: ON + timedelta(days=d)))
+
+
+@st.composite
+def windows(draw) -> dict:
+    territory = draw(st.sampled_from(["JP", "KR", "US", "XX"]))
+    return {
+        "territory": territory, "commercial_model": draw(st.sampled_from(["SubscriptionModel", "PayAsYouGoModel"])),
+        "use_type": draw(st.sampled_from(["Stream", "PermanentDownload"])), "window_start": draw(DAYS),
+        "window_end": draw(DAYS), "is_known_territory": territory != "XX",
+    }  # fmt: skip
+
+
+@st.composite
+def catalogs(draw) -> list[dict]:
+    count = draw(st.integers(1, 6))
+    ids = [f"w_{i:020x}" if i else "w_not-a-key" for i in range(count)]
+    return [
+        {
+            "work_id": work_id, "kind": draw(st.sampled_from(["recording", "release", "movie"])),
+            "title": "Kaze no Michi", "title_ja": draw(st.sampled_from([None, "", "風の道"])),
+            "isrc": draw(st.sampled_from([None, "JPZZ02600001", "JP-ZZ0-26-00001", "x'y"])), "icpn": None,
+            "genres": draw(st.sampled_from([None, [], ["J-Pop"]])),
+            "licence_windows": draw(st.lists(windows(), max_size=4)),
+            "kansei_tags": draw(st.sampled_from([[], [{"tag_id": "calm", "score": 0.5}]])),
+            "similar_works": [
+                {"work_id": other, "rank": rank, "score": 1.0 / rank}
+                for rank, other in enumerate(draw(st.permutations([i for i in ids if i != work_id])), start=1)
+            ],
+        }
+        for work_id in ids
+    ]  # fmt: skip
+
+
+@st.composite
+def contracts(draw) -> PartnerContract:
+    return contract(
+        work_kinds=draw(st.sampled_from([[], ["recording"], ["recording", "release"]])),
+        territories=draw(st.lists(st.sampled_from(["JP", "KR", "US", "XX"]), min_size=1, max_size=3, unique=True)),
+        commercial_models=draw(st.sampled_from([[], ["SubscriptionModel"]])),
+        use_types=draw(st.sampled_from([[], ["Stream"]])),
+        required_fields=draw(st.sampled_from([[], ["work_id", "title_ja"], ["genres", "kansei_tags", "territories", "isan"]])),
+        neighbors=draw(st.integers(1, 3)),
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(works=catalogs(), partner=contracts(), on=st.integers(-2, 2).map(lambda d: ON + timedelta(days=d)))
+def test_the_sql_feed_delivers_and_withholds_what_the_python_reading_did(works, partner, on):
+    assert cut(works, partner, on) == reference_feed(works, partner, on)
+
+
+def test_similar_works_keep_only_neighbours_delivered_to_the_partner():
+    jp = window("JP", date(2026, 1, 1), None)
+    works = [
+        work(jp, work_id="w_00000000000000000001", similar_works=[
+            {"work_id": "w_00000000000000000003", "rank": 1, "score": 0.9},  # withheld: no title_ja
+            {"work_id": "w_00000000000000000002", "rank": 2, "score": 0.8},
+            {"work_id": "w_00000000000000000004", "rank": 3, "score": 0.7},  # beyond the contract's 2 neighbours
+        ]),
+        work(jp, work_id="w_00000000000000000002"),
+        work(jp, work_id="w_00000000000000000003", title_ja=None),
+        work(jp, work_id="w_00000000000000000004"),
+    ]  # fmt: skip
+    rows, withheld = cut(works, contract(neighbors=2))
+    assert [r["work_id"] for r in rows] == ["w_00000000000000000001", "w_00000000000000000002", "w_00000000000000000004"]
+    assert rows[0]["similar_works"] == [{"work_id": "w_00000000000000000002", "score": 0.8}]
+    assert withheld == [("w_00000000000000000003", "required field title_ja is missing")]
 
 
 def test_check_and_export_do_not_import_each_other():

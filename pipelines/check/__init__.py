@@ -1,4 +1,4 @@
-"""Quality gate: Great Expectations suites on pandas frames read from DuckDB after `dbt build`, `tag` and `similar`.
+"""Quality gate: the suites of expectations/ and each partner's feed, checked after `dbt build`, `tag` and `similar`.
 
 Results go to `ops.quality_results` for the logical date. A failed expectation holds back what its suite's
 `meta.blocks` names (a feed such as `works`, or one partner `partner:<id>`) and nothing else; export reads the
@@ -7,12 +7,17 @@ schema); a bad row is reported by the row suites and withheld from the partners 
 `pipelines.partner_feed`, never a reason to block a whole feed. Every run also renders GX Data Docs to
 `<var_dir>/data_docs/index.html`.
 
-A suite's frame is one of (see expectations/README.md):
+A suite's rows are one of (see expectations/README.md), always as SQL:
 - `meta.table`: a warehouse table or view;
 - `meta.query`: a SQL query (reconciliations between marts and raw);
-- `meta.frame`: a frame built here in Python (`ingest_reconciliation`, by `meta.kinds`);
-- a partner contract (generated suites `partner:<id>`): the rows that partner will receive tomorrow, read
-  through `pipelines.partner_feed` as the export reads them (the check runs after tag and similar).
+- `meta.frame`: a query built here (`ingest_reconciliation`, by `meta.kinds`);
+- a partner contract (generated suites `partner:<id>`): the rows that partner will receive tomorrow, the SQL
+  of `pipelines.partner_feed` that the export streams (the check runs after tag and similar).
+
+Memory: the verdicts are computed in DuckDB SQL over every row (`sql_expectations`, within
+`query_memory_limit`, spilling beyond it); Great Expectations validates, and the Data Docs show, a pandas
+frame of at most `gate_sample_rows` rows per suite (the rows an expectation rejects first, then a
+deterministic sample). No table is read whole into Python.
 """
 
 from __future__ import annotations
@@ -23,11 +28,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from pipelines.check import sql_expectations
+from pipelines.partner_feed import sql_literal
 from pipelines.settings import PROJECT_ROOT, MsdbSettings
 from pipelines.warehouse import writer
 
+log = logging.getLogger(__name__)
+
 SUITES_DIR = PROJECT_ROOT / "expectations"
 COUNTRIES_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "iso_3166_countries.csv"
+# What GX validates, said in every suite's meta (and so in the Data Docs)
+GX_BATCH = (
+    "A bounded sample: the rows some expectation rejects first, then a deterministic sample by row hash, at most "
+    "gate_sample_rows rows. The gate's verdicts (ops.quality_results) are computed in SQL over every row."
+)
 # Raw tables whose rows are children of another table's record (their positions are not records of their own).
 CHILD_TABLES = {"adi_assets", "holders"}
 
@@ -101,12 +115,10 @@ def partner_suites(settings: MsdbSettings) -> list[tuple[SuiteSpec, object]]:
     return suites
 
 
-def ingest_reconciliation_frame(con, kinds: list[str]):
+def ingest_reconciliation_sql(con, kinds: list[str]) -> str:
     """One row per loaded file of those kinds: what ingest counted against what the raw tables and the
     quarantine hold. Every gap column must be 0: found = loaded + quarantined, each loaded record has rows in
     raw (distinct record positions over the raw tables), each quarantined record a quarantine row."""
-    import pandas as pd
-
     tables = [
         name
         for (name,) in con.execute(
@@ -122,8 +134,7 @@ def ingest_reconciliation_frame(con, kinds: list[str]):
     positions = " UNION ALL ".join(f"SELECT file_id, record_position FROM raw.{t}" for t in tables) or (
         "SELECT NULL::VARCHAR AS file_id, NULL::VARCHAR AS record_position WHERE false"
     )
-    placeholders = ", ".join("?" for _ in kinds)
-    sql = f"""
+    return f"""
         WITH raw_records AS (
             SELECT file_id, count(DISTINCT record_position) AS raw_records FROM ({positions}) GROUP BY file_id
         ),
@@ -139,22 +150,16 @@ def ingest_reconciliation_frame(con, kinds: list[str]):
         FROM ops.ingest_files f
         LEFT JOIN raw_records r USING (file_id)
         LEFT JOIN quarantined q USING (file_id)
-        WHERE f.status IN ('loaded', 'partial') AND f.kind IN ({placeholders})
+        WHERE f.status IN ('loaded', 'partial') AND f.kind IN ({", ".join(sql_literal(k) for k in kinds) or "NULL"})
         ORDER BY f.file_path
     """
-    cursor = con.execute(sql, kinds)
-    names = [d[0] for d in cursor.description]
-    return pd.DataFrame(cursor.fetchall(), columns=names)
 
 
-def suite_frame(con, spec: SuiteSpec):
-    import pandas as pd
-
+def suite_sql(con, spec: SuiteSpec) -> str:
+    """The rows a (file) suite is about, as SQL."""
     if spec.meta.get("frame") == "ingest_reconciliation":
-        return ingest_reconciliation_frame(con, spec.meta.get("kinds", []))
-    sql = spec.meta.get("query") or f"SELECT * FROM {spec.table}"
-    cursor = con.execute(sql)
-    return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        return ingest_reconciliation_sql(con, spec.meta.get("kinds", []))
+    return spec.meta.get("query") or f"SELECT * FROM {spec.table}"
 
 
 def _plain(value):
@@ -252,21 +257,62 @@ class _Validator:
         return str(index) if index.exists() else None
 
 
-def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
+def gx_sample_sql(relation: str, expectations: list[dict], types: dict[str, str], rows: int) -> str:
+    """The rows GX validates: at most `rows`, those some expectation rejects first (so the Data Docs show the
+    failures), then a deterministic sample (by a hash of the row, the same rows on every run of the same data)."""
+    predicates = []
+    for expectation in expectations:
+        if all(c in types for c in sql_expectations.columns_of(expectation)):
+            predicate = sql_expectations.unexpected_row(expectation, types)
+            if predicate:
+                predicates.append(f"coalesce({predicate}, false)")
+    rejected = " OR ".join(predicates) or "false"
+    return f"SELECT * FROM ({relation}) AS suite_rows ORDER BY ({rejected}) DESC, hash(*COLUMNS(*)) LIMIT {int(rows)}"
+
+
+def gx_sample(con, relation: str, expectations: list[dict], rows: int):
+    """A pandas frame of at most `rows` rows of the relation (see `gx_sample_sql`)."""
+    import pandas as pd
+
+    types = {name: column_type for name, column_type, *_ in con.execute(f"DESCRIBE SELECT * FROM ({relation})").fetchall()}
+    cursor = con.execute(gx_sample_sql(relation, expectations, types, rows))
+    return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+
+
+def _suites_and_relations(con, settings: MsdbSettings, logical_date: date) -> list[tuple[SuiteSpec, str]]:
+    """Each suite with the SQL of the rows it is about; a partner's are the rows it will receive."""
     from pipelines.partner_feed import partner_feed
     from pipelines.settings import delivery_date
 
+    work = [(spec, suite_sql(con, spec)) for spec in load_suites()]
+    for spec, contract in partner_suites(settings):
+        work.append((spec, partner_feed(con, contract, delivery_date(logical_date)).delivered_sql))
+    return work
+
+
+def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
+    """Memory: the verdicts are DuckDB aggregates over every row (within `query_memory_limit`, spilled beyond
+    it); Python holds at most `gate_sample_rows` rows of one suite at a time, the frame GX validates."""
     summary = CheckSummary()
     validator = _Validator(settings.var_dir / "data_docs")
     checked_at = datetime.now(UTC)
     results: list[tuple] = []
     with writer(settings.warehouse) as con:
-        work = [(spec, suite_frame(con, spec)) for spec in load_suites()]
-        for spec, contract in partner_suites(settings):
-            work.append((spec, partner_feed(con, contract, delivery_date(logical_date)).frame()))
-        for spec, frame in work:
+        if settings.query_memory_limit:
+            con.execute(f"SET memory_limit = '{settings.query_memory_limit}'")
+        for spec, relation in _suites_and_relations(con, settings, logical_date):
             summary.suites += 1
-            for expectation, column, success, observed in validator.validate(spec, frame):
+            if "contract" in spec.meta:  # a partner's feed: cut once, read by the checks and the sample
+                con.execute(f"CREATE OR REPLACE TEMP TABLE gate_partner_feed AS {relation}")
+                relation = "SELECT * FROM gate_partner_feed"
+            verdicts = sql_expectations.evaluate(con, relation, spec.expectations)
+            frame = gx_sample(con, relation, spec.expectations, settings.gate_sample_rows)
+            sampled = SuiteSpec(spec.name, spec.table, spec.blocks, spec.expectations, {**spec.meta, "gx_batch": GX_BATCH})
+            passed_in_sql = {(kind, column) for kind, column, success, _ in verdicts if success}
+            for kind, column, gx_success, gx_observed in validator.validate(sampled, frame):
+                if (kind, column) in passed_in_sql and not gx_success:  # a fault of the SQL reading
+                    log.warning("%s: %s(%s) passes in SQL but fails in GX on a sample: %s", spec.name, kind, column, gx_observed)
+            for expectation, column, success, observed in verdicts:
                 summary.expectations += 1
                 results.append((logical_date, spec.name, expectation, column, success, observed, spec.blocks, checked_at))
                 if not success:

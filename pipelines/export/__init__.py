@@ -7,6 +7,10 @@ contract are withheld from that partner (`exports.withheld_rows`: work id and re
 
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
 not import the gate, and the gate does not import export.
+
+Memory: bounded by `export_batch_rows` feed rows in Python (streamed from DuckDB into the delivery file, its
+sha256 computed on the way), one S3 part when uploading, and DuckDB's `query_memory_limit` for the feed's
+sort and joins (spilled beyond it). Withheld rows go from SQL to `exports.withheld_rows` without Python.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import BinaryIO
 
 from pipelines.export.targets import AlreadyExists, target_for
 from pipelines.kansei import model_version
@@ -45,16 +50,26 @@ class ExportSummary:
     deliveries: list[Delivery] = field(default_factory=list)
 
 
-def _jsonl(rows: list[dict], labels: dict[str, tuple[str, str]]) -> bytes:
-    lines = []
-    for row in rows:
-        row = dict(row)
-        row["kansei_tags"] = [
-            {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
-            for t in row["kansei_tags"]
-        ]
-        lines.append(json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")))
-    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+def _jsonl_line(row: dict, labels: dict[str, tuple[str, str]]) -> str:
+    row = dict(row)
+    row["kansei_tags"] = [
+        {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
+        for t in row["kansei_tags"]
+    ]
+    return json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")) + "\n"
+
+
+def write_jsonl(fh: BinaryIO, con, feed: PartnerFeed, labels: dict[str, tuple[str, str]], batch_rows: int) -> dict:
+    """Stream the feed's rows into `fh` as JSON Lines, batch by batch; returns the manifest's file entry."""
+    digest = hashlib.sha256()
+    rows = size = 0
+    for batch in feed.batches(con, batch_rows):
+        chunk = "".join(_jsonl_line(row, labels) for row in batch).encode("utf-8")
+        fh.write(chunk)
+        digest.update(chunk)
+        rows += len(batch)
+        size += len(chunk)
+    return {"name": "works.jsonl", "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
 
 
 def _manifest(contract: PartnerContract, logical_date: date, files: list[dict], version: str) -> bytes:
@@ -71,13 +86,17 @@ def _manifest(contract: PartnerContract, logical_date: date, files: list[dict], 
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _put(target, key: str, body: bytes) -> None:
-    """Write a data file; an identical leftover from an interrupted attempt is accepted, a different one is not."""
+def _put_feed(target, key: str, write) -> dict:
+    """Write a data file through `write(fh)` (which returns its file entry); an identical leftover from an
+    interrupted attempt is accepted, a different one is not."""
+    entry: dict = {}
     try:
-        target.put_new(key, body)
+        with target.writing(key) as fh:
+            entry = write(fh)
     except AlreadyExists as exc:
-        if target.read(key) != body:
+        if not entry or target.sha256(key) != entry["sha256"]:
             raise DeliveryConflict(f"{exc} exists with other content and no manifest") from exc
+    return entry
 
 
 def blocked_for(con, logical_date: date) -> set[str]:
@@ -88,23 +107,20 @@ def blocked_for(con, logical_date: date) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _record_withheld(con, feed: PartnerFeed, logical_date: date) -> None:
-    """The rows held back from this partner's delivery of that date, replacing any earlier attempt's list."""
+def _record_withheld(con, feed: PartnerFeed, logical_date: date) -> int:
+    """The rows held back from this partner's delivery of that date, replacing any earlier attempt's list;
+    returns how many."""
     contract = feed.contract
     con.execute(
         "DELETE FROM exports.withheld_rows WHERE partner_id = ? AND feed = ? AND logical_date = ?",
         [contract.partner_id, contract.feed, logical_date],
     )
-    if feed.withheld:
-        recorded_at = datetime.now(UTC)
-        con.executemany(
-            "INSERT INTO exports.withheld_rows (partner_id, feed, logical_date, delivery_date, work_id, reason, recorded_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                [contract.partner_id, contract.feed, logical_date, feed.delivery_date, w.work_id, w.reason, recorded_at]
-                for w in feed.withheld
-            ],
-        )
+    inserted = con.execute(
+        "INSERT INTO exports.withheld_rows (partner_id, feed, logical_date, delivery_date, work_id, reason, recorded_at) "
+        f"SELECT ?, ?, ?, ?, work_id, reason, ? FROM ({feed.withheld_sql})",
+        [contract.partner_id, contract.feed, logical_date, feed.delivery_date, datetime.now(UTC)],
+    ).fetchone()
+    return inserted[0] if inserted else 0
 
 
 def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, target, blocked) -> Delivery:
@@ -119,16 +135,13 @@ def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logi
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
     taxonomy = load_taxonomy(settings.models_dir)
     labels = {t.id: (t.label_en, t.label_ja) for t in taxonomy.tags}
-    feed = partner_feed(con, contract, delivery_date(logical_date))
-    rows = feed.rows
-    body = _jsonl(rows, labels)
-    _put(target, f"{prefix}/works.jsonl", body)
-    files = [{"name": "works.jsonl", "rows": len(rows), "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}]
-    target.put_new(manifest_key, _manifest(contract, logical_date, files, model_version(settings)))
-    _record_withheld(con, feed, logical_date)
-    return Delivery(
-        contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=len(rows), withheld=len(feed.withheld)
+    feed = partner_feed(con, contract, delivery_date(logical_date)).materialised(con, "export_partner_feed")
+    entry = _put_feed(
+        target, f"{prefix}/works.jsonl", lambda fh: write_jsonl(fh, con, feed, labels, settings.export_batch_rows)
     )
+    target.put_new(manifest_key, _manifest(contract, logical_date, [entry], model_version(settings)))
+    withheld = _record_withheld(con, feed, logical_date)
+    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"], withheld=withheld)
 
 
 def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date) -> list:
@@ -156,6 +169,8 @@ def run_export(settings: MsdbSettings, logical_date: date) -> ExportSummary:
     target = target_for(settings.deliver, settings.s3_endpoint_url, settings.s3_region)
     summary = ExportSummary()
     with writer(settings.warehouse) as con:
+        if settings.query_memory_limit:
+            con.execute(f"SET memory_limit = '{settings.query_memory_limit}'")
         blocked = blocked_for(con, logical_date)
         for contract in load_partners(settings.partners_dir):
             delivery = deliver_partner(con, settings, contract, logical_date, target, blocked)

@@ -1,11 +1,22 @@
-"""Where feeds are written: a local folder laid out like the bucket, or S3. Objects are never overwritten."""
+"""Where feeds are written: a local folder laid out like the bucket, or S3. Objects are never overwritten.
+
+A data file is written through `writing(key)`, a file handle the export streams into; the object appears
+whole, and only if absent, when the block ends (a local link, or a conditional S3 upload: one PUT, or a
+multipart upload of `part_bytes` parts completed with If-None-Match). Memory: one S3 part at most.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
+
+READ_CHUNK = 1 << 20
 
 
 class AlreadyExists(Exception):
@@ -25,14 +36,23 @@ class LocalTarget:
     def read(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
 
-    def put_new(self, key: str, body: bytes) -> None:
-        """Write whole or not at all, and only if absent: temp file, fsync, then link (fails if it exists)."""
+    def sha256(self, key: str) -> str:
+        digest = hashlib.sha256()
+        with (self.root / key).open("rb") as fh:
+            while chunk := fh.read(READ_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+    @contextmanager
+    def writing(self, key: str) -> Iterator[BinaryIO]:
+        """Write whole or not at all, and only if absent: temp file beside it, fsync, then link (fails if it
+        exists). Nothing appears if the block raises."""
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(body)
+                yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
             try:
@@ -42,8 +62,14 @@ class LocalTarget:
         finally:
             os.unlink(tmp)
 
+    def put_new(self, key: str, body: bytes) -> None:
+        with self.writing(key) as fh:
+            fh.write(body)
+
 
 class S3Target:
+    part_bytes = 64 << 20  # larger files go up in parts of this size (S3: at least 5 MiB, at most 10,000 parts)
+
     def __init__(self, bucket: str, prefix: str, endpoint_url: str | None, region: str):
         import boto3
 
@@ -71,12 +97,54 @@ class S3Target:
     def read(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
 
+    def sha256(self, key: str) -> str:
+        digest = hashlib.sha256()
+        for chunk in self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].iter_chunks(READ_CHUNK):
+            digest.update(chunk)
+        return digest.hexdigest()
+
     def put_new(self, key: str, body: bytes) -> None:
         """Conditional write (If-None-Match: *): S3 answers 412 when the object exists."""
+        self._conditionally(key, lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, IfNoneMatch="*"))
+
+    @contextmanager
+    def writing(self, key: str) -> Iterator[BinaryIO]:
+        """A spool file (in the temporary directory) uploaded when the block ends: one conditional PUT, or a
+        multipart upload whose completion is conditional, so the object appears whole or not at all."""
+        with tempfile.TemporaryFile(prefix="msdb-delivery-") as fh:
+            yield fh
+            size = fh.tell()
+            fh.seek(0)
+            if size <= self.part_bytes:
+                self._conditionally(
+                    key, lambda: self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=fh, IfNoneMatch="*")
+                )
+            else:
+                self._multipart(key, fh)
+
+    def _multipart(self, key: str, fh: BinaryIO) -> None:
+        upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=self._key(key))["UploadId"]
+        try:
+            parts = []
+            while part := fh.read(self.part_bytes):
+                number = len(parts) + 1
+                answer = self.client.upload_part(Bucket=self.bucket, Key=self._key(key), UploadId=upload, PartNumber=number, Body=part)
+                parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            self._conditionally(
+                key,
+                lambda: self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=self._key(key), UploadId=upload, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+                ),
+            )
+        except BaseException:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self._key(key), UploadId=upload)
+            raise
+
+    def _conditionally(self, key: str, write) -> None:
         from botocore.exceptions import ClientError
 
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=body, IfNoneMatch="*")
+            write()
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("PreconditionFailed", "412"):
                 raise AlreadyExists(self.uri(key)) from exc

@@ -38,7 +38,8 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
 def writer(path: Path, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
     """The one read-write connection of this process; schema created on first use. On close, the committed
     file is published for readers (`pipelines.warehouse.published`), unless the caller publishes right after
-    anyway (publish=False)."""
+    anyway (publish=False) or publishing is deferred to the end of the stage or run (`deferred_publishing`,
+    as `pipelines.nightly` does)."""
     import duckdb
 
     from pipelines.warehouse.functions import register_functions

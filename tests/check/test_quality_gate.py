@@ -163,3 +163,34 @@ def test_rows_lost_between_ingest_and_raw_fail_the_reconciliation(gate_settings)
         "cinema-now": ("blocked", "quality gate failed: works"),
         "melody-stream": ("blocked", "quality gate failed: works"),
     }
+
+
+def test_gx_validates_a_bounded_sample_and_the_verdicts_count_every_row(gate_settings, monkeypatch):
+    from pipelines import check
+
+    execute(
+        gate_settings,  # 2264 windows, one in a territory that does not exist
+        "INSERT INTO marts.fct_licence_window SELECT l.* REPLACE ('bad-window' AS licence_window_id, 'XX' AS territory) "
+        "FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) "
+        "WHERE w.isrc = 'JPSK02600002' AND l.commercial_model = 'SubscriptionModel' AND l.use_type = 'Stream'",
+    )
+    frames: dict[str, object] = {}
+    validate = check._Validator.validate
+
+    def recorded(self, spec, frame):
+        frames[spec.name] = frame
+        return validate(self, spec, frame)
+
+    monkeypatch.setattr(check._Validator, "validate", recorded)
+    settings = gate_settings.model_copy(update={"gate_sample_rows": 5})
+    summary = run_check(settings, SAMPLE_DATE)
+    assert max(len(f) for f in frames.values()) == 5  # pandas never holds more than the cap
+    assert len(frames["fct_licence_window_rows"]) == 5 and "XX" in set(frames["fct_licence_window_rows"]["territory"])
+    assert [f.split(" — ")[1] for f in summary.failed] == ['1 of 2264 rows unexpected: ["XX"]']  # counted over all rows
+    observed = dict(execute(settings, "SELECT suite, observed FROM ops.quality_results WHERE expectation = 'expect_column_values_to_be_unique'"))
+    assert observed["fct_licence_window"] == "0 of 2264 rows unexpected: []"
+    assert observed["partner:melody-stream"] == "0 of 8 rows unexpected: []"  # the XX window's work is withheld
+    # the same sample on every run of the same data
+    first = {name: frame.to_json() for name, frame in frames.items()}
+    run_check(settings, SAMPLE_DATE)
+    assert {name: frame.to_json() for name, frame in frames.items()} == first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import boto3
@@ -84,3 +85,63 @@ def test_a_blocked_gate_holds_back_only_dependent_feeds(copy_run):
     root = copy_run.warehouse.parent.parent / "deliveries"
     assert not (root / "cinema-now").exists()
     assert json.loads((root / "melody-stream/works/2026-11-24/manifest.json").read_text())["row_count"] == 9
+
+
+def test_s3_large_file_goes_up_in_parts_and_still_never_overwrites(moto_s3):
+    boto3.client("s3", endpoint_url=moto_s3, region_name="ap-northeast-1").create_bucket(
+        Bucket="parts", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"}
+    )
+    target = S3Target("parts", "feeds", moto_s3, "ap-northeast-1")
+    target.part_bytes = 5 << 20  # S3's smallest part
+    body = b'{"work_id":"w_0123456789abcdef0123","title":"\xe9\xa2\xa8\xe3\x81\xae\xe9\x81\x93"}\n' * 180_000  # ~11 MB: 3 parts
+    with target.writing("big/works.jsonl") as fh:
+        fh.write(body)
+    assert target.read("big/works.jsonl") == body
+    assert target.sha256("big/works.jsonl") == hashlib.sha256(body).hexdigest()
+    with pytest.raises(AlreadyExists), target.writing("big/works.jsonl") as fh:
+        fh.write(b"other" * (2 << 20))
+    assert target.read("big/works.jsonl") == body
+    # the refused upload was aborted, not left to be billed
+    assert "Uploads" not in target.client.list_multipart_uploads(Bucket="parts")
+
+
+@pytest.mark.slow
+def test_a_feed_larger_than_a_batch_streams_to_the_same_bytes(copy_run, monkeypatch):
+    from pipelines.partner_feed import PartnerFeed
+
+    batches: list[int] = []
+    batches_of = PartnerFeed.batches
+
+    def counted(self, con, batch_rows):
+        for batch in batches_of(self, con, batch_rows):
+            assert len(batch) <= batch_rows
+            batches.append(len(batch))
+            yield batch
+
+    monkeypatch.setattr(PartnerFeed, "batches", counted)
+    root = copy_run.warehouse.parent.parent
+    whole = copy_run.model_copy(update={"deliver": str(root / "whole")})
+    streamed = copy_run.model_copy(update={"deliver": str(root / "streamed"), "export_batch_rows": 2})
+    run_export(whole, SAMPLE_DATE)
+    assert batches == [2, 9]  # cinema-now, melody-stream: one batch each
+    batches.clear()
+    summary = run_export(streamed, SAMPLE_DATE)
+    assert batches == [2, 2, 2, 2, 2, 1]  # 2 + 9 rows, two at a time
+    assert [(d.partner_id, d.status, d.rows) for d in summary.deliveries] == [
+        ("cinema-now", "delivered", 2),
+        ("melody-stream", "delivered", 9),
+    ]
+    files = sorted(p.relative_to(root / "whole") for p in (root / "whole").rglob("*") if p.is_file())
+    assert [str(f) for f in files] == [
+        "cinema-now/works/2026-11-24/manifest.json",
+        "cinema-now/works/2026-11-24/works.jsonl",
+        "melody-stream/works/2026-11-24/manifest.json",
+        "melody-stream/works/2026-11-24/works.jsonl",
+    ]
+    for name in files:
+        assert (root / "streamed" / name).read_bytes() == (root / "whole" / name).read_bytes()
+    manifest = json.loads((root / "streamed/melody-stream/works/2026-11-24/manifest.json").read_text())
+    body = (root / "streamed/melody-stream/works/2026-11-24/works.jsonl").read_bytes()
+    assert manifest["files"] == [
+        {"name": "works.jsonl", "rows": 9, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+    ]

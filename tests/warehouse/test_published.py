@@ -6,7 +6,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pytest
@@ -94,3 +96,74 @@ def test_publish_replaces_the_copy_atomically(tmp_path):
     with duckdb.connect(str(published_path(warehouse)), read_only=True) as con:
         assert con.execute("SELECT version FROM ops.marker").fetchone() == (2,)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["msdb.duckdb", "msdb.published.duckdb"]
+
+
+def test_a_stage_publishes_once_when_it_ends_and_a_night_once_at_its_end(tmp_path, monkeypatch):
+    from pipelines import nightly
+    from pipelines.settings import MsdbSettings
+    from pipelines.warehouse import published
+
+    settings = MsdbSettings(warehouse=tmp_path / "msdb.duckdb", var_dir=tmp_path / "var")
+    copies: list[Path] = []
+    publish_now = published.publish
+    monkeypatch.setattr(published, "publish", lambda warehouse: copies.append(warehouse) or publish_now(warehouse))
+
+    def stage(settings, logical_date):
+        for step in ("first", "second"):  # two writers, as build (dbt) and the stages have
+            with writer(settings.warehouse) as con:
+                con.execute("INSERT INTO ops.stage_runs VALUES (?, ?, 'running', now(), NULL, NULL)", [logical_date, step])
+        assert copies == []  # deferred: readers still see the state before the stage (or the night)
+        return SimpleNamespace(files=[], by_kind=dict)
+
+    monkeypatch.setattr(nightly, "_stage_function", lambda name: stage)
+    nightly.run_stage("check", date(2026, 11, 24), settings)
+    assert copies == [settings.warehouse]
+    with duckdb.connect(str(published_path(settings.warehouse)), read_only=True) as con:
+        assert con.execute("SELECT stage FROM ops.stage_runs ORDER BY stage").fetchall() == [("check",), ("first",), ("second",)]
+
+    copies.clear()
+    monkeypatch.setattr(nightly, "report", lambda settings, logical_date: None)
+    nightly.run_nightly(settings, date(2026, 11, 25))
+    assert copies == [settings.warehouse]  # six stages, one copy
+
+
+def test_a_failing_stage_still_publishes_what_was_committed(tmp_path, monkeypatch):
+    from pipelines import nightly
+    from pipelines.settings import MsdbSettings
+
+    settings = MsdbSettings(warehouse=tmp_path / "msdb.duckdb", var_dir=tmp_path / "var")
+
+    def stage(settings, logical_date):
+        with writer(settings.warehouse) as con:
+            con.execute("CREATE TABLE ops.marker AS SELECT 1 AS version")
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(nightly, "_stage_function", lambda name: stage)
+    with pytest.raises(RuntimeError, match="broken"):
+        nightly.run_stage("build", date(2026, 11, 24), settings)
+    with duckdb.connect(str(published_path(settings.warehouse)), read_only=True) as con:
+        assert con.execute("SELECT version FROM ops.marker").fetchone() == (1,)
+        assert con.execute("SELECT stage, status FROM ops.stage_runs").fetchall() == [("build", "failed")]
+
+
+@pytest.mark.parametrize("file_system", ["as it is", "without reflink or copy_file_range"])
+def test_the_copy_is_byte_identical_whichever_way_it_is_made(tmp_path, monkeypatch, file_system):
+    import errno
+    import fcntl
+    import os
+
+    from pipelines.warehouse.published import copy_file
+
+    if file_system != "as it is":
+
+        def unsupported(*args):
+            raise OSError(errno.EOPNOTSUPP, "not here")
+
+        monkeypatch.setattr(fcntl, "ioctl", unsupported)
+        monkeypatch.setattr(os, "copy_file_range", unsupported)
+    source, destination = tmp_path / "source.duckdb", tmp_path / "copy.duckdb"
+    source.write_bytes(os.urandom(3 << 20) + b"tail")
+    destination.write_bytes(b"an older, longer copy" * (1 << 18))
+    way = copy_file(source, destination)
+    assert destination.read_bytes() == source.read_bytes()
+    assert way in ({"reflink", "copy_file_range", "copy"} if file_system == "as it is" else {"copy"})
