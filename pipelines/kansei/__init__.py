@@ -32,8 +32,9 @@ from pipelines.settings import MsdbSettings
 from pipelines.warehouse import ArrowStream, writer
 
 # Distinct texts scored per batch: what a batch holds in Python is this many texts (at most ~2 KB each after
-# the cut at max_chars), their vectors (× 384 float32) and their tags.
-TEXT_BATCH = 4096
+# the cut at max_chars), their vectors (× 384 float32) and their tags, ~60 MB. Large, since each length bucket
+# of a batch ends in one part-filled encoder batch (see `embed`).
+TEXT_BATCH = 16_384
 # DuckDB's buffer pool during the stage; the joins over the catalog spill to its temporary directory beyond it.
 DUCKDB_MEMORY_LIMIT = "512MB"
 
@@ -292,7 +293,9 @@ def run_tagging(
                 SELECT DISTINCT ON (text_sha256) text_sha256, english, japanese FROM tag_items
                 WHERE text_sha256 IN (SELECT text_sha256 FROM todo WHERE needs_vector OR needs_tags)
             )
-            SELECT row_number() OVER (ORDER BY text_sha256) AS batch_row, text_sha256, english, japanese,
+            -- Ordered by text, so that the texts that differ only on the Japanese side share a batch and
+            -- their English side is embedded once.
+            SELECT row_number() OVER (ORDER BY english, japanese, text_sha256) AS batch_row, text_sha256, english, japanese,
                    needs_vector, needs_tags
             FROM texts JOIN todo USING (text_sha256)
             ORDER BY batch_row
