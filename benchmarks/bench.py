@@ -33,7 +33,7 @@ class Benchmark:
 BENCHMARKS = [
     Benchmark("ingest", "ingest.py", ["--size-mb", "200"], ["--size-mb", "20"]),
     Benchmark("articles", "articles.py", ["--articles", "100000"], ["--articles", "5000"]),
-    Benchmark("tagging", "tagging.py", ["--works", "100000"], ["--works", "5000"]),
+    Benchmark("tagging", "tagging.py", ["--works", "20000"], ["--works", "2000"]),
     Benchmark("similarity", "similarity.py", ["--n", "1000000"], ["--n", "50000"]),
     Benchmark("night", "night.py", ["--works", "1000000", "--articles", "100000"], ["--works", "5000", "--articles", "500"]),
 ]

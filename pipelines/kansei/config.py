@@ -39,6 +39,15 @@ class Taxonomy(BaseModel):
 class TaggingSettings(BaseModel):
     embedding_min_score: float = 0.30
     embedding_top_k: int = 4
+    embedding_floor: float = Field(
+        default=0.15,
+        description="A text with no tag at embedding_min_score keeps its best tags down to this similarity; below "
+        "it even a text's best tag is noise, and the text is untaggable ('no tag above threshold').",
+    )
+    embedding_relative_floor: float = Field(
+        default=0.9,
+        description="...and only those within this fraction of its best tag's similarity.",
+    )
     lexicon_base_score: float = 0.55
     lexicon_step: float = 0.1
 

@@ -408,6 +408,23 @@ CREATE TABLE IF NOT EXISTS kansei.work_embeddings (
     embedding FLOAT[] NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS kansei.text_tags (
+    text_sha256 VARCHAR NOT NULL,      -- the cache of the tag stage: one row per distinct text scored
+    model_version VARCHAR NOT NULL,
+    tags STRUCT(tag_id VARCHAR, facet VARCHAR, score DOUBLE, source VARCHAR)[] NOT NULL,
+    untaggable_reason VARCHAR          -- why tags is empty: 'no text', 'no tag above threshold', ...
+);
+
+CREATE TABLE IF NOT EXISTS kansei.tag_status (
+    kind VARCHAR NOT NULL,             -- work, article: one row per work of marts.dim_work and article of dim_article
+    item_id VARCHAR NOT NULL,
+    text_sha256 VARCHAR NOT NULL,      -- the text its tags were computed from
+    tags INTEGER NOT NULL,
+    untaggable_reason VARCHAR,         -- null when tagged
+    model_version VARCHAR NOT NULL,
+    logical_date DATE NOT NULL         -- the night its tags were computed
+);
+
 CREATE TABLE IF NOT EXISTS similarity.work_neighbors (
     work_id VARCHAR NOT NULL,
     neighbor_work_id VARCHAR NOT NULL,
