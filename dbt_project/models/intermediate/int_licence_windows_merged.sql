@@ -44,15 +44,30 @@ taken_down as (
 ),
 
 -- Most work/territory/model/use hold one term (its window is itself): they skip the two window passes, which
--- sort every partition, and only partitions of several terms go through them.
+-- sort every partition. That is known from the terms (few rows), before the territories multiply them: when a
+-- work has one non-takedown term for a model and use, each of its territories has one row for them (a term
+-- lists a territory once). Rows of a work/model/use not found there take the window passes, as any would.
+term_uses as (
+    select terms.work_id, cm.commercial_model, ut.use_type, count(distinct terms.licence_term_id) as terms
+    from {{ ref('int_licence_terms') }} as terms
+    cross join unnest(terms.commercial_models) as cm(commercial_model)
+    cross join unnest(terms.use_types) as ut(use_type)
+    where not terms.is_takedown
+    group by all
+),
+
 bounded as (
     select
-        *,
-        coalesce(window_start, date '0001-01-01') as start_bound,
-        coalesce(window_end, date '9999-12-31') as end_bound,
-        count(*) over (partition by work_id, territory, commercial_model, use_type) as terms_in_partition
+        expanded.*,
+        coalesce(expanded.window_start, date '0001-01-01') as start_bound,
+        coalesce(expanded.window_end, date '9999-12-31') as end_bound,
+        coalesce(term_uses.terms, 2) as terms_for_model_and_use
     from expanded
-    where not is_takedown
+    left join term_uses
+        on expanded.work_id = term_uses.work_id
+        and expanded.commercial_model = term_uses.commercial_model
+        and expanded.use_type = term_uses.use_type
+    where not expanded.is_takedown
 ),
 
 single_terms as (
@@ -70,7 +85,7 @@ single_terms as (
         case when is_withdrawn then purged_at end as purged_at,
         is_withdrawn as all_purged
     from bounded
-    where terms_in_partition = 1
+    where terms_for_model_and_use = 1
 ),
 
 -- Both window passes below order a partition the same total way (a term's id breaks ties between terms with
@@ -85,7 +100,7 @@ ordered as (
             rows between unbounded preceding and 1 preceding
         ) as previous_end
     from bounded
-    where terms_in_partition > 1
+    where terms_for_model_and_use > 1
 ),
 
 islands as (
