@@ -179,3 +179,15 @@ def test_day_two_changes_reach_the_incremental_windows(two_warehouses):
     assert {status for *_, status in _windows(incremental, HOSHIZORA)} == {"withdrawn"}  # purged
     assert {status for *_, status in _windows(incremental, KAZE)} == {"active"}  # untouched
     assert {status for *_, status in _windows(incremental, TSUKIYO)} == {"active"}  # new
+
+
+def test_day_two_took_the_incremental_path(two_warehouses):
+    """The comparison above is worth something only if day 2 ran the incremental branch of both models."""
+    incremental, full = two_warehouses
+
+    def compiled(settings, path: str) -> str:
+        return (settings.var_dir / "dbt" / "target" / "compiled" / "msdb" / "models" / path).read_text(encoding="utf-8")
+
+    for path in ("intermediate/int_licence_windows_merged.sql", "marts/fct_licence_window.sql"):
+        assert "anti join (select distinct work_id, terms_fingerprint from" in compiled(incremental, path)
+        assert "anti join (select distinct work_id, terms_fingerprint from" not in compiled(full, path)
