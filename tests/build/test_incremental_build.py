@@ -30,13 +30,25 @@ INCREMENTAL = ["marts.fct_licence_window", "intermediate.int_licence_windows_mer
 
 
 def _album(number: int, title: str, tracks: int) -> tuple[list[Recording], Release]:
-    recordings = [Recording(f"A{t}", f"JPKG026{number:02d}{t:03d}", f"{title} {t}") for t in range(1, tracks + 1)]
-    release = Release("R0", title, [r.reference for r in recordings], icpn=ern38.icpn(f"4589990800{number:02d}"), is_main=True)
+    recordings = [
+        Recording(f"A{t}", f"JPKG026{number:02d}{t:03d}", f"{title} {t}") for t in range(1, tracks + 1)
+    ]
+    release = Release(
+        "R0",
+        title,
+        [r.reference for r in recordings],
+        icpn=ern38.icpn(f"4589990800{number:02d}"),
+        is_main=True,
+    )
     return recordings, release
 
 
 ASAGIRI, YUGURE, HOSHIZORA, KAZE, TSUKIYO = (
-    _album(1, "Asagiri", 2), _album(2, "Yugure", 2), _album(3, "Hoshizora", 1), _album(4, "Kaze", 1), _album(5, "Tsukiyo", 2)
+    _album(1, "Asagiri", 2),
+    _album(2, "Yugure", 2),
+    _album(3, "Hoshizora", 1),
+    _album(4, "Kaze", 1),
+    _album(5, "Tsukiyo", 2),
 )
 
 
@@ -63,8 +75,13 @@ def _purge(message_id: str, created: str, icpn: str) -> str:
 
 DAY_1_FILES = {
     "KG_ASAGIRI_1.xml": _message(
-        "KG-1", "2026-11-20T10:00:00+09:00", ASAGIRI,
-        [Deal("R0", ["Worldwide"]), Deal("R0", ["JP"], models=["PayAsYouGoModel"], uses=["PermanentDownload"], end="2027-06-30")],
+        "KG-1",
+        "2026-11-20T10:00:00+09:00",
+        ASAGIRI,
+        [
+            Deal("R0", ["Worldwide"]),
+            Deal("R0", ["JP"], models=["PayAsYouGoModel"], uses=["PermanentDownload"], end="2027-06-30"),
+        ],
     ),
     "KG_YUGURE_1.xml": _message("KG-2", "2026-11-20T11:00:00+09:00", YUGURE, [Deal("R0", ["JP", "KR"])]),
     "KG_HOSHIZORA_1.xml": _message("KG-3", "2026-11-20T12:00:00+09:00", HOSHIZORA, [Deal("R0", ["JP"])]),
@@ -75,11 +92,17 @@ DAY_2_FILES = {
     "KG_TSUKIYO_1.xml": _message("KG-5", "2026-11-24T10:00:00+09:00", TSUKIYO, [Deal("R0", ["Worldwide"])]),
     # an update of Asagiri: the Japan download deal is gone, the Worldwide window now ends
     "KG_ASAGIRI_2.xml": _message(
-        "KG-6", "2026-11-24T11:00:00+09:00", ASAGIRI, [Deal("R0", ["Worldwide"], end="2027-03-31")], root="UpdateReleaseMessage"
+        "KG-6",
+        "2026-11-24T11:00:00+09:00",
+        ASAGIRI,
+        [Deal("R0", ["Worldwide"], end="2027-03-31")],
+        root="UpdateReleaseMessage",
     ),
     # Yugure taken down in Japan
     "KG_YUGURE_2.xml": _takedown(
-        _message("KG-7", "2026-11-24T12:00:00+09:00", YUGURE, [Deal("R0", ["JP"])], root="UpdateReleaseMessage")
+        _message(
+            "KG-7", "2026-11-24T12:00:00+09:00", YUGURE, [Deal("R0", ["JP"])], root="UpdateReleaseMessage"
+        )
     ),
     # Hoshizora purged
     "KG_HOSHIZORA_PURGE.xml": _purge("KG-8", "2026-11-24T13:00:00+09:00", HOSHIZORA[1].icpn),
@@ -92,7 +115,8 @@ def _landing(root, days: list[dict[str, str]]):
         shutil.copytree(SAMPLES, landing)
         registry = landing / "registry.yaml"
         registry.write_text(
-            registry.read_text(encoding="utf-8") + f"  - id: {HOLDER}\n    name: Kirigami Sound\n    kind: music\n",
+            registry.read_text(encoding="utf-8")
+            + f"  - id: {HOLDER}\n    name: Kirigami Sound\n    kind: music\n",
             encoding="utf-8",
         )
     folder = landing / "music" / HOLDER
@@ -144,14 +168,21 @@ def test_incremental_night_equals_a_full_rebuild(two_warehouses):
         assert tables == _tables(con, "ful")
         assert {"marts.dim_work", "marts.fct_licence_window", "marts.dim_work_history"} <= set(tables)
         for table in [*tables, *INCREMENTAL[1:]]:
-            counts = con.execute(f"SELECT (SELECT count(*) FROM inc.{table}), (SELECT count(*) FROM ful.{table})").fetchone()
+            counts = con.execute(
+                f"SELECT (SELECT count(*) FROM inc.{table}), (SELECT count(*) FROM ful.{table})"
+            ).fetchone()
             only_incremental = con.execute(
                 f"SELECT * FROM (SELECT * FROM inc.{table} EXCEPT ALL SELECT * FROM ful.{table}) ORDER BY ALL LIMIT 5"
             ).fetchall()
             only_full = con.execute(
                 f"SELECT * FROM (SELECT * FROM ful.{table} EXCEPT ALL SELECT * FROM inc.{table}) ORDER BY ALL LIMIT 5"
             ).fetchall()
-            assert counts[0] == counts[1] and only_incremental == [] and only_full == [], (table, counts, only_incremental, only_full)
+            assert counts[0] == counts[1] and only_incremental == [] and only_full == [], (
+                table,
+                counts,
+                only_incremental,
+                only_full,
+            )
 
 
 def _windows(settings, album) -> list[tuple]:
@@ -172,7 +203,8 @@ def test_day_two_changes_reach_the_incremental_windows(two_warehouses):
     ends = date(2027, 3, 31)
     # the update: the Japan download deal is gone, the Worldwide stream window ends
     assert _windows(incremental, ASAGIRI) == [
-        (country, "SubscriptionModel", "OnDemandStream", date(2026, 12, 1), ends, "active") for country in ("FR", "JP", "KR")
+        (country, "SubscriptionModel", "OnDemandStream", date(2026, 12, 1), ends, "active")
+        for country in ("FR", "JP", "KR")
     ]
     # Yugure's update holds only a Japan takedown: its Korea deal is no longer in force, Japan is withdrawn
     assert [(row[0], row[-1]) for row in _windows(incremental, YUGURE)] == [("JP", "withdrawn")]
@@ -186,7 +218,9 @@ def test_day_two_took_the_incremental_path(two_warehouses):
     incremental, full = two_warehouses
 
     def compiled(settings, path: str) -> str:
-        return (settings.var_dir / "dbt" / "target" / "compiled" / "msdb" / "models" / path).read_text(encoding="utf-8")
+        return (settings.var_dir / "dbt" / "target" / "compiled" / "msdb" / "models" / path).read_text(
+            encoding="utf-8"
+        )
 
     for path in ("intermediate/int_licence_windows_merged.sql", "marts/fct_licence_window.sql"):
         assert "anti join (select distinct work_id, terms_fingerprint from" in compiled(incremental, path)
