@@ -20,6 +20,14 @@ DateOption = Annotated[
 LandingOption = Annotated[Path | None, typer.Option("--landing", help="Landing folder (default: data/samples).")]
 WarehouseOption = Annotated[Path | None, typer.Option("--warehouse", help="DuckDB warehouse file.")]
 DeliverOption = Annotated[str | None, typer.Option("--deliver", help="Delivery folder or s3://bucket/prefix.")]
+FullRefreshOption = Annotated[
+    bool,
+    typer.Option(
+        "--full-refresh",
+        help="Rebuild instead of updating what changed: dbt's incremental models (dbt --full-refresh) and the "
+        "stages' caches.",
+    ),
+]
 
 
 def _settings(landing: Path | None = None, warehouse: Path | None = None, deliver: str | None = None):
@@ -110,6 +118,7 @@ def run(
     landing: LandingOption = None,
     warehouse: WarehouseOption = None,
     deliver: DeliverOption = None,
+    full_refresh: FullRefreshOption = False,
 ) -> None:
     """Run the whole nightly pipeline for one logical date and print its summary.
 
@@ -132,7 +141,7 @@ def run(
                 progress.advance(task)
 
         try:
-            result = run_nightly(settings, logical_date, on_stage)
+            result = run_nightly(settings, logical_date, on_stage, full_refresh=full_refresh)
         except Exception as exc:
             progress.stop()
             console.print(f"[red]stage failed:[/red] {type(exc).__name__}: {exc}")
@@ -166,13 +175,14 @@ def stage(
     landing: LandingOption = None,
     warehouse: WarehouseOption = None,
     deliver: DeliverOption = None,
+    full_refresh: FullRefreshOption = False,
 ) -> None:
     """Run one stage for a logical date (what an Airflow task runs)."""
     import json
 
     from pipelines.nightly import run_stage
 
-    summary = run_stage(name, _logical_date(date_), _settings(landing, warehouse, deliver))
+    summary = run_stage(name, _logical_date(date_), _settings(landing, warehouse, deliver), full_refresh=full_refresh)
     console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
 
 

@@ -10,6 +10,7 @@ says the same thing whichever scheduler ran the stages.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
@@ -66,15 +67,26 @@ def _record(settings: MsdbSettings, logical_date: date, stage: str, status: str,
         )
 
 
-def run_stage(name: str, logical_date: date, settings: MsdbSettings | None = None) -> dict:
-    """Run one stage for a logical date; returns a small JSON-safe summary (fit for an Airflow XCom)."""
+def _accepts_full_refresh(function: Callable[..., Any]) -> bool:
+    return "full_refresh" in inspect.signature(function).parameters
+
+
+def run_stage(
+    name: str, logical_date: date, settings: MsdbSettings | None = None, full_refresh: bool = False
+) -> dict:
+    """Run one stage for a logical date; returns a small JSON-safe summary (fit for an Airflow XCom).
+
+    full_refresh rebuilds what the stage otherwise updates incrementally (dbt's incremental models, cached tags
+    and neighbours); it reaches the stages whose function takes a `full_refresh` keyword, the others run as usual.
+    """
     settings = settings or MsdbSettings()
     function = _stage_function(name)
+    keywords = {"full_refresh": True} if full_refresh and _accepts_full_refresh(function) else {}
     started = datetime.now(UTC)
     # readers get the warehouse once, when the stage (or, in `run_nightly`, the night) is over
     with deferred_publishing(settings.warehouse):
         try:
-            result = function(settings, logical_date)
+            result = function(settings, logical_date, **keywords)
         except Exception as exc:
             _record(settings, logical_date, name, "failed", started, {"error": f"{type(exc).__name__}: {exc}"})
             raise
@@ -200,6 +212,7 @@ def run_nightly(
     settings: MsdbSettings,
     logical_date: date,
     on_stage: Callable[[str, str], None] | None = None,
+    full_refresh: bool = False,
 ) -> NightlyReport:
     """All stages in order; stops at the first failing stage (its exception propagates). The published copy
     is made once, at the end (`pipelines.warehouse.published`)."""
@@ -207,7 +220,7 @@ def run_nightly(
         for stage in STAGES:
             if on_stage:
                 on_stage(stage, "start")
-            run_stage(stage, logical_date, settings)
+            run_stage(stage, logical_date, settings, full_refresh=full_refresh)
             if on_stage:
                 on_stage(stage, "done")
     return report(settings, logical_date)

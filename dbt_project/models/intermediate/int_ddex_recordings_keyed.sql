@@ -33,10 +33,13 @@ resource_releases as (
             {{ release_key('releases.icpn', 'releases.grid', 'releases.holder_id', 'releases.proprietary_id') }}
         ) as release_key,
         releases.display_artist as release_display_artist
-    from resources
-    inner join releases
+    -- an equi-join on each listed reference: a join on the message alone, filtered by list_contains, pairs
+    -- every recording with every release of a catalog delivered as one message
+    from releases
+    cross join unnest(releases.resource_references) as refs(resource_reference)
+    inner join resources
         on resources.file_id = releases.file_id
-        and list_contains(releases.resource_references, resources.resource_reference)
+        and resources.resource_reference = refs.resource_reference
     left join release_states
         on releases.file_id = release_states.file_id
         and releases.release_reference = release_states.release_reference

@@ -40,10 +40,31 @@ recordings as (
     where resource_kind in ('SoundRecording', 'Video')
 ),
 
+-- counts, not lists: a catalog delivered as one message lists every recording of the catalog, and a list of
+-- them on each of its releases grows with releases x recordings
 message_recordings as (
-    select file_id, list(distinct resource_reference order by resource_reference) as resource_references
+    select
+        file_id,
+        count(*) as recordings,
+        count(distinct resource_reference) as distinct_references
     from recordings
     group by file_id
+),
+
+-- one row per release row (a loaded and a refused release may share a reference): how many of its message's
+-- recordings it references
+release_coverage as (
+    select
+        releases.file_id,
+        releases.release_reference,
+        releases.record_position,
+        releases.is_rejected,
+        count(distinct recordings.resource_reference) as references_recordings
+    from releases
+    cross join unnest(releases.resource_references) as refs(resource_reference)
+    inner join recordings
+        on releases.file_id = recordings.file_id and refs.resource_reference = recordings.resource_reference
+    group by all
 ),
 
 release_recordings as (
@@ -63,8 +84,8 @@ clues as (
         coalesce(release_recordings.recording_isrcs, []) as recording_isrcs,
         bool_or(releases.is_marked_main) over (partition by releases.file_id) as message_marks_main,
         count(*) over (partition by releases.file_id) as releases_in_message,
-        len(message_recordings.resource_references) > 0
-            and len(list_filter(message_recordings.resource_references, r -> not list_contains(releases.resource_references, r))) = 0
+        coalesce(message_recordings.recordings, 0) > 0
+            and coalesce(release_coverage.references_recordings, 0) = message_recordings.distinct_references
             as references_every_recording,
         coalesce(releases.delivered_icpn, releases.delivered_grid) is not null as carries_icpn_or_grid,
         coalesce(releases.release_type in ('Album', 'Single', 'EP'), false) as is_album_single_or_ep,
@@ -73,6 +94,11 @@ clues as (
     left join message_recordings on releases.file_id = message_recordings.file_id
     left join release_recordings
         on releases.file_id = release_recordings.file_id and releases.release_reference = release_recordings.release_reference
+    left join release_coverage
+        on releases.file_id = release_coverage.file_id
+        and releases.release_reference = release_coverage.release_reference
+        and releases.record_position is not distinct from release_coverage.record_position
+        and releases.is_rejected = release_coverage.is_rejected
 ),
 
 ranked as (

@@ -1,10 +1,39 @@
 -- One row per work × territory × commercial model × use type × window: terms that overlap or touch are one
 -- window (two releases licensing the same recording, a renewal that starts the day after the old end).
 -- A takedown in force for that work/territory/model/use withdraws every window of it.
+{{ config(
+    materialized='incremental',
+    unique_key='work_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_works_not_in(\"select work_id from \" ~ ref('int_licence_terms')) }}",
+) }}
+
+-- Incremental by work: a work's windows depend only on its own licence terms, so a night merges again only
+-- the works whose terms fingerprint (macros/incremental_works.sql) differs from the one its windows were merged
+-- from; works without terms any more are deleted by the pre-hook. `--full-refresh` merges every work.
 with
+
+fingerprints as (
+    select terms.work_id, {{ licence_terms_fingerprint('terms') }} as terms_fingerprint
+    from {{ ref('int_licence_terms') }} as terms
+    group by terms.work_id
+),
+
+changed_works as (
+    select fingerprints.*
+    from fingerprints
+    {% if is_incremental() -%}
+    anti join (select distinct work_id, terms_fingerprint from {{ this }}) as merged
+        on fingerprints.work_id = merged.work_id and fingerprints.terms_fingerprint = merged.terms_fingerprint
+    {%- endif %}
+),
 
 expanded as (
     select * from {{ ref('int_licence_windows_expanded') }}
+    {% if is_incremental() -%}
+    where work_id in (select work_id from changed_works)
+    {%- endif %}
 ),
 
 taken_down as (
@@ -14,18 +43,54 @@ taken_down as (
     group by all
 ),
 
+-- Most work/territory/model/use hold one term (its window is itself): they skip the two window passes, which
+-- sort every partition. That is known from the terms (few rows), before the territories multiply them: when a
+-- work has one non-takedown term for a model and use, each of its territories has one row for them (a term
+-- lists a territory once). Rows of a work/model/use not found there take the window passes, as any would.
+term_uses as (
+    select terms.work_id, cm.commercial_model, ut.use_type, count(distinct terms.licence_term_id) as terms
+    from {{ ref('int_licence_terms') }} as terms
+    cross join unnest(terms.commercial_models) as cm(commercial_model)
+    cross join unnest(terms.use_types) as ut(use_type)
+    where not terms.is_takedown
+    group by all
+),
+
+bounded as (
+    select
+        expanded.*,
+        coalesce(expanded.window_start, date '0001-01-01') as start_bound,
+        coalesce(expanded.window_end, date '9999-12-31') as end_bound,
+        coalesce(term_uses.terms, 2) as terms_for_model_and_use
+    from expanded
+    left join term_uses
+        on expanded.work_id = term_uses.work_id
+        and expanded.commercial_model = term_uses.commercial_model
+        and expanded.use_type = term_uses.use_type
+    where not expanded.is_takedown
+),
+
+single_terms as (
+    select
+        work_id,
+        territory,
+        commercial_model,
+        use_type,
+        start_bound,
+        end_bound,
+        rights_holder_id,
+        [rights_holder_id] as rights_holder_ids,
+        source,
+        cast(1 as bigint) as term_count,
+        case when is_withdrawn then purged_at end as purged_at,
+        is_withdrawn as all_purged
+    from bounded
+    where terms_for_model_and_use = 1
+),
+
 -- Both window passes below order a partition the same total way (a term's id breaks ties between terms with
 -- equal start and end, e.g. a track deal and a release deal of one file): with a partial order the second
 -- pass could see the tied terms the other way round and cut one window into two with the same start.
-bounded as (
-    select
-        *,
-        coalesce(window_start, date '0001-01-01') as start_bound,
-        coalesce(window_end, date '9999-12-31') as end_bound
-    from expanded
-    where not is_takedown
-),
-
 ordered as (
     select
         *,
@@ -35,6 +100,7 @@ ordered as (
             rows between unbounded preceding and 1 preceding
         ) as previous_end
     from bounded
+    where terms_for_model_and_use > 1
 ),
 
 islands as (
@@ -64,6 +130,8 @@ merged as (
         bool_and(is_withdrawn) as all_purged
     from islands
     group by work_id, territory, commercial_model, use_type, island
+    union all by name
+    select * from single_terms
 ),
 
 takedowns_only as (
@@ -111,9 +179,12 @@ final as (
         windows.rights_holder_id,
         windows.rights_holder_ids,
         windows.source,
-        windows.term_count
+        windows.term_count,
+        -- change cursor
+        changed_works.terms_fingerprint
     from windows
     left join taken_down using (work_id, territory, commercial_model, use_type)
+    left join changed_works on windows.work_id = changed_works.work_id
 )
 
 select * from final

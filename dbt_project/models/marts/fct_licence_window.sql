@@ -1,3 +1,14 @@
+{{ config(
+    materialized='incremental',
+    unique_key='work_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ delete_works_not_in(\"select work_id from \" ~ ref('dim_work') ~ \" semi join (select distinct work_id from \" ~ ref('int_licence_windows_merged') ~ \") as merged using (work_id)\") }}",
+) }}
+
+-- Incremental by work, as int_licence_windows_merged: a night writes again only the works whose terms
+-- fingerprint differs from the one their rows here carry (new works and works merged again); works no longer
+-- in dim_work or without windows are deleted by the pre-hook. `--full-refresh` writes every work.
 with
 
 windows as (
@@ -7,6 +18,15 @@ windows as (
 works as (
     select work_id from {{ ref('dim_work') }}
 ),
+
+{% if is_incremental() -%}
+changed_works as (
+    select distinct windows.work_id, windows.terms_fingerprint
+    from windows
+    anti join (select distinct work_id, terms_fingerprint from {{ this }}) as published
+        on windows.work_id = published.work_id and windows.terms_fingerprint = published.terms_fingerprint
+),
+{%- endif %}
 
 final as (
     select
@@ -29,9 +49,14 @@ final as (
         rights_holder_id,
         rights_holder_ids,
         source,
-        term_count
+        term_count,
+        -- change cursor
+        windows.terms_fingerprint
     from windows
     inner join works on windows.work_id = works.work_id
+    {% if is_incremental() -%}
+    inner join changed_works on windows.work_id = changed_works.work_id
+    {%- endif %}
 )
 
 select * from final
