@@ -56,12 +56,12 @@ class SimilaritySettings(BaseModel):
     ann_min_works: int = Field(
         default=50_000, description="A domain with at least this many works is searched with the HNSW index."
     )
-    ann_dtype: str = Field(default="f16", description="How the index stores vectors: f32, f16 or i8.")
+    ann_dtype: str = Field(default="i8", description="How the index stores vectors: f32, f16 or i8.")
     ann_connectivity: int = 16
-    ann_expansion_add: int = 128
-    ann_expansion_search: int = 64
+    ann_expansion_add: int = 64
+    ann_expansion_search: int = 48
     ann_candidates: int = Field(
-        default=20, description="Index hits fetched per work and rescored exactly before the top `neighbors` are kept."
+        default=24, description="Index hits fetched per work and rescored exactly before the top `neighbors` are kept."
     )
     recall_sample: int = Field(default=200, description="Works whose ANN neighbours are checked against exact each run.")
     threads: int = Field(default=0, description="Threads of the index build and search (0: every core).")

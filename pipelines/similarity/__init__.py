@@ -9,7 +9,7 @@ an HNSW index (usearch) kept in `<var_dir>/similarity/<domain>.usearch` and upda
 Each run that uses the index measures its recall@k against exact search on a sample (`ops.model_evals`).
 
 Memory bound: one domain's matrix, works x (embedding + tags) float32 (1.66 GB at a million works, 384 + 30),
-plus the index for a large domain (f16 vectors 0.83 GB and a ~0.15 GB graph at a million), one score block
+plus the index for a large domain (i8 vectors 0.41 GB and a ~0.15 GB graph at a million), one score block
 (64 MB) and one block of neighbour rows. Nothing is N x N, and no row list is held in Python.
 
 Incremental. `similarity.work_vectors_state` keeps a fingerprint of what each vector is made of. A night
@@ -177,8 +177,11 @@ def _refresh_domain(
         {"domain": domain},
     )
     n = len(members)
-    if n == 0 and len(gone) == 0:
-        return None
+    if n == 0:  # the last works of the domain left: their rows went with them (run_similarity)
+        if len(gone) == 0:
+            return None
+        con.execute("DELETE FROM similarity.work_vectors_state WHERE domain = ?", [domain])
+        return DomainSummary(domain=domain, works=0, method="exact", recomputed=0, removed=len(gone))
     ids = members["work_id"]
     previous = members["previous_sha256"].to_numpy()
     changed = np.nonzero(members["vector_sha256"].to_numpy() != previous)[0] if not full else np.arange(n)

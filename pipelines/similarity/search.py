@@ -6,7 +6,7 @@ neighbours are the candidates rescored in float64 and rounded to 6 decimals, ord
 So whatever the blocking, the BLAS kernel or the index's quantisation, equal inputs give equal rows.
 
 Memory: exact search holds one query_block x candidate_block float32 score block (64 MB at the defaults)
-plus the candidates within EPSILON of each query's k-th score; the index holds its vectors (f16: 2 bytes a
+plus the candidates within EPSILON of each query's k-th score; the index holds its vectors (i8: 1 byte a
 dimension) and its graph (about 2 x connectivity x 4 bytes a work at the base level).
 """
 
@@ -116,11 +116,11 @@ def exact_top_k(
 
 @dataclass(frozen=True)
 class IndexParameters:
-    dtype: str = "f16"
+    dtype: str = "i8"
     connectivity: int = 16
-    expansion_add: int = 128
-    expansion_search: int = 64
-    candidates: int = 20
+    expansion_add: int = 64
+    expansion_search: int = 48
+    candidates: int = 24
     threads: int = 0
 
 

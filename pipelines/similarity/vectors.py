@@ -8,8 +8,6 @@ night can tell the works whose vectors changed without reading a vector. Python 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 INPUTS = "similarity_inputs"
@@ -61,17 +59,6 @@ def prepare_inputs(con, version: str, tag_ids: list[str], domains: dict[str, str
         """,
         {"kinds": list(domains), "domains": list(domains.values()), "tags": tag_ids, "version": version},
     )
-
-
-@dataclass
-class DomainVectors:
-    domain: str
-    members: object  # polars frame in work_id order: work_id, vector_sha256, previous_sha256, work_key, kth_score
-    matrix: np.ndarray  # (works, embedding + tags) float32, unit rows, row i = members[i]
-
-    @property
-    def ids(self):
-        return self.members["work_id"]
 
 
 def read_members(con, domain: str, state_version: str, k: int):

@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import yaml
 
 from pipelines.kansei import model_version
-from pipelines.warehouse import writer
+from pipelines.warehouse import ArrowStream, writer
 from tests.conftest import REPO, make_settings
 
 
@@ -32,7 +33,9 @@ class Catalog:
         self.embeddings: dict[str, np.ndarray] = {}
         self.tags: dict[str, dict[str, float]] = {}
 
-    def add(self, work_id: str, kind: str, embedding: np.ndarray, tags: dict[str, float] | None = None) -> None:
+    def add(
+        self, work_id: str, kind: str, embedding: np.ndarray, tags: dict[str, float] | None = None
+    ) -> None:
         self.kinds[work_id] = kind
         self.embeddings[work_id] = np.asarray(embedding, dtype=np.float32)
         self.tags[work_id] = tags or {}
@@ -43,26 +46,50 @@ class Catalog:
 
     def write(self) -> None:
         version = model_version(self.settings)
+        ids = sorted(self.kinds)
+        works = ArrowStream(pl.DataFrame({"work_id": ids, "kind": [self.kinds[w] for w in ids]}))  # noqa: F841 (read by DuckDB)
+        embeddings = ArrowStream(  # noqa: F841 (read by DuckDB)
+            pl.DataFrame(
+                {
+                    "work_id": ids,
+                    "text_sha256": [hashlib.sha256(self.embeddings[w].tobytes()).hexdigest() for w in ids],
+                    "model_version": version,
+                    "embedding": [self.embeddings[w] for w in ids],
+                }
+            )
+        )
+        tags = ArrowStream(  # noqa: F841 (read by DuckDB)
+            pl.DataFrame(
+                [
+                    {
+                        "work_id": w,
+                        "tag_id": tag,
+                        "facet": tag.split(".")[0],
+                        "score": score,
+                        "source": "embedding",
+                    }
+                    for w in ids
+                    for tag, score in sorted(self.tags[w].items())
+                ],
+                schema={
+                    "work_id": pl.String,
+                    "tag_id": pl.String,
+                    "facet": pl.String,
+                    "score": pl.Float64,
+                    "source": pl.String,
+                },
+            )
+        )
         with writer(self.settings.warehouse, publish=False) as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-            con.execute("CREATE OR REPLACE TABLE marts.dim_work (work_id VARCHAR, kind VARCHAR)")
-            con.executemany("INSERT INTO marts.dim_work VALUES (?, ?)", sorted(self.kinds.items()))
+            con.execute("CREATE OR REPLACE TABLE marts.dim_work AS SELECT * FROM works")
             con.execute("DELETE FROM kansei.work_embeddings")
-            con.executemany(
-                "INSERT INTO kansei.work_embeddings VALUES (?, ?, ?, ?)",
-                [
-                    [w, hashlib.sha256(e.tobytes()).hexdigest(), version, e.tolist()]
-                    for w, e in sorted(self.embeddings.items())
-                ],
-            )
+            con.execute("INSERT INTO kansei.work_embeddings BY NAME SELECT * FROM embeddings")
             con.execute("DELETE FROM kansei.work_tags")
-            rows = [
-                [w, tag, tag.split(".")[0], score, "embedding", version, "2026-11-24"]
-                for w, scores in sorted(self.tags.items())
-                for tag, score in sorted(scores.items())
-            ]
-            if rows:
-                con.executemany("INSERT INTO kansei.work_tags VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            con.execute(
+                "INSERT INTO kansei.work_tags BY NAME SELECT *, ? AS model_version, DATE '2026-11-24' AS logical_date FROM tags",
+                [version],
+            )
 
 
 @pytest.fixture

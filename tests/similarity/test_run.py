@@ -155,3 +155,15 @@ def test_large_domains_use_the_index_and_record_its_recall(similarity_settings):
     assert after["rec-0005"][0] == "rec-0900" and "rec-0005" in after["rec-0900"][:1]
     assert not any("rec-0010" in ns for ns in after.values())
     assert query(settings, "SELECT count(*) FROM ops.model_evals") == [(2,)]
+
+
+def test_a_domain_whose_works_all_left_is_emptied(catalog):
+    run_similarity(catalog.settings, NIGHT_1)
+    for work in [w for w in catalog.kinds if w.startswith(("movie-", "ep-"))]:
+        catalog.remove(work)
+    catalog.write()
+    summary = run_similarity(catalog.settings, NIGHT_2)
+    assert {d.domain: (d.works, d.removed) for d in summary.domains}["video"] == (0, 9)
+    assert not [w for w in lists(catalog.settings) if not w.startswith("rec-")]
+    assert query(catalog.settings, "SELECT DISTINCT domain FROM similarity.work_vectors_state") == [("music-recording",)]
+    assert summary.recomputed == 0
