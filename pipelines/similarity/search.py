@@ -20,6 +20,7 @@ import numpy as np
 # float32 scores of unit vectors are off by far less than this from the float64 ones; every candidate within
 # EPSILON of the k-th float32 score is rescored, so the float64 top-k is never missed.
 EPSILON = 1e-5
+PAIR_CHUNK = 16_384  # pairs rescored at once: two 16,384 x dims float64 blocks (108 MB at 414 dims)
 
 
 @dataclass
@@ -31,9 +32,34 @@ class Neighbours:
     score: np.ndarray  # (queries, k) float64, rounded to 6 decimals
 
 
+def rank_pairs(matrix: np.ndarray, queries: np.ndarray, rows: np.ndarray, cols: np.ndarray, k: int) -> Neighbours:
+    """Rescore (query position, candidate row) pairs in float64, drop self, and keep the k best of each query
+    by (score desc, index). Pairs are scored PAIR_CHUNK at a time, so a large group of tied works (the same
+    text, the same tags) costs 20 bytes a pair, not a float64 vector."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    keep = cols != queries[rows]
+    rows, cols = rows[keep], cols[keep]
+    scores = np.empty(len(rows), dtype=np.float64)
+    for start in range(0, len(rows), PAIR_CHUNK):
+        chunk = slice(start, start + PAIR_CHUNK)
+        left = matrix[queries[rows[chunk]]].astype(np.float64)
+        scores[chunk] = np.einsum("pd,pd->p", left, matrix[cols[chunk]].astype(np.float64))
+    scores = np.round(scores, 6) + 0.0  # + 0.0: no -0.0
+    order = np.lexsort((cols, -scores, rows))
+    rows, cols, scores = rows[order], cols[order], scores[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    top = rank < k
+    index = np.full((len(queries), k), -1, dtype=np.int64)
+    score = np.full((len(queries), k), np.nan)
+    index[rows[top], rank[top]] = cols[top]
+    score[rows[top], rank[top]] = scores[top]
+    return Neighbours(index=index, score=score)
+
+
 def rank_candidates(matrix: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: int) -> Neighbours:
-    """Rescore candidates (queries x m distinct row indices, -1 for none) in float64, drop self, and keep the
-    k best of each query by (score desc, index)."""
+    """rank_pairs for a few candidates a query (queries x m distinct row indices, -1 for none: the index's
+    hits), as one queries x m x dims float64 block: faster than pairs when m is small and fixed."""
     candidates = np.asarray(candidates, dtype=np.int64)
     valid = (candidates >= 0) & (candidates != queries[:, None])
     safe = np.where(valid, candidates, 0)
@@ -57,9 +83,9 @@ def rank_candidates(matrix: np.ndarray, queries: np.ndarray, candidates: np.ndar
 
 def exact_candidates(
     matrix: np.ndarray, queries: np.ndarray, k: int, candidate_block_rows: int
-) -> list[np.ndarray]:
-    """For each query, the row indices whose float32 score is within EPSILON of its k-th best (self
-    excluded), scanning the matrix in blocks of candidate_block_rows: never a queries x N matrix."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """(query position, row) pairs: for each query the rows whose float32 score is within EPSILON of its k-th
+    best (self excluded), scanning the matrix in blocks of candidate_block_rows: never a queries x N matrix."""
     n = matrix.shape[0]
     q = len(queries)
     query_vectors = matrix[queries]
@@ -86,18 +112,10 @@ def exact_candidates(
     starts = np.searchsorted(rows_kept, np.arange(q))
     ends = np.searchsorted(rows_kept, np.arange(q), side="right")
     if not len(vals_kept):
-        return [np.empty(0, dtype=np.int64) for _ in range(q)]
+        return rows_kept, cols_kept
     kth = np.where(ends - starts >= k, vals_kept[np.minimum(starts + k - 1, len(vals_kept) - 1)], -np.inf)
     keep = (vals_kept >= kth[rows_kept] - EPSILON) & np.isfinite(vals_kept)
-    return np.split(cols_kept[keep], np.searchsorted(rows_kept[keep], np.arange(1, q)))
-
-
-def _padded(lists: list[np.ndarray]) -> np.ndarray:
-    width = max((len(c) for c in lists), default=0)
-    out = np.full((len(lists), width), -1, dtype=np.int64)
-    for i, c in enumerate(lists):
-        out[i, : len(c)] = c
-    return out
+    return rows_kept[keep], cols_kept[keep]
 
 
 def exact_top_k(
@@ -107,8 +125,8 @@ def exact_top_k(
     parts = []
     for start in range(0, len(queries), query_block_rows):
         block = queries[start : start + query_block_rows]
-        candidates = _padded(exact_candidates(matrix, block, k, candidate_block_rows))
-        parts.append(rank_candidates(matrix, block, candidates, k))
+        rows, cols = exact_candidates(matrix, block, k, candidate_block_rows)
+        parts.append(rank_pairs(matrix, block, rows, cols, k))
     if not parts:
         return Neighbours(np.empty((0, k), dtype=np.int64), np.empty((0, k)))
     return Neighbours(np.vstack([p.index for p in parts]), np.vstack([p.score for p in parts]))

@@ -41,3 +41,13 @@ def test_index_search_finds_the_exact_neighbours_of_clustered_vectors():
     assert recall_at_k(approximate, exact) >= 0.95
     both = approximate.index == exact.index
     np.testing.assert_array_equal(approximate.score[both], exact.score[both])  # scores are exact rescores
+
+
+def test_a_large_group_of_identical_works_is_ranked_by_work_id():
+    matrix = clustered(300, 16, clusters=4, seed=5)
+    matrix[50:250] = matrix[50]  # 200 works with the same text and tags
+    found = exact_top_k(matrix, np.arange(300), 10, query_block_rows=64, candidate_block_rows=97)
+    index, scores = brute_force(matrix, 10)
+    np.testing.assert_array_equal(found.index, index)
+    np.testing.assert_array_equal(found.score, scores)
+    assert list(found.index[100]) == [50, 51, 52, 53, 54, 55, 56, 57, 58, 59]
