@@ -210,8 +210,9 @@ def _refresh_domain(
         affected = np.arange(n)
     else:
         affected = _affected(con, matrix, members, changed, gone, index, sorted_keys, key_rows, k, config)
-    stream = ArrowStream(ids.gather(affected).to_frame())  # noqa: F841 (read by DuckDB)
-    con.execute("DELETE FROM similarity.work_neighbors WHERE work_id IN (SELECT work_id FROM stream)")
+    if not full:  # (a full refresh emptied the table)
+        stream = ArrowStream(ids.gather(affected).to_frame())  # noqa: F841 (read by DuckDB)
+        con.execute("DELETE FROM similarity.work_neighbors WHERE work_id IN (SELECT work_id FROM stream)")
     for start in range(0, len(affected), config.query_block_rows):
         block = affected[start : start + config.query_block_rows]
         if index is None:
