@@ -56,6 +56,24 @@ class SimilaritySettings(BaseModel):
     neighbors: int = 10
     text_weight: float = 0.7
     tag_weight: float = 0.3
+    read_batch_rows: int = Field(default=65_536, description="Works read from DuckDB per Arrow batch.")
+    query_block_rows: int = Field(default=1024, description="Exact search: query works scored per block.")
+    candidate_block_rows: int = Field(
+        default=16_384, description="Exact search: works scored against a query block at once (the block of "
+        "scores is query_block_rows x candidate_block_rows float32: 64 MB at the defaults)."
+    )
+    ann_min_works: int = Field(
+        default=50_000, description="A domain with at least this many works is searched with the HNSW index."
+    )
+    ann_dtype: str = Field(default="i8", description="How the index stores vectors: f32, f16 or i8.")
+    ann_connectivity: int = 16
+    ann_expansion_add: int = 64
+    ann_expansion_search: int = 48
+    ann_candidates: int = Field(
+        default=24, description="Index hits fetched per work and rescored exactly before the top `neighbors` are kept."
+    )
+    recall_sample: int = Field(default=200, description="Works whose ANN neighbours are checked against exact each run.")
+    threads: int = Field(default=0, description="Threads of the index build and search (0: every core).")
 
 
 class EmbeddingConfig(BaseModel):

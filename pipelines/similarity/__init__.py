@@ -1,20 +1,50 @@
 """Similar titles: the top-N neighbours of every work among works of the same domain.
 
 A work's vector blends its text embedding with its kansei tag profile, so that two Japanese songs whose
-romanized titles mean little to the English model still meet through their moods and scenes. Search is exact
-(usearch brute force), and ties are broken by work_id, so a run is reproducible to the byte.
+romanized titles mean little to the English model still meet through their moods and scenes. Ties are broken
+by work_id and kept scores are float64 rescores rounded to 6 decimals, so a run is reproducible to the byte.
+
+Scale. A domain below `ann_min_works` is searched exactly, in query x candidate blocks; a larger one through
+an HNSW index (usearch) kept in `<var_dir>/similarity/<domain>.usearch` and updated in place each night.
+Each run that uses the index measures its recall@k against exact search on a sample (`ops.model_evals`).
+
+Memory bound: one domain's matrix, works x (embedding + tags) float32 (1.66 GB at a million works, 384 + 30),
+plus the index for a large domain (i8 vectors 0.41 GB and a ~0.15 GB graph at a million), one score block
+(64 MB) and one block of neighbour rows. Nothing is N x N, and no row list is held in Python.
+
+Incremental. `similarity.work_vectors_state` keeps a fingerprint of what each vector is made of. A night
+recomputes the neighbours of the works whose vector is new or changed, of the works that had a changed or
+removed work among their neighbours, and of the works a changed vector now beats the k-th neighbour of; all
+other works keep their rows (and the logical_date they were computed on). With exact search that gives the
+same table as `full_refresh=True`. With the index, the last set is found through the index (the changed
+works' own index hits), and works not recomputed keep neighbours found by an earlier state of the index, so
+an incremental table can differ slightly from a full refresh; `full_refresh` rebuilds the index and all rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 
 from pipelines.kansei import model_version
-from pipelines.kansei.config import load_embedding_config, load_taxonomy
+from pipelines.kansei.config import SimilaritySettings, load_embedding_config, load_taxonomy
 from pipelines.settings import MsdbSettings
+from pipelines.similarity.search import (
+    EPSILON,
+    AnnIndex,
+    IndexParameters,
+    Neighbours,
+    ann_top_k,
+    exact_top_k,
+    rank_candidates,
+    recall_at_k,
+    rows_of_keys,
+)
+from pipelines.similarity.vectors import INPUTS, frame, prepare_inputs, read_matrix, read_members
 from pipelines.warehouse import ArrowStream, writer
 
 # Works are only compared within a domain: a partner shows songs next to songs, films next to episodes.
@@ -22,9 +52,22 @@ DOMAINS = {"recording": "music-recording", "release": "music-release", "movie": 
 
 
 @dataclass
+class DomainSummary:
+    domain: str
+    works: int
+    method: str  # exact, ann
+    recomputed: int  # works whose neighbours were computed this run
+    removed: int  # works that left the domain since the last run
+    recall_at_k: float | None = None  # of the index against exact search, on a sample
+
+
+@dataclass
 class SimilaritySummary:
     works: int
     neighbors: int
+    recomputed: int = 0
+    full_refresh: bool = True
+    domains: list[DomainSummary] = field(default_factory=list)
 
 
 def blend(text: np.ndarray, tags: np.ndarray, text_weight: float, tag_weight: float) -> np.ndarray:
@@ -39,66 +82,302 @@ def blend(text: np.ndarray, tags: np.ndarray, text_weight: float, tag_weight: fl
 
 
 def nearest(vectors: np.ndarray, ids: list[str], k: int) -> list[tuple[str, str, int, float]]:
-    """(work, neighbour, rank, cosine) for the k nearest other works, exact search."""
-    from usearch.index import search
-
-    if len(ids) < 2:
-        return []
-    count = min(k + 1, len(ids))
-    matches = search(vectors, vectors, count, metric="cos", exact=True)
-    rows = []
-    for i, work_id in enumerate(ids):
-        candidates = [
-            (round(1.0 - float(d), 6), ids[int(j)])
-            for j, d in zip(matches.keys[i], matches.distances[i], strict=True)
-            if int(j) != i
-        ]
-        candidates.sort(key=lambda c: (-c[0], c[1]))
-        for rank, (score, neighbor) in enumerate(candidates[:k], start=1):
-            rows.append((work_id, neighbor, rank, score))
-    return rows
+    """(work, neighbour, rank, cosine) for the k nearest other works, exact search (small sets: tests, tools)."""
+    order = sorted(range(len(ids)), key=ids.__getitem__)
+    ids = [ids[i] for i in order]
+    found = exact_top_k(np.ascontiguousarray(vectors[order], dtype=np.float32), np.arange(len(ids)), k)
+    return [
+        (ids[q], ids[j], rank, float(s))
+        for q in range(len(ids))
+        for rank, (j, s) in enumerate(zip(found.index[q], found.score[q], strict=True), start=1)
+        if j >= 0
+    ]
 
 
-def run_similarity(settings: MsdbSettings, logical_date: date) -> SimilaritySummary:
-    import polars as pl
+def index_parameters(config: SimilaritySettings) -> IndexParameters:
+    return IndexParameters(
+        dtype=config.ann_dtype,
+        connectivity=config.ann_connectivity,
+        expansion_add=config.ann_expansion_add,
+        expansion_search=config.ann_expansion_search,
+        candidates=config.ann_candidates,
+        threads=config.threads,
+    )
 
+
+def state_version(settings: MsdbSettings, config: SimilaritySettings) -> str:
+    """What the stored neighbours depend on besides the vectors: a change of it recomputes everything."""
+    return f"{model_version(settings)}|k={config.neighbors}|blend={config.text_weight}:{config.tag_weight}"
+
+
+def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: bool = False) -> SimilaritySummary:
     config = load_embedding_config(settings.models_dir).similarity
     tag_ids = [t.id for t in load_taxonomy(settings.models_dir).tags]
     version = model_version(settings)
+    current = state_version(settings, config)
     with writer(settings.warehouse) as con:
-        works = con.execute(
-            """
-            SELECT w.work_id, w.kind, e.embedding
-            FROM marts.dim_work w JOIN kansei.work_embeddings e USING (work_id)
-            WHERE e.model_version = ?
-            ORDER BY w.work_id
-            """,
-            [version],
-        ).fetchall()
-        tag_scores = con.execute("SELECT work_id, tag_id, score FROM kansei.work_tags").fetchall()
-        column = {tag_id: i for i, tag_id in enumerate(tag_ids)}
-        profile: dict[str, np.ndarray] = {}
-        for work_id, tag_id, score in tag_scores:
-            profile.setdefault(work_id, np.zeros(len(tag_ids), dtype=np.float32))[column[tag_id]] = score
-
-        rows = []
-        for domain in sorted(set(DOMAINS.values())):
-            members = [w for w in works if DOMAINS.get(w[1]) == domain]
-            if not members:
-                continue
-            ids = [w[0] for w in members]
-            text = np.array([w[2] for w in members], dtype=np.float32)
-            tags = np.stack([profile.get(i, np.zeros(len(tag_ids), dtype=np.float32)) for i in ids])
-            vectors = blend(text, tags, config.text_weight, config.tag_weight)
-            rows += nearest(vectors, ids, config.neighbors)
-
+        stored = con.execute("SELECT DISTINCT model_version FROM similarity.work_vectors_state").fetchall()
+        full = full_refresh or stored != [(current,)]
+        prepare_inputs(con, version, tag_ids, DOMAINS)
         con.begin()
-        con.execute("DELETE FROM similarity.work_neighbors")
-        if rows:
-            frame = pl.DataFrame(
-                rows, schema=["work_id", "neighbor_work_id", "rank", "score"], orient="row"
-            ).with_columns(model_version=pl.lit(version), logical_date=pl.lit(logical_date))
-            stream = ArrowStream(frame)  # noqa: F841 (read by DuckDB)
-            con.execute("INSERT INTO similarity.work_neighbors BY NAME SELECT * FROM stream")
+        if full:
+            con.execute("DELETE FROM similarity.work_neighbors")
+            con.execute("DELETE FROM similarity.work_vectors_state")
+        # works without a domain any more (gone from dim_work, no embedding, kind changed to one not compared)
+        con.execute(
+            f"""
+            DELETE FROM similarity.work_neighbors
+            WHERE work_id NOT IN (SELECT work_id FROM {INPUTS})
+            """
+        )
+        pending: list[tuple[Path, dict]] = []
+        domains = []
+        for domain in sorted(set(DOMAINS.values())):
+            outcome = _refresh_domain(con, settings, config, domain, version, current, logical_date, full, pending)
+            if outcome:
+                domains.append(outcome)
         con.commit()
-    return SimilaritySummary(works=len({r[0] for r in rows}), neighbors=len(rows))
+        for path, meta in pending:  # the index files follow the committed state (see _open_index)
+            path.with_suffix(".usearch.partial").replace(path)
+            path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", "utf-8")
+        works, neighbors = con.execute(
+            "SELECT count(DISTINCT work_id), count(*) FROM similarity.work_neighbors"
+        ).fetchone()
+    return SimilaritySummary(
+        works=works,
+        neighbors=neighbors,
+        recomputed=sum(d.recomputed for d in domains),
+        full_refresh=full,
+        domains=domains,
+    )
+
+
+def _refresh_domain(
+    con,
+    settings: MsdbSettings,
+    config: SimilaritySettings,
+    domain: str,
+    version: str,
+    current: str,
+    logical_date: date,
+    full: bool,
+    pending: list,
+) -> DomainSummary | None:
+    k = config.neighbors
+    members = read_members(con, domain, current, k)
+    gone = frame(
+        con,
+        f"""
+        SELECT s.work_id, ('0x' || left(sha256(s.work_id), 15))::UBIGINT AS work_key
+        FROM similarity.work_vectors_state s
+        WHERE s.domain = $domain
+          AND NOT EXISTS (SELECT 1 FROM {INPUTS} i WHERE i.work_id = s.work_id AND i.domain = s.domain)
+        ORDER BY s.work_id
+        """,
+        {"domain": domain},
+    )
+    n = len(members)
+    if n == 0:  # the last works of the domain left: their rows went with them (run_similarity)
+        if len(gone) == 0:
+            return None
+        con.execute("DELETE FROM similarity.work_vectors_state WHERE domain = ?", [domain])
+        return DomainSummary(domain=domain, works=0, method="exact", recomputed=0, removed=len(gone))
+    ids = members["work_id"]
+    previous = members["previous_sha256"].to_numpy()
+    changed = np.nonzero(members["vector_sha256"].to_numpy() != previous)[0] if not full else np.arange(n)
+    if not full:
+        changed = np.union1d(changed, np.nonzero(members["previous_sha256"].is_null().to_numpy())[0])
+    matrix = read_matrix(con, members, domain, version, (config.text_weight, config.tag_weight), config.read_batch_rows)
+
+    index = None
+    keys = members["work_key"].to_numpy().astype(np.int64)
+    key_order = np.argsort(keys)
+    sorted_keys, key_rows = keys[key_order], key_order
+    if len(np.unique(keys)) != n:
+        raise ValueError(f"{domain}: two work ids share an index key; rebuild with --full-refresh after renaming")
+    if n >= config.ann_min_works:
+        index = _open_index(con, settings, config, domain, current, matrix.shape[1], full)
+        if index is None:
+            index = AnnIndex(matrix.shape[1], index_parameters(config))
+            index.add(keys.astype(np.uint64), matrix)
+        else:
+            stale = np.concatenate([gone["work_key"].to_numpy().astype(np.int64), keys[changed]])
+            present = index.index.contains(stale.astype(np.uint64)) if len(stale) else np.zeros(0, dtype=bool)
+            index.remove(stale[np.asarray(present, dtype=bool)].astype(np.uint64))
+            index.add(keys[changed].astype(np.uint64), matrix[changed])
+
+    if full:
+        affected = np.arange(n)
+    else:
+        affected = _affected(con, matrix, members, changed, gone, index, sorted_keys, key_rows, k, config)
+    if not full:  # (a full refresh emptied the table)
+        stream = ArrowStream(ids.gather(affected).to_frame())  # noqa: F841 (read by DuckDB)
+        con.execute("DELETE FROM similarity.work_neighbors WHERE work_id IN (SELECT work_id FROM stream)")
+    for start in range(0, len(affected), config.query_block_rows):
+        block = affected[start : start + config.query_block_rows]
+        if index is None:
+            found = exact_top_k(matrix, block, k, config.query_block_rows, config.candidate_block_rows)
+        else:
+            found = ann_top_k(index, matrix, block, k, sorted_keys, key_rows, config.query_block_rows)
+        _insert_neighbours(con, ids, block, found, version, logical_date)
+
+    recall = None
+    if index is not None:
+        recall = _record_recall(con, matrix, index, sorted_keys, key_rows, domain, config, current, logical_date)
+        path = settings.var_dir / "similarity" / f"{domain}.usearch"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        index.index.save(str(path.with_suffix(".usearch.partial")))
+        pending.append((path, {"state_version": current, "state_sha256": None, "parameters": _parameters(config)}))
+
+    con.execute(
+        f"""
+        DELETE FROM similarity.work_vectors_state s
+        WHERE s.domain = $domain AND NOT EXISTS (
+            SELECT 1 FROM {INPUTS} i
+            WHERE i.work_id = s.work_id AND i.domain = s.domain AND i.vector_sha256 = s.vector_sha256
+        )
+        """,
+        {"domain": domain},
+    )
+    con.execute(
+        f"""
+        INSERT INTO similarity.work_vectors_state
+        SELECT i.work_id, i.domain, i.vector_sha256, $current, $logical_date
+        FROM {INPUTS} i
+        WHERE i.domain = $domain AND NOT EXISTS (
+            SELECT 1 FROM similarity.work_vectors_state s WHERE s.work_id = i.work_id AND s.domain = i.domain
+        )
+        """,
+        {"domain": domain, "current": current, "logical_date": logical_date},
+    )
+    if index is not None:
+        pending[-1][1]["state_sha256"] = _state_digest(con, domain)
+    return DomainSummary(
+        domain=domain,
+        works=n,
+        method="exact" if index is None else "ann",
+        recomputed=len(affected),
+        removed=len(gone),
+        recall_at_k=recall,
+    )
+
+
+def frame_of(*columns):
+    import polars as pl
+
+    return pl.DataFrame({"work_id": pl.concat([c.cast(pl.String) for c in columns])})
+
+
+def _parameters(config: SimilaritySettings) -> dict:
+    return {**index_parameters(config).__dict__}
+
+
+def _state_digest(con, domain: str) -> str:
+    return con.execute(
+        """
+        SELECT sha256(coalesce(string_agg(work_id || ':' || vector_sha256, ',' ORDER BY work_id), ''))
+        FROM similarity.work_vectors_state WHERE domain = ?
+        """,
+        [domain],
+    ).fetchone()[0]
+
+
+def _open_index(con, settings, config, domain, current, ndim, full) -> AnnIndex | None:
+    """The saved index, if it holds exactly the vectors the stored state says (else None: rebuild)."""
+    path = settings.var_dir / "similarity" / f"{domain}.usearch"
+    meta_path = path.with_suffix(".json")
+    if full or not path.exists() or not meta_path.exists():
+        return None
+    meta = json.loads(meta_path.read_text("utf-8"))
+    if (
+        meta.get("state_version") != current
+        or meta.get("parameters") != _parameters(config)
+        or meta.get("state_sha256") != _state_digest(con, domain)
+    ):
+        return None
+    return AnnIndex.restore(path, ndim, index_parameters(config))
+
+
+def _affected(con, matrix, members, changed, gone, index, sorted_keys, key_rows, k, config) -> np.ndarray:
+    """Rows to recompute: changed vectors, works that had a changed or gone work as neighbour, and works whose
+    k-th neighbour a changed vector now beats."""
+    import polars as pl
+
+    ids = members["work_id"]
+    stream = ArrowStream(frame_of(ids.gather(changed), gone["work_id"]))  # noqa: F841 (read by DuckDB)
+    referrers = pl.DataFrame(  # here, not through frame(): DuckDB finds `stream` among this function's locals
+        con.sql(
+            """
+            SELECT DISTINCT n.work_id FROM similarity.work_neighbors n
+            WHERE n.neighbor_work_id IN (SELECT work_id FROM stream)
+            """
+        )
+    )
+    referrer_rows = (
+        members.select("work_id").with_row_index("row").join(referrers, on="work_id")["row"].to_numpy()
+    )
+    kth = members["kth_score"].to_numpy().astype(np.float64)
+    gainers = _gainers(matrix, changed, kth, index, sorted_keys, key_rows, k, config)
+    return np.union1d(np.union1d(changed, referrer_rows), gainers).astype(np.int64)
+
+
+def _gainers(matrix, changed, kth, index, sorted_keys, key_rows, k, config) -> np.ndarray:
+    """Rows whose k-th stored neighbour a changed vector scores at least as high as (within EPSILON)."""
+    if not len(changed):
+        return np.empty(0, dtype=np.int64)
+    found = []
+    if index is None:
+        for q in range(0, len(changed), config.query_block_rows):
+            queries = matrix[changed[q : q + config.query_block_rows]]
+            for start in range(0, len(matrix), config.candidate_block_rows):
+                best = (queries @ matrix[start : start + config.candidate_block_rows].T).max(axis=0)
+                found.append(start + np.nonzero(best >= kth[start : start + len(best)] - EPSILON)[0])
+    else:
+        count = max(config.ann_candidates, 4 * k)
+        for q in range(0, len(changed), config.query_block_rows):
+            block = changed[q : q + config.query_block_rows]
+            keys, _ = index.hits(matrix[block], count)
+            rows = rows_of_keys(keys, sorted_keys, key_rows)
+            valid = rows >= 0
+            scores = np.einsum("qd,qmd->qm", matrix[block], matrix[np.where(valid, rows, 0)])
+            beats = valid & (scores >= kth[np.where(valid, rows, 0)] - EPSILON)
+            found.append(rows[beats])
+    return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+
+
+def _insert_neighbours(con, ids, queries: np.ndarray, found: Neighbours, version: str, logical_date: date) -> None:
+    import polars as pl
+
+    k = found.index.shape[1]
+    valid = (found.index >= 0).ravel()
+    if not valid.any():
+        return
+    rows = pl.DataFrame(
+        {
+            "work_id": ids.gather(np.repeat(queries, k)[valid]),
+            "neighbor_work_id": ids.gather(found.index.ravel()[valid]),
+            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(queries))[valid],
+            "score": found.score.ravel()[valid],
+        }
+    ).with_columns(model_version=pl.lit(version), logical_date=pl.lit(logical_date))
+    stream = ArrowStream(rows)  # noqa: F841 (read by DuckDB)
+    con.execute("INSERT INTO similarity.work_neighbors BY NAME SELECT * FROM stream")
+
+
+def _record_recall(con, matrix, index, sorted_keys, key_rows, domain, config, current, logical_date) -> float:
+    """recall@k of the index path against exact search on a fixed sample of the domain, into ops.model_evals."""
+    n = len(matrix)
+    sample = np.sort(np.random.default_rng(0).choice(n, size=min(config.recall_sample, n), replace=False))
+    k = config.neighbors
+    approximate = ann_top_k(index, matrix, sample, k, sorted_keys, key_rows, config.query_block_rows)
+    exact = exact_top_k(matrix, sample, k, config.query_block_rows, config.candidate_block_rows)
+    recall = round(recall_at_k(approximate, exact), 4)
+    details = {"domain": domain, "works": n, "index": _parameters(config), "state_version": current}
+    con.execute(
+        "INSERT INTO ops.model_evals VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [logical_date, f"similarity:{domain}", f"recall@{k}", recall, len(sample), json.dumps(details), datetime.now(UTC)],
+    )
+    return recall
+
+
+__all__ = ["DOMAINS", "SimilaritySummary", "blend", "nearest", "rank_candidates", "run_similarity"]

@@ -431,7 +431,28 @@ CREATE TABLE IF NOT EXISTS similarity.work_neighbors (
     rank INTEGER NOT NULL,
     score DOUBLE NOT NULL,
     model_version VARCHAR NOT NULL,
-    logical_date DATE NOT NULL
+    logical_date DATE NOT NULL         -- the night the row was computed (a night recomputes only what changed)
+);
+
+-- What each work's similarity vector was made of at the last run: a night recomputes the neighbours of the
+-- works whose fingerprint changed (and of the works near them), see pipelines/similarity.
+CREATE TABLE IF NOT EXISTS similarity.work_vectors_state (
+    work_id VARCHAR NOT NULL,
+    domain VARCHAR NOT NULL,           -- music-recording, music-release, video
+    vector_sha256 VARCHAR NOT NULL,    -- of the domain, the embedded text's hash and the kansei tag profile
+    model_version VARCHAR NOT NULL,    -- embedding model, neighbour count and blend weights the rows depend on
+    logical_date DATE NOT NULL         -- the night this fingerprint was first seen
+);
+
+-- Quality of a model measured by a run: recall@10 of the similarity index against exact search ...
+CREATE TABLE IF NOT EXISTS ops.model_evals (
+    logical_date DATE NOT NULL,
+    model VARCHAR NOT NULL,            -- what was measured, e.g. similarity:music-recording
+    metric VARCHAR NOT NULL,           -- e.g. recall@10
+    value DOUBLE NOT NULL,
+    sample_size INTEGER NOT NULL,
+    details JSON,
+    evaluated_at TIMESTAMPTZ NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS exports.delivery_ledger (
