@@ -4,8 +4,12 @@
 
     licence_terms_fingerprint(terms): one value per work summing up every column of its licence terms that the
     window merge reads (licence_term_id already hashes the work, source, holder, file, deal, dates, territories,
-    exclusions, models, uses and takedown flag; the rest is when it was granted and purged). Two builds over
-    the same terms of a work give the same fingerprint, and any change to them a different one.
+    exclusions, models, uses and takedown flag; the rest is when it was granted and purged). The file is named
+    again on its own: a takedown withdraws the terms of its own message (file), so the merge matches terms to
+    takedowns by file_id, and the fingerprint must not depend on licence_term_id keeping the file in its hash.
+    Two builds over the same terms of a work give the same fingerprint, and any change to them a different one.
+    Changing what goes into the fingerprint changes it for every work: the next incremental night merges every
+    work again, which is also how a change to the merge logic itself reaches works whose terms did not change.
 
     delete_works_not_in(keep): a pre-hook deleting, on an incremental run, the works that are no longer in
     `keep` (delete+insert only replaces works that still have rows).
@@ -13,6 +17,7 @@
 {% macro licence_terms_fingerprint(terms) -%}
     md5(string_agg(
         {{ terms }}.licence_term_id
+            || '|' || coalesce(cast({{ terms }}.file_id as varchar), '')
             || '|' || coalesce(cast({{ terms }}.granted_at as varchar), '')
             || '|' || coalesce(cast({{ terms }}.purged_at as varchar), ''),
         ',' order by {{ terms }}.licence_term_id, {{ terms }}.granted_at, {{ terms }}.purged_at

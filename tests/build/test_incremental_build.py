@@ -1,7 +1,8 @@
 """An incremental night builds exactly what a full rebuild over the same raw data builds.
 
-Day 1 lands the samples and four Kirigami Sound albums; day 2 lands a new album, an update of an existing album
-(a later message: the Japan deal dropped, the Worldwide window now ending), a takedown in Japan and a purge.
+Day 1 lands the samples, four Kirigami Sound albums and a single of one album's track; day 2 lands a new album,
+an update of an existing album (a later message: the Japan deal dropped, the Worldwide window now ending), a
+takedown in Japan (of the album, not the single) and a purge.
 One warehouse builds day 1, then day 2 incrementally; a copy of it taken after day 2's ingest (the same raw
 rows) builds day 2 with `--full-refresh`. Every mart table (and the incremental intermediate) must hold the same
 rows.
@@ -51,6 +52,19 @@ ASAGIRI, YUGURE, HOSHIZORA, KAZE, TSUKIYO = (
     _album(5, "Tsukiyo", 2),
 )
 
+# a single of Yugure's second track: its own message licenses the recording in Japan
+YUGURE_SINGLE = (
+    [YUGURE[0][1]],
+    Release(
+        "R0",
+        "Yugure 2",
+        [YUGURE[0][1].reference],
+        icpn=ern38.icpn("458999080099"),
+        release_type="Single",
+        is_main=True,
+    ),
+)
+
 
 def _message(message_id: str, created: str, album, deals: list[Deal], root: str = "NewReleaseMessage") -> str:
     recordings, release = album
@@ -86,6 +100,9 @@ DAY_1_FILES = {
     "KG_YUGURE_1.xml": _message("KG-2", "2026-11-20T11:00:00+09:00", YUGURE, [Deal("R0", ["JP", "KR"])]),
     "KG_HOSHIZORA_1.xml": _message("KG-3", "2026-11-20T12:00:00+09:00", HOSHIZORA, [Deal("R0", ["JP"])]),
     "KG_KAZE_1.xml": _message("KG-4", "2026-11-20T13:00:00+09:00", KAZE, [Deal("R0", ["Worldwide"])]),
+    "KG_YUGURE_SINGLE_1.xml": _message(
+        "KG-9", "2026-11-20T11:30:00+09:00", YUGURE_SINGLE, [Deal("R0", ["JP"])]
+    ),
 }
 DAY_2_FILES = {
     # a new album
@@ -98,7 +115,7 @@ DAY_2_FILES = {
         [Deal("R0", ["Worldwide"], end="2027-03-31")],
         root="UpdateReleaseMessage",
     ),
-    # Yugure taken down in Japan
+    # Yugure taken down in Japan (the album's deals only: the single still licenses its track there)
     "KG_YUGURE_2.xml": _takedown(
         _message(
             "KG-7", "2026-11-24T12:00:00+09:00", YUGURE, [Deal("R0", ["JP"])], root="UpdateReleaseMessage"
@@ -208,6 +225,8 @@ def test_day_two_changes_reach_the_incremental_windows(two_warehouses):
     ]
     # Yugure's update holds only a Japan takedown: its Korea deal is no longer in force, Japan is withdrawn
     assert [(row[0], row[-1]) for row in _windows(incremental, YUGURE)] == [("JP", "withdrawn")]
+    # the album's takedown withdraws the album's deals, not the single's: Yugure 2 is still licensed in Japan
+    assert [(row[0], row[-1]) for row in _windows(incremental, YUGURE_SINGLE)] == [("JP", "active")]
     assert {status for *_, status in _windows(incremental, HOSHIZORA)} == {"withdrawn"}  # purged
     assert {status for *_, status in _windows(incremental, KAZE)} == {"active"}  # untouched
     assert {status for *_, status in _windows(incremental, TSUKIYO)} == {"active"}  # new

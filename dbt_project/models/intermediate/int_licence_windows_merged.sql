@@ -1,6 +1,8 @@
 -- One row per work × territory × commercial model × use type × window: terms that overlap or touch are one
 -- window (two releases licensing the same recording, a renewal that starts the day after the old end).
--- A takedown in force for that work/territory/model/use withdraws every window of it.
+-- A takedown deal withdraws the terms of its own message (file) for that work/territory/model/use: deals belong
+-- to a release, so an album's takedown does not withdraw the licence a single's current deals give the same
+-- recording. When every term of a work/territory/model/use is taken down, its windows stay, withdrawn.
 {{ config(
     materialized='incremental',
     unique_key='work_id',
@@ -36,8 +38,9 @@ expanded as (
     {%- endif %}
 ),
 
+-- the takedowns of each message (file): they withdraw that message's terms only
 taken_down as (
-    select work_id, territory, commercial_model, use_type, min(granted_at) as withdrawn_at
+    select work_id, territory, commercial_model, use_type, file_id, min(granted_at) as withdrawn_at
     from expanded
     where is_takedown
     group by all
@@ -47,6 +50,8 @@ taken_down as (
 -- sort every partition. That is known from the terms (few rows), before the territories multiply them: when a
 -- work has one non-takedown term for a model and use, each of its territories has one row for them (a term
 -- lists a territory once). Rows of a work/model/use not found there take the window passes, as any would.
+-- The count includes terms their own message takes down: such a work/model/use has one row per territory still,
+-- and a row taken down takes the window passes anyway (see single_terms).
 term_uses as (
     select terms.work_id, cm.commercial_model, ut.use_type, count(distinct terms.licence_term_id) as terms
     from {{ ref('int_licence_terms') }} as terms
@@ -56,13 +61,21 @@ term_uses as (
     group by all
 ),
 
-bounded as (
+terms_bounded as (
     select
         expanded.*,
         coalesce(expanded.window_start, date '0001-01-01') as start_bound,
         coalesce(expanded.window_end, date '9999-12-31') as end_bound,
+        taken_down.file_id is not null as is_taken_down,
+        taken_down.withdrawn_at as taken_down_at,
         coalesce(term_uses.terms, 2) as terms_for_model_and_use
     from expanded
+    left join taken_down
+        on expanded.work_id = taken_down.work_id
+        and expanded.territory = taken_down.territory
+        and expanded.commercial_model = taken_down.commercial_model
+        and expanded.use_type = taken_down.use_type
+        and expanded.file_id = taken_down.file_id
     left join term_uses
         on expanded.work_id = term_uses.work_id
         and expanded.commercial_model = term_uses.commercial_model
@@ -70,6 +83,33 @@ bounded as (
     where not expanded.is_takedown
 ),
 
+-- work/territory/model/use with a takedown that still hold a term no takedown of its own message withdraws
+-- (found among the few partitions with a takedown, without a window over every row)
+still_in_force as (
+    select distinct terms_bounded.work_id, terms_bounded.territory, terms_bounded.commercial_model, terms_bounded.use_type
+    from terms_bounded
+    semi join taken_down
+        on terms_bounded.work_id = taken_down.work_id
+        and terms_bounded.territory = taken_down.territory
+        and terms_bounded.commercial_model = taken_down.commercial_model
+        and terms_bounded.use_type = taken_down.use_type
+    where not terms_bounded.is_taken_down
+),
+
+-- Terms taken down by their own message license nothing: they are merged (as withdrawn windows) only where no
+-- term of the work/territory/model/use is left in force.
+bounded as (
+    select * from terms_bounded
+    where not is_taken_down
+    union all
+    select terms_bounded.*
+    from terms_bounded
+    anti join still_in_force using (work_id, territory, commercial_model, use_type)
+    where terms_bounded.is_taken_down
+),
+
+-- A work/model/use with one term has one row per territory: its window is the row. A row taken down by its own
+-- message takes the window passes like any partition with a taken-down term.
 single_terms as (
     select
         work_id,
@@ -83,9 +123,11 @@ single_terms as (
         source,
         cast(1 as bigint) as term_count,
         case when is_withdrawn then purged_at end as purged_at,
-        is_withdrawn as all_purged
+        is_withdrawn as all_purged,
+        is_taken_down as all_taken_down,
+        taken_down_at
     from bounded
-    where terms_for_model_and_use = 1
+    where terms_for_model_and_use = 1 and not is_taken_down
 ),
 
 -- Both window passes below order a partition the same total way (a term's id breaks ties between terms with
@@ -100,7 +142,7 @@ ordered as (
             rows between unbounded preceding and 1 preceding
         ) as previous_end
     from bounded
-    where terms_for_model_and_use > 1
+    where terms_for_model_and_use > 1 or is_taken_down
 ),
 
 islands as (
@@ -127,7 +169,9 @@ merged as (
         min(source) as source,
         count(distinct licence_term_id) as term_count,
         max(purged_at) filter (where is_withdrawn) as purged_at,
-        bool_and(is_withdrawn) as all_purged
+        bool_and(is_withdrawn) as all_purged,
+        bool_and(is_taken_down) as all_taken_down,
+        min(taken_down_at) as taken_down_at
     from islands
     group by work_id, territory, commercial_model, use_type, island
     union all by name
@@ -145,7 +189,9 @@ takedowns_only as (
         min(expanded.source) as source,
         count(distinct expanded.licence_term_id) as term_count,
         min(expanded.granted_at) as purged_at,
-        true as all_purged
+        true as all_purged,
+        true as all_taken_down,
+        min(expanded.granted_at) as taken_down_at
     from expanded
     anti join bounded using (work_id, territory, commercial_model, use_type)
     where expanded.is_takedown
@@ -169,11 +215,11 @@ final as (
         nullif(windows.start_bound, date '0001-01-01') as window_start,
         nullif(windows.end_bound, date '9999-12-31') as window_end,
         windows.end_bound = date '9999-12-31' as is_open_ended,
-        taken_down.work_id is not null as is_takedown,
-        windows.all_purged or taken_down.work_id is not null as is_withdrawn,
+        windows.all_taken_down as is_takedown,
+        windows.all_purged or windows.all_taken_down as is_withdrawn,
         case
-            when windows.all_purged or taken_down.work_id is not null
-                then coalesce(taken_down.withdrawn_at, windows.purged_at)
+            when windows.all_taken_down then coalesce(windows.taken_down_at, windows.purged_at)
+            when windows.all_purged then windows.purged_at
         end as withdrawn_at,
         -- provenance
         windows.rights_holder_id,
@@ -183,7 +229,6 @@ final as (
         -- change cursor
         changed_works.terms_fingerprint
     from windows
-    left join taken_down using (work_id, territory, commercial_model, use_type)
     left join changed_works on windows.work_id = changed_works.work_id
 )
 
