@@ -4,9 +4,23 @@
     Jaccard similarity; pipelines.text.fingerprint). Candidate pairs come from locality-sensitive hashing:
     16 bands of 4 values, a pair is compared when one band is equal. A copy points at the earliest
     published article it duplicates; that original itself is not flagged.
+
+    Articles are ranked once in a total order, first seen (first published, else first ingested; unknown
+    last) then article_id; only an earlier article can be an original. Within one bucket (band, band key)
+    an article is compared only with the `near_duplicate_bucket_candidates` (K, default 32) earliest
+    articles of the bucket, which makes at most 16 x K comparisons per article whatever the bucket sizes.
+    Templated or boilerplate bodies put thousands of articles in one bucket: a generated night of 100,000
+    articles has buckets of up to ~10,000 and 1.2 billion pairs sharing a band, and comparing (or even
+    collecting) every pair of a bucket ran out of memory. The comparisons are made per (article, bucket)
+    row against the bucket's K earliest signatures, and only the pairs found similar are kept.
+    Where no bucket holds more than K + 1 articles (normal data) this is exactly "every pair sharing a
+    band". In a larger bucket an article is not compared with the bucket's later articles that precede
+    it: when its earliest near-duplicate is not among the K earliest of any bucket they share, it points
+    at a later original that is (the earliest such), or at none (is_near_duplicate false).
 -#}
 {%- set bands = 16 -%}
 {%- set rows_per_band = 4 -%}
+{%- set bucket_candidates = var('near_duplicate_bucket_candidates', 32) -%}
 
 with
 
@@ -29,58 +43,102 @@ history as (
     group by article_id
 ),
 
-signature_bands as (
+-- the articles with a full signature, numbered in the order originals are chosen in
+fingerprints as (
     select
         latest.article_id,
-        band.band_index,
-        hash(list_slice(latest.minhash, band.band_index * {{ rows_per_band }} + 1, (band.band_index + 1) * {{ rows_per_band }})) as band_key
+        latest.minhash,
+        row_number() over (
+            order by coalesce(history.first_published_at, history.first_ingested_at) nulls last, latest.article_id
+        ) as article_seq
     from latest
-    cross join range({{ bands }}) as band (band_index)
+    inner join history on latest.article_id = history.article_id
     where len(latest.minhash) = {{ bands * rows_per_band }}
 ),
 
-candidate_pairs as (
-    select distinct
-        left_band.article_id,
-        right_band.article_id as other_article_id
-    from signature_bands as left_band
-    inner join signature_bands as right_band
-        on
-            left_band.band_index = right_band.band_index
-            and left_band.band_key = right_band.band_key
-            and left_band.article_id <> right_band.article_id
+signature_bands as (
+    select
+        fingerprints.article_seq,
+        band.band_index,
+        hash(
+            list_slice(
+                fingerprints.minhash,
+                band.band_index * {{ rows_per_band }} + 1,
+                (band.band_index + 1) * {{ rows_per_band }}
+            )
+        ) as band_key,
+        row_number() over (partition by band_index, band_key order by fingerprints.article_seq) as bucket_rank
+    from fingerprints
+    cross join range({{ bands }}) as band (band_index)
 ),
 
+-- the K earliest articles of each bucket, with their signatures: the only ones a later article of the
+-- bucket is compared with
+bucket_heads as (
+    select
+        signature_bands.band_index,
+        signature_bands.band_key,
+        list({'article_seq': fingerprints.article_seq, 'minhash': fingerprints.minhash}) as heads
+    from signature_bands
+    inner join fingerprints on signature_bands.article_seq = fingerprints.article_seq
+    where signature_bands.bucket_rank <= {{ bucket_candidates }}
+    group by signature_bands.band_index, signature_bands.band_key
+),
+
+-- each article against the earlier heads of its buckets, one bucket at a time: pairs are compared where
+-- they are found and never collected (a pair sharing several bands is compared in each)
 similar_pairs as (
     select
-        candidate_pairs.article_id,
-        candidate_pairs.other_article_id,
-        list_sum(
-            list_transform(
-                range(1, {{ bands * rows_per_band + 1 }}),
-                lambda i: (this_article.minhash[i] = other_article.minhash[i])::integer
-            )
-        ) / {{ bands * rows_per_band }} as similarity,
-        coalesce(other_history.first_published_at, other_history.first_ingested_at) as other_first_seen,
-        coalesce(this_history.first_published_at, this_history.first_ingested_at) as this_first_seen
-    from candidate_pairs
-    inner join latest as this_article on candidate_pairs.article_id = this_article.article_id
-    inner join latest as other_article on candidate_pairs.other_article_id = other_article.article_id
-    inner join history as this_history on candidate_pairs.article_id = this_history.article_id
-    inner join history as other_history on candidate_pairs.other_article_id = other_history.article_id
+        article_seq,
+        unnest(
+            list_filter(
+                list_transform(
+                    list_filter(heads, lambda head: head.article_seq < article_seq),
+                    lambda head: {
+                        'other_article_seq': head.article_seq,
+                        'similarity': list_sum(
+                            list_transform(
+                                range(1, {{ bands * rows_per_band + 1 }}),
+                                lambda i: (head.minhash[i] = minhash[i])::integer
+                            )
+                        ) / {{ bands * rows_per_band }}
+                    }
+                ),
+                lambda pair: pair.similarity >= {{ var('near_duplicate_jaccard', 0.7) }}
+            ),
+            recursive := true
+        )
+    from (
+        select
+            signature_bands.article_seq,
+            fingerprints.minhash,
+            bucket_heads.heads
+        from signature_bands
+        inner join fingerprints on signature_bands.article_seq = fingerprints.article_seq
+        inner join bucket_heads
+            on
+                signature_bands.band_index = bucket_heads.band_index
+                and signature_bands.band_key = bucket_heads.band_key
+        where signature_bands.bucket_rank > 1
+    )
 ),
 
 -- the earliest article each copy duplicates (earlier first seen, then the smaller id)
 originals as (
     select
-        article_id,
-        other_article_id as near_duplicate_of,
-        similarity as near_duplicate_similarity
-    from similar_pairs
-    where
-        similarity >= {{ var('near_duplicate_jaccard', 0.7) }}
-        and (other_first_seen, other_article_id) < (this_first_seen, article_id)
-    qualify row_number() over (partition by article_id order by other_first_seen, other_article_id) = 1
+        this_article.article_id,
+        other_article.article_id as near_duplicate_of,
+        earliest.similarity as near_duplicate_similarity
+    from (
+        select
+            article_seq,
+            min(other_article_seq) as other_article_seq,
+            arg_min(similarity, other_article_seq) as similarity
+        from similar_pairs
+        group by article_seq
+    ) as earliest
+    inner join fingerprints as this_article on earliest.article_seq = this_article.article_seq
+    inner join fingerprints as other_article on earliest.other_article_seq = other_article.article_seq
 ),
 
 final as (
