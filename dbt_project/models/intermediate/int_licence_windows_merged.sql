@@ -31,11 +31,171 @@ changed_works as (
     {%- endif %}
 ),
 
-expanded as (
+-- Uniform partitions: a work/model/use whose terms (none a takedown) all list the same territories has, in
+-- every one of those territories, the same terms, so the same windows. Its windows are merged once, from the
+-- terms (few rows), and only then emitted per territory: a Worldwide deal is ~249 countries, and joining and
+-- sorting every country's rows in the passes below spilled tens of GB at catalog scale. Most work/model/use hold
+-- one term, which is uniform: it comes out as the single-term shortcut below would give it. Territories are compared as
+-- delivered (normalised: Worldwide or not, the named territories, the exclusions): equal lists are a sufficient
+-- condition for equal sets; terms listing the same countries differently take the window passes, as any would.
+work_terms as (
+    select
+        terms.*,
+        {
+            'worldwide': coalesce(list_contains(list_transform(terms.territories, x -> upper(trim(x))), 'WORLDWIDE'), false),
+            'named': list_sort(list_distinct(list_filter(
+                list_transform(terms.territories, x -> upper(trim(x))), x -> x is not null and x <> 'WORLDWIDE'
+            ))),
+            'excluded': list_sort(list_distinct(list_transform(terms.excluded_territories, x -> upper(trim(x)))))
+        } as territory_key
+    from {{ ref('int_licence_terms') }} as terms
+    {% if is_incremental() -%}
+    where terms.work_id in (select work_id from changed_works)
+    {%- endif %}
+),
+
+work_term_uses as (
+    select distinct
+        work_terms.work_id,
+        work_terms.licence_term_id,
+        cm.commercial_model,
+        ut.use_type,
+        work_terms.is_takedown,
+        work_terms.territory_key
+    from work_terms
+    cross join unnest(work_terms.commercial_models) as cm(commercial_model)
+    cross join unnest(work_terms.use_types) as ut(use_type)
+),
+
+uniform_partitions as (
+    select
+        work_id,
+        commercial_model,
+        use_type,
+        min(licence_term_id) as representative_term_id,
+        count(distinct licence_term_id) as partition_terms
+    from work_term_uses
+    where work_id is not null and commercial_model is not null and use_type is not null
+    group by work_id, commercial_model, use_type
+    having bool_and(is_takedown is not distinct from false)
+       and count(distinct territory_key) = 1
+       and count(*) filter (where territory_key is null) = 0
+       and count(*) filter (where licence_term_id is null) = 0
+),
+
+all_expanded as (
     select * from {{ ref('int_licence_windows_expanded') }}
     {% if is_incremental() -%}
     where work_id in (select work_id from changed_works)
     {%- endif %}
+),
+
+-- the rows of every other work/model/use go through the passes below
+expanded as (
+    select all_expanded.*
+    from all_expanded
+    anti join uniform_partitions using (work_id, commercial_model, use_type)
+),
+
+-- the territories of a uniform partition: those of any one of its terms
+uniform_territories as (
+    select all_expanded.work_id, all_expanded.commercial_model, all_expanded.use_type, all_expanded.territory
+    from all_expanded
+    semi join uniform_partitions
+        on all_expanded.work_id = uniform_partitions.work_id
+        and all_expanded.commercial_model = uniform_partitions.commercial_model
+        and all_expanded.use_type = uniform_partitions.use_type
+        and all_expanded.licence_term_id = uniform_partitions.representative_term_id
+),
+
+-- the terms of the uniform partitions, one row per term × model × use (as expanded has it per territory)
+uniform_bounded as (
+    select
+        work_terms.work_id,
+        work_terms.licence_term_id,
+        uniform_partitions.commercial_model,
+        uniform_partitions.use_type,
+        coalesce(work_terms.start_date, date '0001-01-01') as start_bound,
+        coalesce(work_terms.end_date, date '9999-12-31') as end_bound,
+        work_terms.is_withdrawn,
+        work_terms.purged_at,
+        work_terms.holder_id as rights_holder_id,
+        work_terms.source,
+        uniform_partitions.partition_terms
+    from work_term_uses
+    inner join uniform_partitions
+        on work_term_uses.work_id = uniform_partitions.work_id
+        and work_term_uses.commercial_model = uniform_partitions.commercial_model
+        and work_term_uses.use_type = uniform_partitions.use_type
+    inner join work_terms on work_term_uses.licence_term_id = work_terms.licence_term_id
+),
+
+uniform_ordered as (
+    select
+        *,
+        max(end_bound) over (
+            partition by work_id, commercial_model, use_type
+            order by start_bound, end_bound, licence_term_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_end
+    from uniform_bounded
+),
+
+uniform_islands as (
+    select
+        *,
+        sum(case when previous_end is null or start_bound > previous_end + 1 then 1 else 0 end) over (
+            partition by work_id, commercial_model, use_type
+            order by start_bound, end_bound, licence_term_id
+            rows between unbounded preceding and current row
+        ) as island
+    from uniform_ordered
+),
+
+uniform_merged as (
+    select
+        work_id,
+        commercial_model,
+        use_type,
+        min(start_bound) as start_bound,
+        max(end_bound) as end_bound,
+        min(rights_holder_id) as rights_holder_id,
+        -- as single_terms has it for a partition of one term, as merged for the others
+        case
+            when min(partition_terms) = 1 then [min(rights_holder_id)]
+            else list(distinct rights_holder_id order by rights_holder_id)
+        end as rights_holder_ids,
+        min(source) as source,
+        count(distinct licence_term_id) as term_count,
+        max(purged_at) filter (where is_withdrawn) as purged_at,
+        bool_and(is_withdrawn) as all_purged,
+        false as all_taken_down,
+        cast(null as timestamptz) as taken_down_at
+    from uniform_islands
+    group by work_id, commercial_model, use_type, island
+),
+
+uniform_windows as (
+    select
+        uniform_merged.work_id,
+        uniform_territories.territory,
+        uniform_merged.commercial_model,
+        uniform_merged.use_type,
+        uniform_merged.start_bound,
+        uniform_merged.end_bound,
+        uniform_merged.rights_holder_id,
+        uniform_merged.rights_holder_ids,
+        uniform_merged.source,
+        uniform_merged.term_count,
+        uniform_merged.purged_at,
+        uniform_merged.all_purged,
+        uniform_merged.all_taken_down,
+        uniform_merged.taken_down_at
+    from uniform_merged
+    inner join uniform_territories
+        on uniform_merged.work_id = uniform_territories.work_id
+        and uniform_merged.commercial_model = uniform_territories.commercial_model
+        and uniform_merged.use_type = uniform_territories.use_type
 ),
 
 -- the takedowns of each message (file): they withdraw that message's terms only
@@ -202,6 +362,8 @@ windows as (
     select * from merged
     union all by name
     select * from takedowns_only
+    union all by name
+    select * from uniform_windows
 ),
 
 final as (
