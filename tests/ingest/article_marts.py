@@ -14,16 +14,23 @@ ARTICLE_MODELS = (
 )
 
 
-def build_article_marts(settings, logical_date: date = date(2026, 11, 24)) -> None:
-    """dbt build of the article models and the tests attached to them, in-process; fails the test on any error."""
+def build_article_marts(
+    settings,
+    logical_date: date = date(2026, 11, 24),
+    models: tuple[str, ...] = ARTICLE_MODELS,
+    dbt_vars: dict[str, object] | None = None,
+) -> None:
+    """dbt build of the article models (or `models`) and the tests attached to them, in-process, with
+    `dbt_vars` beside the logical date; fails the test on any error."""
+    extra = "".join(f", {name}: {value}" for name, value in (dbt_vars or {}).items())
     result = run_dbt(
         settings,
         "build",
         "--quiet",
         "--select",
-        *ARTICLE_MODELS,
+        *models,
         "--vars",
-        f"{{logical_date: '{logical_date}'}}",
+        f"{{logical_date: '{logical_date}'{extra}}}",
     )
     failures = [
         f"{r.node.unique_id}: {r.message}" for r in result.result or [] if str(r.status) in ("error", "fail")

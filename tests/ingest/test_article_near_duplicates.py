@@ -9,10 +9,10 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines.build import run_dbt
 from pipelines.generate import Request, generate_landing
 from pipelines.ingest import run_ingest
 from tests.conftest import make_settings
+from tests.ingest.article_marts import build_article_marts
 
 pytestmark = pytest.mark.slow
 
@@ -90,22 +90,6 @@ where latest.is_latest and len(latest.minhash) = 64
 """
 
 
-def _build(settings, models: tuple[str, ...], bucket_candidates: int) -> None:
-    result = run_dbt(
-        settings,
-        "build",
-        "--quiet",
-        "--select",
-        *models,
-        "--vars",
-        f"{{logical_date: '{LOGICAL_DATE}', near_duplicate_bucket_candidates: {bucket_candidates}}}",
-    )
-    failures = [
-        f"{r.node.unique_id}: {r.message}" for r in result.result or [] if str(r.status) in ("error", "fail")
-    ]
-    assert result.success and not failures, failures or result.exception
-
-
 def _flagged(con) -> dict[str, tuple[str, float]]:
     rows = con.execute(
         "SELECT article_id, near_duplicate_of, near_duplicate_similarity FROM marts.dim_article "
@@ -123,11 +107,7 @@ def test_bounded_candidate_pairs_match_every_pair_sharing_a_band(tmp_path):
     )
     settings = make_settings(tmp_path, landing)
     run_ingest(settings, LOGICAL_DATE)
-    _build(
-        settings,
-        ("stg_articles__articles", "int_article_versions_grouped", "dim_article", "fct_article_versions"),
-        bucket_candidates=1_000,
-    )
+    build_article_marts(settings, LOGICAL_DATE, dbt_vars={"near_duplicate_bucket_candidates": 1_000})
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         reference = {a: (o, s) for a, o, s in con.execute(UNBOUNDED_ORIGINALS).fetchall()}
         ranks = con.execute(BUCKET_RANKS).fetchall()
@@ -138,7 +118,7 @@ def test_bounded_candidate_pairs_match_every_pair_sharing_a_band(tmp_path):
     assert unbounded == reference
 
     # K = 2: an article is compared with the 2 earliest of each of its buckets only
-    _build(settings, ("dim_article",), bucket_candidates=2)
+    build_article_marts(settings, LOGICAL_DATE, ("dim_article",), {"near_duplicate_bucket_candidates": 2})
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         bounded = _flagged(con)
     heads: dict[tuple[int, int], set[str]] = {}
