@@ -120,7 +120,7 @@ def test_a_window_in_an_unknown_territory_withholds_its_work_only(gate_settings)
         )
     ]
     assert report(gate_settings, SAMPLE_DATE).quality_failures == [
-        "fct_licence_window_rows: expect_column_values_to_be_in_set(territory) — 1 of 2264 rows unexpected: [\"XX\"]"
+        "fct_licence_window_rows: expect_column_values_to_be_in_set(territory) — 1 of 50 rows unexpected: [\"XX\"]"
     ]
 
 
@@ -169,7 +169,7 @@ def test_gx_validates_a_bounded_sample_and_the_verdicts_count_every_row(gate_set
     from pipelines import check
 
     execute(
-        gate_settings,  # 2264 windows, one in a territory that does not exist
+        gate_settings,  # 50 windows (a Worldwide deal is one), one in a territory that does not exist
         "INSERT INTO marts.fct_licence_window SELECT l.* REPLACE ('bad-window' AS licence_window_id, 'XX' AS territory) "
         "FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) "
         "WHERE w.isrc = 'JPSK02600002' AND l.commercial_model = 'SubscriptionModel' AND l.use_type = 'Stream'",
@@ -186,9 +186,9 @@ def test_gx_validates_a_bounded_sample_and_the_verdicts_count_every_row(gate_set
     summary = run_check(settings, SAMPLE_DATE)
     assert max(len(f) for f in frames.values()) == 5  # pandas never holds more than the cap
     assert len(frames["fct_licence_window_rows"]) == 5 and "XX" in set(frames["fct_licence_window_rows"]["territory"])
-    assert [f.split(" — ")[1] for f in summary.failed] == ['1 of 2264 rows unexpected: ["XX"]']  # counted over all rows
+    assert [f.split(" — ")[1] for f in summary.failed] == ['1 of 50 rows unexpected: ["XX"]']  # counted over all rows
     observed = dict(execute(settings, "SELECT suite, observed FROM ops.quality_results WHERE expectation = 'expect_column_values_to_be_unique'"))
-    assert observed["fct_licence_window"] == "0 of 2264 rows unexpected: []"
+    assert observed["fct_licence_window"] == "0 of 50 rows unexpected: []"
     assert observed["partner:melody-stream"] == "0 of 8 rows unexpected: []"  # the XX window's work is withheld
     # the same sample on every run of the same data
     first = {name: frame.to_json() for name, frame in frames.items()}
