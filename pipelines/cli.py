@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="MSDB nightly pipeline: ingest → build → tag → similar → check → export.", no_args_is_help=True)
+app = typer.Typer(help="MSDB nightly pipeline: ingest → build → tag → similar → ads → check → export.", no_args_is_help=True)
 console = Console()
 
 DateOption = Annotated[
@@ -170,7 +170,7 @@ def _print_partial_report(settings, logical_date: date) -> None:
 
 @app.command()
 def stage(
-    name: Annotated[str, typer.Argument(help="ingest, build, tag, similar, check or export")],
+    name: Annotated[str, typer.Argument(help="ingest, build, tag, similar, ads, check or export")],
     date_: DateOption = None,
     landing: LandingOption = None,
     warehouse: WarehouseOption = None,

@@ -1,4 +1,4 @@
-"""The nightly run: ingest → build → tag → similar → check → export, each stage idempotent for its date.
+"""The nightly run: ingest → build → tag → similar → ads → check → export, each stage idempotent for its date.
 
 The gate (`check`) runs after `tag` and `similar` because partner feeds carry tags and similar titles: it
 validates the rows export will deliver, read from the same dbt model (`marts.partner_feed_works`).
@@ -21,7 +21,7 @@ from pipelines.settings import MsdbSettings
 from pipelines.warehouse import reader, writer
 from pipelines.warehouse.published import deferred_publishing
 
-STAGES = ("ingest", "build", "tag", "similar", "check", "export")
+STAGES = ("ingest", "build", "tag", "similar", "ads", "check", "export")
 
 
 def _stage_function(name: str) -> Callable[[MsdbSettings, date], Any]:
@@ -46,6 +46,10 @@ def _stage_function(name: str) -> Callable[[MsdbSettings, date], Any]:
         from pipelines.similarity import run_similarity
 
         return run_similarity
+    if name == "ads":
+        from pipelines.ads import run_ads
+
+        return run_ads
     if name == "export":
         from pipelines.export import run_export
 

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"
 LOGICAL_DATE = "2026-11-24"
-STAGES = ["ingest", "build", "tag", "similar", "check", "export"]
+STAGES = ["ingest", "build", "tag", "similar", "ads", "check", "export"]
 COMPARED_TABLES = [
     "marts.dim_work",
     "marts.fct_licence_window",
