@@ -318,5 +318,47 @@ def generate(
     console.print(f"landing: {out} (registry.yaml, partners/, generated.json)")
 
 
+ads_app = typer.Typer(help="Contextual ads: article → ad creative matching (pipelines/ads).", no_args_is_help=True)
+app.add_typer(ads_app, name="ads")
+
+
+@ads_app.command("eval")
+def ads_eval(
+    creatives: Annotated[Path, typer.Option("--creatives", exists=True, dir_okay=False, help="Creatives (JSON Lines) with \"expected\": [article categories].")],
+    livedoor: Annotated[Path, typer.Option("--livedoor", exists=True, file_okay=False, help="Articles in livedoor-corpus layout: <category>/<file>.txt.")],
+    warehouse: WarehouseOption = None,
+    date_: DateOption = None,
+    per_category: Annotated[int | None, typer.Option("--per-category", min=1, help="Only the first N articles of each category.")] = None,
+) -> None:
+    """For each creative, the share of the articles matched to it (top-1 per article) whose category it expects.
+
+    Prints per-creative and overall figures; stores the overall one in ops.model_evals when a warehouse is
+    configured (--warehouse or MSDB_WAREHOUSE).
+    """
+    import os
+
+    from pipelines.ads.evaluate import EVAL_METRIC, EVAL_MODEL, EvalInputError, evaluate, store_eval
+
+    settings = _settings(warehouse=warehouse)
+    try:
+        result = evaluate(settings, creatives, livedoor, per_category)
+    except EvalInputError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    table = Table(title=f"ads eval — {livedoor}", title_justify="left")
+    for column in ("creative", "expected", "matched", "of expected category", "share"):
+        table.add_column(column, justify="left" if column in ("creative", "expected") else "right", overflow="fold")
+    for c in result.creatives:
+        table.add_row(c.creative_id, ", ".join(c.expected), str(c.matched), str(c.expected_matched), "-" if c.share is None else f"{c.share:.3f}")
+    console.print(table)
+    console.print(
+        f"overall {EVAL_METRIC}: {result.overall:.3f} ({sum(c.expected_matched for c in result.creatives if c.expected)}"
+        f"/{result.matched} matched articles; macro {result.macro:.3f}; {result.articles_matched} of {result.articles} articles matched)"
+    )
+    if warehouse is not None or os.environ.get("MSDB_WAREHOUSE"):
+        store_eval(settings, result, _logical_date(date_), f"{creatives} x {livedoor}")
+        console.print(f"stored in ops.model_evals ({EVAL_MODEL}, {EVAL_METRIC}) of {settings.warehouse}")
+
+
 if __name__ == "__main__":
     app()

