@@ -345,15 +345,19 @@ def ads_eval(
     except EvalInputError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    table = Table(title=f"ads eval — {livedoor}", title_justify="left")
-    for column in ("creative", "expected", "matched", "of expected category", "share"):
-        table.add_column(column, justify="left" if column in ("creative", "expected") else "right", overflow="fold")
+    console.print(f"ads eval: {creatives} x {livedoor}", soft_wrap=True)
     for c in result.creatives:
-        table.add_row(c.creative_id, ", ".join(c.expected), str(c.matched), str(c.expected_matched), "-" if c.share is None else f"{c.share:.3f}")
-    console.print(table)
+        share = "-" if c.share is None else f"{c.share:.3f}"
+        console.print(
+            f"  {c.creative_id}: {share} ({c.expected_matched}/{c.matched} matched articles of "
+            f"{', '.join(c.expected) or 'no expected category'})",
+            soft_wrap=True,
+        )
+    expected_matched = sum(c.expected_matched for c in result.creatives if c.expected)
     console.print(
-        f"overall {EVAL_METRIC}: {result.overall:.3f} ({sum(c.expected_matched for c in result.creatives if c.expected)}"
-        f"/{result.matched} matched articles; macro {result.macro:.3f}; {result.articles_matched} of {result.articles} articles matched)"
+        f"overall {EVAL_METRIC}: {result.overall:.3f} ({expected_matched}/{result.matched} matched articles; "
+        f"macro {result.macro:.3f}; {result.articles_matched} of {result.articles} articles matched)",
+        soft_wrap=True,
     )
     if warehouse is not None or os.environ.get("MSDB_WAREHOUSE"):
         store_eval(settings, result, _logical_date(date_), f"{creatives} x {livedoor}")
