@@ -82,6 +82,7 @@ def print_report(report) -> None:
     totals.add_row("works in warehouse / tagged", f"{_shown(report.works)} / {_shown(report.works_tagged)}")
     totals.add_row("articles in warehouse / tagged", f"{_shown(report.articles)} / {_shown(report.articles_tagged)}")
     totals.add_row("similar-work neighbours", _shown(report.neighbors))
+    totals.add_row("article → ad matches", _shown(report.ad_matches))
     totals.add_row("quality failures", f"[red]{len(report.quality_failures)}[/red]" if report.quality_failures else "0")
     conflicts = report.identifier_conflicts
     totals.add_row("identifier conflicts (both kept)", f"[yellow]{len(conflicts)}[/yellow]" if conflicts else "0")

@@ -113,6 +113,7 @@ class NightlyReport:
     articles: int | None = None
     articles_tagged: int | None = None
     neighbors: int | None = None
+    ad_matches: int | None = None  # article → ad creative matches of the night (similarity.ad_matches)
     quality_failures: list[str] = field(default_factory=list)  # "suite: expectation(column) — what was observed"
     identifier_conflicts: list[str] = field(default_factory=list)  # "ICPN 4589...: Title A / Title B (holders)"
     deliveries: list[dict] = field(default_factory=list)
@@ -164,6 +165,7 @@ def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
         out.works_tagged = _count(con, "kansei.work_tags", "count(DISTINCT work_id)")
         out.articles_tagged = _count(con, "kansei.article_tags", "count(DISTINCT article_id)")
         out.neighbors = _count(con, "similarity.work_neighbors")
+        out.ad_matches = _count(con, "similarity.ad_matches")
         out.quality_failures = [
             f"{r[0]}: {r[1]}({r[2] or ''}) — {r[3]}"
             for r in con.execute(
