@@ -74,7 +74,8 @@ class CreativeSet:
     ):
         order = sorted(range(len(creatives)), key=lambda i: creatives[i].creative_id)
         self.creatives = [creatives[i] for i in order]
-        self.vectors = np.ascontiguousarray(vectors[order], dtype=np.float32).reshape(len(order), -1)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        self.vectors = np.ascontiguousarray(vectors[order]) if order else np.zeros((0, vectors.shape[-1] if vectors.ndim == 2 else 0), np.float32)
         self.taxonomy = taxonomy
         self.settings = settings
         self.category_index = {cid: i for i, cid in enumerate(taxonomy.categories)}

@@ -98,6 +98,12 @@ def test_an_article_broader_than_the_creative_counts_less():
     assert (match.iab_category, match.score) == ("483", pytest.approx(0.5 * 0.7, abs=1e-6))
 
 
+def test_no_creative_in_flight_means_no_match():
+    nothing = CreativeSet([], np.zeros((0, 512), dtype=np.float32), load_iab(), SETTINGS)
+    assert len(nothing) == 0
+    assert nothing.match(["a1"], _unit(1)[None], [_context("low", ("483", 0.9))], [{}]) == []
+
+
 def test_flight_window_bounds_are_inclusive():
     creative = _creative("c", ("483",), start=date(2026, 11, 1), end=date(2026, 11, 30))
     assert [creative.in_flight(date(2026, 11, d)) for d in (1, 30)] == [True, True]
