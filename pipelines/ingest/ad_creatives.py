@@ -116,7 +116,6 @@ def _row(ctx: FileContext, position: str, line_number: int, item: dict[str, Any]
 def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
     """One creative per line; a blank line is no record. The file must be UTF-8 (a BOM is allowed)."""
     now = datetime.now(UTC)
-    logical_date = getattr(ctx, "logical_date", None)
     with path.open("rb") as fh:
         for line_number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -135,7 +134,7 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
             if not isinstance(item, dict):
                 yield Quarantined(position, f"invalid creative: expected a JSON object, got {type(item).__name__}")
                 continue
-            errors = creative_errors(item, ctx.holder.id, logical_date)
+            errors = creative_errors(item, ctx.holder.id, ctx.logical_date)
             if errors:
                 creative_id = item.get("creative_id") if isinstance(item.get("creative_id"), str) else "?"
                 yield Quarantined(position, f"ad creative {creative_id} refused: {'; '.join(errors)}")
