@@ -35,6 +35,8 @@ ARTICLE_TEXTS = """
 SELECT article_id, title, body, sha256(coalesce(title, '') || chr(31) || coalesce(body, '')) AS text_sha256
 FROM marts.dim_article
 """
+# before dbt has built marts.dim_article: no article
+NO_ARTICLES = "SELECT NULL::VARCHAR AS article_id, NULL::VARCHAR AS title, NULL::VARCHAR AS body, NULL::VARCHAR AS text_sha256 WHERE false"
 
 
 @dataclass
@@ -219,8 +221,8 @@ def run_ads(settings: MsdbSettings, logical_date: date, full_refresh: bool = Fal
         for table in CONTEXT_TABLES:
             con.execute(f"DELETE FROM {table} WHERE ? OR model_version <> ?", [full_refresh, version])
         con.commit()
-        has_articles = _exists(con, "marts.dim_article")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE ads_texts AS {ARTICLE_TEXTS if has_articles else 'SELECT NULL::VARCHAR AS article_id, NULL::VARCHAR AS title, NULL::VARCHAR AS body, NULL::VARCHAR AS text_sha256 WHERE false'}")
+        texts = ARTICLE_TEXTS if _exists(con, "marts.dim_article") else NO_ARTICLES
+        con.execute(f"CREATE OR REPLACE TEMP TABLE ads_texts AS {texts}")
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE ads_stale AS
