@@ -169,6 +169,7 @@ def test_dag_run_emitted_its_assets(metadata_db):
         ("build", "msdb://warehouse/marts"),
         ("tag", "msdb://warehouse/kansei"),
         ("similar", "msdb://warehouse/similarity"),
+        ("ads", "msdb://warehouse/similarity/ad_matches"),
         ("export", "msdb://deliveries/"),
     ]
 
