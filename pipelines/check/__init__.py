@@ -294,6 +294,11 @@ def _suites_and_relations(con, settings: MsdbSettings, logical_date: date) -> li
 
     work = [(spec, suite_sql(con, spec)) for spec in load_suites(settings)]
     for spec, contract in partner_suites(settings):
+        if contract.feed == "ad_matches":  # an ad platform's rows: the night's article → creative matches
+            from pipelines.ads.feed import feed_sql
+
+            work.append((spec, feed_sql(con, logical_date)))
+            continue
         work.append((spec, partner_feed(con, contract, delivery_date(logical_date)).delivered_sql))
     return work
 
