@@ -6,11 +6,12 @@ rather than quietly quarantining a whole catalog.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 HolderKind = Literal["music", "video", "articles", "ads"]
 
@@ -41,19 +42,91 @@ class HolderRegistry(BaseModel):
         return None
 
 
+PartnerKind = Literal["music_service", "vod", "ad_platform"]
+FeedFormat = Literal["jsonl", "csv", "parquet", "mead", "stations"]
+# a credential is named, never written: an environment variable's name or an Airflow connection id
+_ENV_NAME = r"^[A-Z][A-Z0-9_]{1,63}$"
+_CONN_ID = r"^[a-z][a-z0-9_]{1,63}$"
+
+
+class CredentialsRef(BaseModel):
+    """Where the delivery's credentials are found at run time; the contract never holds the secret itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    env: str | None = Field(default=None, pattern=_ENV_NAME, description="name of an environment variable")
+    airflow_conn_id: str | None = Field(default=None, pattern=_CONN_ID, description="an Airflow connection id")
+
+    @field_validator("env")
+    @classmethod
+    def _not_a_key(cls, env: str | None) -> str | None:
+        if env is not None and (re.fullmatch(r"(AKIA|ASIA)[A-Z0-9]{16}", env) or re.search(r"[0-9]{6}", env)):
+            raise ValueError("looks like a secret, not a variable name: name the variable that holds it")
+        return env
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> CredentialsRef:
+        if (self.env is None) == (self.airflow_conn_id is None):
+            raise ValueError("name exactly one of env (an environment variable name) or airflow_conn_id")
+        return self
+
+
 class PartnerContract(BaseModel):
-    """What one partner is licensed to receive, and in which shape."""
+    """What one partner is licensed to receive, and in which shape. Unknown fields fail: a typo in a
+    contract must not widen or silently drop a licence."""
+
+    model_config = ConfigDict(extra="forbid")
 
     partner_id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     name: str
+    kind: PartnerKind
     feed: Literal["works", "articles", "ad_matches"] = "works"
+    domains: list[Literal["music", "video", "articles", "ads"]] = Field(default_factory=list)
+    fields: list[str] = Field(default_factory=list, description="feed fields licensed; empty: every field of the feed")
     work_kinds: list[str] = Field(default_factory=list)
-    territories: list[str]
+    territories: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes, or Worldwide")
     commercial_models: list[str] = Field(default_factory=list)
     use_types: list[str] = Field(default_factory=list)
-    format: Literal["jsonl"] = "jsonl"
+    formats: list[FeedFormat] = Field(default_factory=lambda: ["jsonl"], min_length=1)
+    delivery: Literal["full", "delta"] = Field(default="delta", description="delta: adds, updates, deletes after a first full snapshot")
+    delivery_uri: str | None = Field(
+        default=None, pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?|/[^\s]*)$",
+        description="s3://bucket/prefix or an absolute folder; none: the run's MSDB_DELIVER",
+    )
+    credentials: CredentialsRef | None = None
+    max_drop_share: float = Field(default=0.2, ge=0, le=1, description="a delivery dropping more of the partner's rows is held")
     required_fields: list[str] = Field(default_factory=list)
     neighbors: int = 10
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_format(cls, values: object) -> object:
+        """`format: jsonl` (the first contracts' spelling) is `formats: [jsonl]`."""
+        if isinstance(values, dict) and "format" in values and "formats" not in values:
+            values = dict(values)
+            values["formats"] = [values.pop("format")]
+        return values
+
+    @field_validator("territories")
+    @classmethod
+    def _known_territories(cls, territories: list[str]) -> list[str]:
+        from pipelines.territories import WORLDWIDE, country_codes
+
+        known = set(country_codes())
+        unknown = [t for t in territories if t != WORLDWIDE and t not in known]
+        if unknown:
+            raise ValueError(f"unknown territory {', '.join(unknown)} (ISO 3166-1 alpha-2 codes or Worldwide)")
+        return territories
+
+
+def _validation_message(path: Path, exc: ValidationError) -> str:
+    """One line per fault, naming the file and the field: `partners/x.yaml: field 'territorys': unknown field`."""
+    faults = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(contract)"
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        faults.append(f"field {where!r}: {message}")
+    return f"{path}: " + "; ".join(faults)
 
 
 def _load_yaml(path: Path) -> object:
@@ -73,12 +146,21 @@ def load_holders(path: Path) -> HolderRegistry:
 
 
 def load_partners(folder: Path) -> list[PartnerContract]:
+    """Every contract of the partners folder; a missing or empty folder is an error, not zero partners (a
+    run that delivers nothing must not look like one that delivered everything)."""
+    if not folder.is_dir():
+        raise RegistryError(f"partners folder {folder} does not exist")
     contracts = []
     for path in sorted(folder.glob("*.yaml")):
+        document = _load_yaml(path)
+        if not isinstance(document, dict):
+            raise RegistryError(f"{path}: a contract is a mapping of fields, not {type(document).__name__}")
         try:
-            contracts.append(PartnerContract.model_validate(_load_yaml(path)))
+            contracts.append(PartnerContract.model_validate(document))
         except ValidationError as exc:
-            raise RegistryError(f"{path}: {exc}") from exc
+            raise RegistryError(_validation_message(path, exc)) from exc
+    if not contracts:
+        raise RegistryError(f"partners folder {folder} holds no contract (*.yaml)")
     ids = [c.partner_id for c in contracts]
     if len(ids) != len(set(ids)):
         raise RegistryError(f"duplicate partner_id in {folder}")

@@ -64,6 +64,7 @@ def contract(**overrides) -> PartnerContract:
     values = {
         "partner_id": "east-stream",
         "name": "East Stream",
+        "kind": "music_service",
         "work_kinds": ["recording"],
         "territories": ["JP", "KR"],
         "commercial_models": ["SubscriptionModel"],

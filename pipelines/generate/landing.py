@@ -47,6 +47,7 @@ PARTNERS = {
     "melody-stream": {
         "partner_id": "melody-stream",
         "name": "Melody Stream Inc.",
+        "kind": "music_service",
         "feed": "works",
         "work_kinds": ["recording", "release"],
         "territories": ["JP"],
@@ -58,6 +59,7 @@ PARTNERS = {
     "cinema-now": {
         "partner_id": "cinema-now",
         "name": "Cinema Now VOD",
+        "kind": "vod",
         "feed": "works",
         "work_kinds": ["movie", "episode"],
         "territories": ["JP"],

@@ -234,6 +234,7 @@ def test_feed_holds_exactly_the_licensed_works_and_territories(property_root, me
             {
                 "partner_id": "east-stream",
                 "name": "East Stream",
+                "kind": "music_service",
                 "feed": "works",
                 "work_kinds": ["recording", "release"],
                 "territories": PARTNER_TERRITORIES,
