@@ -111,11 +111,11 @@ def test_a_worldwide_window_is_delivered_per_contract_territory_it_does_not_excl
             window("KR", date(2026, 10, 1), date(2027, 3, 31)),
             window("Worldwide", date(2026, 1, 1), None, excluded=["GB", "KR"]),
         ),
-        contract(territories=["US", "KR", "JP", "GB", "XX"]),
+        contract(territories=["US", "KR", "JP", "GB"]),  # a contract naming XX fails validation (tests/export/test_contracts.py)
         ON,
     )
     assert reasons == []
-    assert row["territories"] == ["JP", "KR", "US"]  # GB excluded; XX is no country Worldwide covers
+    assert row["territories"] == ["JP", "KR", "US"]  # GB excluded
     assert row["licence_windows"] == [
         {"territory": "JP", "commercial_model": "SubscriptionModel", "use_type": "Stream", "start": date(2026, 1, 1), "end": None},
         {"territory": "KR", "commercial_model": "SubscriptionModel", "use_type": "Stream", "start": date(2026, 10, 1), "end": date(2027, 3, 31)},
@@ -285,7 +285,7 @@ def catalogs(draw) -> list[dict]:
 def contracts(draw) -> PartnerContract:
     return contract(
         work_kinds=draw(st.sampled_from([[], ["recording"], ["recording", "release"]])),
-        territories=draw(st.lists(st.sampled_from(["JP", "KR", "US", "XX", "Worldwide"]), min_size=1, max_size=3, unique=True)),
+        territories=draw(st.lists(st.sampled_from(["JP", "KR", "US", "Worldwide"]), min_size=1, max_size=3, unique=True)),
         commercial_models=draw(st.sampled_from([[], ["SubscriptionModel"]])),
         use_types=draw(st.sampled_from([[], ["Stream"]])),
         required_fields=draw(st.sampled_from([[], ["work_id", "title_ja"], ["genres", "kansei_tags", "territories", "isan"]])),
