@@ -197,7 +197,7 @@ class PartnerFeed:
         return con.execute(f"SELECT count(*) FROM ({self.withheld_sql})").fetchone()[0]
 
 
-def _contract_windows(contract: PartnerContract) -> str:
+def _contract_windows(contract: PartnerContract, with_window_id: bool = True) -> str:
     """SQL: the usable windows per contract territory they cover, sorted as the feed model lists windows
     (territory, model, use, start, end; open bounds last). A Worldwide window covers each known country of the
     contract it does not exclude; any other window its own territory."""
@@ -210,7 +210,12 @@ def _contract_windows(contract: PartnerContract) -> str:
         f"WHEN list_contains({_sql_list(territories)}, w.territory) THEN [w.territory] "
         f"ELSE []::VARCHAR[] END"
     )
-    window = "{'territory': t, 'commercial_model': w.commercial_model, 'use_type': w.use_type, 'window_start': w.window_start, 'window_end': w.window_end}"
+    # the window's id last, so that it never changes the order (the audit names it: exports.rights_audit)
+    window_id = "w.licence_window_id" if with_window_id else "NULL::VARCHAR"
+    window = (
+        "{'territory': t, 'commercial_model': w.commercial_model, 'use_type': w.use_type, 'window_start': w.window_start, "
+        f"'window_end': w.window_end, 'licence_window_id': {window_id}}}"
+    )
     return f"list_sort(flatten(list_transform(usable_windows, w -> list_transform({covered}, t -> {window}))))"
 
 
@@ -226,7 +231,7 @@ def _judged_sql(contract: PartnerContract, on: date, source: str, types: dict[st
             FROM {source} {kinds}
         ),
         in_territory AS (
-            SELECT *, {_contract_windows(contract)} AS contract_windows
+            SELECT *, {_contract_windows(contract, "licence_window_id" in types.get("licence_windows", ""))} AS contract_windows
             FROM contracted
         ),
         dated AS (

@@ -50,6 +50,7 @@ class LocalTarget:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the delivery from the partner's sync user
         try:
             with os.fdopen(fd, "wb") as fh:
                 yield fh

@@ -537,6 +537,48 @@ CREATE TABLE IF NOT EXISTS exports.delivery_ledger (
     delivered_at TIMESTAMPTZ NOT NULL
 );
 
+-- Added with deltas, the circuit breaker and acknowledgements (issue 13); ALTER keeps existing warehouses.
+-- status: delivered, acknowledged (the partner dropped `_ack.json`), already_delivered, held (circuit
+-- breaker: `msdb export --partner P --approve`), blocked (quality gate), conflict (412: published by another).
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS run_id VARCHAR;
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS delivery_type VARCHAR;      -- full or delta
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS sequence INTEGER;           -- per partner feed, 1 = first published
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS cursor_from DATE;          -- logical date of the delivery this one follows
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS cursor_to DATE;            -- this delivery's logical date
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS ops JSON;                  -- {{"add": n, "update": n, "delete": n}}
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS published_at TIMESTAMPTZ;  -- the manifest's write
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS acknowledged_at TIMESTAMPTZ;
+
+-- What each partner holds after its last published delivery: one row per partner, feed and work, with the
+-- sha256 of the row as delivered. The next delta is the difference between today's rows and this state.
+CREATE TABLE IF NOT EXISTS exports.delivered_state (
+    partner_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    work_id VARCHAR NOT NULL,
+    row_sha256 VARCHAR NOT NULL,
+    sequence INTEGER NOT NULL,         -- the delivery that last sent this row
+    logical_date DATE NOT NULL,
+    PRIMARY KEY (partner_id, feed, work_id)
+);
+
+-- One row per work delivered (added or updated) to a partner and licence window in force that allowed it.
+CREATE TABLE IF NOT EXISTS exports.rights_audit (
+    partner_id VARCHAR NOT NULL,
+    feed VARCHAR NOT NULL,
+    logical_date DATE NOT NULL,
+    delivery_date DATE NOT NULL,
+    sequence INTEGER NOT NULL,
+    work_id VARCHAR NOT NULL,
+    op VARCHAR NOT NULL,               -- add or update
+    licence_window_id VARCHAR,         -- marts.fct_licence_window
+    territory VARCHAR NOT NULL,        -- the contract territory the window covers (a country of a Worldwide window)
+    commercial_model VARCHAR NOT NULL,
+    use_type VARCHAR NOT NULL,
+    window_start DATE,
+    window_end DATE,
+    recorded_at TIMESTAMPTZ NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS exports.withheld_rows (
     partner_id VARCHAR NOT NULL,
     feed VARCHAR NOT NULL,

@@ -44,7 +44,8 @@ work_windows as (
                 'window_start': windows.window_start,
                 'window_end': windows.window_end,
                 'is_known_territory': countries.country_code is not null or windows.territory = 'Worldwide',
-                'excluded_territories': windows.excluded_territories
+                'excluded_territories': windows.excluded_territories,
+                'licence_window_id': windows.licence_window_id
             }
             order by windows.territory, windows.commercial_model, windows.use_type, windows.window_start, windows.window_end
         ) as licence_windows
