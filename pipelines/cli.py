@@ -179,7 +179,7 @@ def print_report(report) -> None:
         )  # fmt: skip
     console.print(feeds)
     for d in report.blocked_feeds:
-        console.print(f"[red]blocked feed[/red] {d['partner_id']}/{d['feed']}: {d['reason']}", soft_wrap=True)
+        console.print(f"[red]{d['status']} feed[/red] {d['partner_id']}/{d['feed']}: {d['reason']}", soft_wrap=True)
     for w in report.withheld:
         title = f" ({w['title']})" if w["title"] else ""
         console.print(f"[yellow]withheld[/yellow] {w['partner_id']}/{w['feed']} {w['work_id']}{title}: {w['reason']}", soft_wrap=True)
@@ -425,6 +425,103 @@ def generate(
         _fail(str(exc), 1)
     console.print(*summary_tables(nights_written))
     console.print(f"landing: {out} (registry.yaml, partners/, generated.json)")
+
+
+PartnerOption = Annotated[str | None, typer.Option("--partner", help="One partner's feed (its contract's partner_id).")]
+
+
+@app.command("export")
+def export_feeds(
+    partner: PartnerOption = None,
+    date_: DateOption = None,
+    warehouse: WarehouseOption = None,
+    deliver: DeliverOption = None,
+    full: Annotated[bool, typer.Option("--full", help="A full snapshot instead of a delta: the partner resyncs.")] = False,
+    approve: Annotated[
+        bool, typer.Option("--approve", help="Publish a delivery the circuit breaker held (needs --partner).")
+    ] = False,
+    wait: WaitOption = 0,
+) -> None:
+    """Deliver the partner feeds of a logical date (all partners, or --partner), as the export stage does.
+
+    Exit codes: 0 delivered (or already delivered); 1 the export failed; 2 a bad argument, setting or
+    contract; 3 a feed was held by the circuit breaker (approve it with --partner P --approve), blocked by
+    the quality gate, or found published by another run (412); 4 another run holds the warehouse.
+    """
+    from pipelines.export import run_export
+
+    if approve and partner is None:
+        raise typer.BadParameter("approving a held delivery names its partner", param_hint="--partner")
+    logical_date = _logical_date(date_)
+    settings = _settings(warehouse=warehouse, deliver=deliver)
+    _preflight(settings, ("export",))
+    with ExitStack() as held:
+        _hold_warehouse(held, settings, f"export --date {logical_date}", wait)
+        try:
+            summary = run_export(settings, logical_date, [partner] if partner else None, full=full, approve=approve)
+        except ValueError as exc:
+            _fail(str(exc))
+        except Exception as exc:
+            _print_traceback_when_debugging()
+            _fail(f"export failed: {type(exc).__name__}: {exc}", EXIT_STAGE_FAILED)
+    table = Table(title=f"export — {logical_date}", title_justify="left")
+    for column in ("partner", "feed", "status", "type", "sequence", "add", "update", "delete", "reason or uri"):
+        table.add_column(column, overflow="fold")
+    for d in summary.deliveries:
+        table.add_row(
+            d.partner_id, d.feed, d.status, d.delivery_type or "", str(d.sequence or ""),
+            *(str(d.ops.get(op, "")) for op in ("add", "update", "delete")), d.reason or d.uri,
+        )  # fmt: skip
+    console.print(table)
+    for partner_id, feed, acknowledged in summary.acknowledged:
+        console.print(f"acknowledged: {partner_id}/{feed} {acknowledged}")
+    if summary.held:
+        for d in summary.held:
+            console.print(f"[red]{d.status} feed[/red] {d.partner_id}/{d.feed}: {d.reason}", soft_wrap=True)
+        raise typer.Exit(EXIT_FEED_BLOCKED)
+
+
+feeds_app = typer.Typer(help="Partner feeds: what a delivery would carry.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.command("diff")
+def feeds_diff(
+    partner: Annotated[str, typer.Option("--partner", help="The partner (its contract's partner_id).")],
+    date_: DateOption = None,
+    warehouse: WarehouseOption = None,
+    full: Annotated[bool, typer.Option("--full", help="As `msdb export --full` would deliver.")] = False,
+) -> None:
+    """The adds, updates and deletes the partner's delivery of --date would carry, before publishing.
+
+    Reads the published copy of the warehouse and writes nothing. One line per work: op and work id."""
+    from pipelines.export import circuit_breaker, diff_partner
+    from pipelines.registry import RegistryError, load_partners
+
+    settings = _settings(warehouse=warehouse)
+    logical_date = _logical_date(date_)
+    try:
+        (contract,) = [c for c in load_partners(settings.partners_dir) if c.partner_id == partner] or [None]
+    except RegistryError as exc:
+        _fail(str(exc))
+    if contract is None:
+        _fail(f"no contract for partner {partner} in {settings.partners_dir}")
+    with _published(settings) as con:
+        try:
+            plan, ops = diff_partner(con, settings, partner, logical_date, full=full)
+        except ValueError as exc:
+            _fail(str(exc))
+    for work_id, op in ops:
+        console.print(f"{op} {work_id}", soft_wrap=True, highlight=False)
+    cursor_from = plan.cursor_from.isoformat() if plan.cursor_from else "none"
+    counts = ", ".join(f"{plan.ops[op]} {op}" for op in ("add", "update", "delete"))
+    console.print(
+        f"{partner}/{contract.feed} {logical_date}: {plan.delivery_type} sequence {plan.sequence} (cursor {cursor_from} → "
+        f"{logical_date}): {counts}; the partner would hold {plan.current_rows} rows (holds {plan.previous_rows})",
+        soft_wrap=True, highlight=False,
+    )  # fmt: skip
+    if reason := circuit_breaker(plan, contract):
+        console.print(f"circuit breaker: {reason}", soft_wrap=True, highlight=False)
 
 
 ads_app = typer.Typer(help="Contextual ads: article → ad creative matching (pipelines/ads).", no_args_is_help=True)

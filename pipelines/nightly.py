@@ -173,7 +173,8 @@ class NightlyReport:
 
     @property
     def blocked_feeds(self) -> list[dict]:
-        return [d for d in self.deliveries if d["status"] == "blocked"]
+        """Feeds not published: blocked by the gate, held by the circuit breaker, or in conflict (412)."""
+        return [d for d in self.deliveries if d["status"] in ("blocked", "held", "conflict")]
 
 
 def _count(con, table: str, expression: str = "count(*)") -> int | None:

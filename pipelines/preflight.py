@@ -90,6 +90,13 @@ def check_before_run(settings: MsdbSettings, stages: tuple[str, ...] | list[str]
             raise PreflightFailed(f"landing folder {settings.landing} does not exist (--landing or MSDB_LANDING)")
         if settings.partners is not None and not settings.partners.is_dir():
             raise PreflightFailed(f"partner contracts folder {settings.partners} does not exist (MSDB_PARTNERS)")
+    if {"check", "export"} & set(stages):
+        from pipelines.registry import RegistryError, load_partners
+
+        try:  # a missing folder, no contract, an unknown field or territory: nothing is delivered
+            load_partners(settings.partners_dir)
+        except RegistryError as exc:
+            raise PreflightFailed(f"partner contracts: {exc}") from exc
     needed = {name for stage in stages for name in READS_PROJECT.get(stage, ())}
     for name in ("dbt_project_dir", "models_dir", "expectations_dir"):
         folder = getattr(settings, name)

@@ -280,3 +280,40 @@ def test_a_second_publish_of_the_same_date_is_refused_412_and_reported(s3_east, 
     assert [r[1] for r in ledger(settings)] == ["conflict"]
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM exports.delivered_state").fetchone() == (0,)  # nothing published by us
+
+
+def test_the_command_line_diffs_holds_approves_and_refuses_a_bad_contract(east, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import EXIT_FEED_BLOCKED, EXIT_USAGE, app
+
+    (tmp_path / "landing").mkdir()
+    for name, value in {"MSDB_PARTNERS": east.partners, "MSDB_WAREHOUSE": east.warehouse, "MSDB_DELIVER": east.deliver,
+                        "MSDB_LANDING": tmp_path / "landing", "MSDB_VAR_DIR": east.var_dir, "COLUMNS": "200"}.items():  # fmt: skip
+        monkeypatch.setenv(name, str(value))
+    cli = CliRunner()
+    load_catalog(east, CATALOG_1)
+    first = cli.invoke(app, ["export", "--date", "2026-11-24"])
+    assert first.exit_code == 0, first.output
+    load_catalog(east, CATALOG_2)
+    diff = cli.invoke(app, ["feeds", "diff", "--partner", "east-stream", "--date", "2026-11-25"])
+    assert diff.exit_code == 0, diff.output
+    assert diff.output.splitlines() == [
+        f"add {C}",
+        f"update {D}",
+        "east-stream/works 2026-11-25: delta sequence 2 (cursor 2026-11-24 → 2026-11-25): 1 add, 1 update, 0 delete; "
+        "the partner would hold 5 rows (holds 4)",
+    ]
+    load_catalog(east, [])
+    held = cli.invoke(app, ["export", "--date", "2026-11-25"])
+    assert held.exit_code == EXIT_FEED_BLOCKED == 3, held.output
+    assert "held feed east-stream/works: would leave east-stream 0 rows (it holds 4): held until approved" in held.output
+    assert cli.invoke(app, ["export", "--date", "2026-11-25", "--approve"]).exit_code == EXIT_USAGE
+    approved = cli.invoke(app, ["export", "--date", "2026-11-25", "--partner", "east-stream", "--approve"])
+    assert approved.exit_code == 0, approved.output
+    assert lines(east, NIGHT_2) == [{"op": "delete", "work_id": w} for w in (A, B, D, E)]
+
+    (east.partners / "east-stream.yaml").write_text(yaml.safe_dump(contract(territories=["JP", "XX"])))
+    refused = cli.invoke(app, ["export", "--date", "2026-11-26"])
+    assert refused.exit_code == EXIT_USAGE == 2
+    assert f"{east.partners / 'east-stream.yaml'}: field 'territories': Value error, unknown territory XX" in refused.output
