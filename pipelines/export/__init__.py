@@ -72,7 +72,8 @@ class Delivery:
     sequence: int | None = None
     cursor_from: date | None = None
     ops: dict[str, int] = field(default_factory=dict)
-    manifest: bytes = b""
+    manifest: dict = field(default_factory=dict)  # the published manifest.json
+    manifest_sha256: str = ""
 
 
 @dataclass
@@ -276,7 +277,7 @@ def deliver_partner(
             return delivery
         if approve and circuit_breaker(plan, contract):
             delivery.reason = f"approved: {circuit_breaker(plan, contract)}"
-    delivery.manifest = manifest
+    delivery.manifest, delivery.manifest_sha256 = json.loads(manifest), hashlib.sha256(manifest).hexdigest()
     commit_state(con, plan, logical_date)
     _record_rights_audit(con, feed, plan, logical_date)
     delivery.withheld = _record_withheld(con, feed, logical_date)
@@ -299,15 +300,18 @@ def _deliver_ad_matches(con, settings: MsdbSettings, contract: PartnerContract, 
             contract.partner_id, contract.feed, "conflict", target.uri(manifest_key), rows=entry["rows"],
             reason=f"{target.uri(manifest_key)} was published meanwhile (412 Precondition Failed); not overwritten",
         )
-    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"], delivery_type="full", manifest=manifest)
+    return Delivery(
+        contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"], delivery_type="full",
+        manifest=json.loads(manifest), manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+    )
 
 
 def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date, run_id: str) -> list:
     """What the ledger keeps: for a delivery (new or found), its manifest's hash, files and row count."""
-    manifest = delivery.manifest
-    if not manifest and delivery.status == "already_delivered":
+    content, manifest_sha256 = delivery.manifest, delivery.manifest_sha256
+    if not content and delivery.status == "already_delivered":
         manifest = target.read(f"{_prefix(contract, logical_date)}/manifest.json")
-    content = json.loads(manifest) if manifest else {}
+        content, manifest_sha256 = json.loads(manifest), hashlib.sha256(manifest).hexdigest()
     published = delivery.status == "delivered"
     cursor = content.get("cursor") or {}
     return [
@@ -316,7 +320,7 @@ def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_d
         logical_date,
         delivery_date(logical_date),
         delivery.uri,
-        hashlib.sha256(manifest).hexdigest() if manifest else "",
+        manifest_sha256,
         json.dumps(content.get("files", [])),
         content.get("row_count", delivery.rows if delivery.status == "held" else 0),
         delivery.status,
