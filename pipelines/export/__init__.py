@@ -211,13 +211,13 @@ def _prefix(contract: PartnerContract, logical_date: date) -> str:
     return f"{contract.partner_id}/{contract.feed}/{logical_date.isoformat()}"
 
 
-def plan_works_delivery(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, full: bool = False):
+def plan_works_delivery(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, destination: str, full: bool = False):
     """The feed (materialised as `export_partner_feed`) and its delta plan (`export_ops`); writes nothing
     in the warehouse but temporary tables."""
     taxonomy = load_taxonomy(settings.models_dir)
     labels = {t.id: (t.label_en, t.label_ja) for t in taxonomy.tags}
     feed = partner_feed(con, contract, delivery_date(logical_date)).materialised(con, "export_partner_feed")
-    plan = plan_delta(con, feed, logical_date, labels, settings.export_batch_rows, full=full)
+    plan = plan_delta(con, feed, logical_date, labels, settings.export_batch_rows, destination, full=full)
     return feed, plan, taxonomy.version
 
 
@@ -246,9 +246,10 @@ def deliver_partner(
         return _deliver_ad_matches(con, settings, contract, logical_date, target, prefix)
     if contract.feed != "works":
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
-    if target.exists(manifest_key) and published_sequence(con, contract.partner_id, contract.feed, logical_date) is not None:
+    destination = target.uri("")
+    if target.exists(manifest_key) and published_sequence(con, contract.partner_id, contract.feed, destination, logical_date) is not None:
         return Delivery(contract.partner_id, contract.feed, "already_delivered", target.uri(manifest_key))
-    feed, plan, taxonomy_version = plan_works_delivery(con, settings, contract, logical_date, full)
+    feed, plan, taxonomy_version = plan_works_delivery(con, settings, contract, logical_date, destination, full)
     delivery = Delivery(
         contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=plan.rows,
         delivery_type=plan.delivery_type, sequence=plan.sequence, cursor_from=plan.cursor_from, ops=plan.ops,
@@ -334,12 +335,13 @@ def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_d
         json.dumps(content.get("ops", delivery.ops)),
         datetime.now(UTC) if published else None,
         None,
+        target.uri(""),
     ]
 
 
 LEDGER_COLUMNS = (
     "partner_id, feed, logical_date, delivery_date, delivery_uri, manifest_sha256, files, row_count, status, reason, "
-    "delivered_at, run_id, delivery_type, sequence, cursor_from, cursor_to, ops, published_at, acknowledged_at"
+    "delivered_at, run_id, delivery_type, sequence, cursor_from, cursor_to, ops, published_at, acknowledged_at, destination"
 )
 
 
@@ -349,9 +351,9 @@ def record_acknowledgements(con, target, contract: PartnerContract) -> list[date
     pending = con.execute(
         """
         SELECT DISTINCT logical_date, manifest_sha256 FROM exports.delivery_ledger
-        WHERE partner_id = ? AND feed = ? AND status = 'delivered' ORDER BY logical_date
+        WHERE partner_id = ? AND feed = ? AND destination = ? AND status = 'delivered' ORDER BY logical_date
         """,
-        [contract.partner_id, contract.feed],
+        [contract.partner_id, contract.feed, target.uri("")],
     ).fetchall()
     acknowledged = []
     for logical_date, manifest_sha256 in pending:
@@ -367,9 +369,9 @@ def record_acknowledgements(con, target, contract: PartnerContract) -> list[date
         con.execute(
             """
             UPDATE exports.delivery_ledger SET status = 'acknowledged', acknowledged_at = ?
-            WHERE partner_id = ? AND feed = ? AND logical_date = ? AND status = 'delivered'
+            WHERE partner_id = ? AND feed = ? AND destination = ? AND logical_date = ? AND status = 'delivered'
             """,
-            [datetime.now(UTC), contract.partner_id, contract.feed, logical_date],
+            [datetime.now(UTC), contract.partner_id, contract.feed, target.uri(""), logical_date],
         )
         acknowledged.append(logical_date)
     return acknowledged
@@ -411,7 +413,7 @@ def run_export(
                 delivery = deliver_partner(con, settings, contract, logical_date, target, blocked, full=full, approve=approve)
                 summary.deliveries.append(delivery)
                 con.execute(
-                    f"INSERT INTO exports.delivery_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join(['?'] * 19)})",
+                    f"INSERT INTO exports.delivery_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join(['?'] * 20)})",
                     _ledger_row(delivery, target, contract, logical_date, run_id),
                 )
             except BaseException:
@@ -427,7 +429,7 @@ def diff_partner(con, settings: MsdbSettings, partner_id: str, logical_date: dat
     (contract,) = _contracts(settings, [partner_id])
     if contract.feed != "works":
         raise ValueError(f"{partner_id}'s feed {contract.feed!r} is a full snapshot each night: no diff")
-    _, plan, _ = plan_works_delivery(con, settings, contract, logical_date, full)
+    _, plan, _ = plan_works_delivery(con, settings, contract, logical_date, _target(settings, contract).uri(""), full)
     ops = [(work_id, op) for batch in op_lines(con, settings.export_batch_rows) for work_id, op, _ in batch]
     return plan, ops
 

@@ -41,6 +41,7 @@ class DeltaPlan:
 
     partner_id: str
     feed: str
+    destination: str  # where the partner holds it (the target's root URI)
     delivery_type: str  # full or delta
     sequence: int
     cursor_from: date | None  # the logical date of the delivery this one follows
@@ -58,31 +59,33 @@ class DeltaPlan:
         return self.ops.get("delete", 0) if self.delivery_type == "delta" else max(self.previous_rows - self.current_rows, 0)
 
 
-def _last_published(con, partner_id: str, feed: str) -> tuple[int, date | None]:
+def _last_published(con, partner_id: str, feed: str, destination: str) -> tuple[int, date | None]:
     row = con.execute(
         """
         SELECT sequence, logical_date FROM exports.delivery_ledger
-        WHERE partner_id = ? AND feed = ? AND status IN ('delivered', 'acknowledged') AND sequence IS NOT NULL
+        WHERE partner_id = ? AND feed = ? AND destination = ? AND status IN ('delivered', 'acknowledged') AND sequence IS NOT NULL
         ORDER BY sequence DESC, logical_date DESC LIMIT 1
         """,
-        [partner_id, feed],
+        [partner_id, feed, destination],
     ).fetchone()
     return (row[0], row[1]) if row else (0, None)
 
 
-def published_sequence(con, partner_id: str, feed: str, logical_date: date) -> int | None:
+def published_sequence(con, partner_id: str, feed: str, destination: str, logical_date: date) -> int | None:
     """The sequence of that date's published delivery, if the ledger has one."""
     row = con.execute(
         """
         SELECT max(sequence) FROM exports.delivery_ledger
-        WHERE partner_id = ? AND feed = ? AND logical_date = ? AND status IN ('delivered', 'acknowledged')
+        WHERE partner_id = ? AND feed = ? AND destination = ? AND logical_date = ? AND status IN ('delivered', 'acknowledged')
         """,
-        [partner_id, feed, logical_date],
+        [partner_id, feed, destination, logical_date],
     ).fetchone()
     return row[0] if row else None
 
 
-def plan_delta(con, feed: PartnerFeed, logical_date: date, labels, batch_rows: int, full: bool = False) -> DeltaPlan:
+def plan_delta(
+    con, feed: PartnerFeed, logical_date: date, labels, batch_rows: int, destination: str, full: bool = False
+) -> DeltaPlan:
     """Today's rows of `feed` into `export_current`, the operations against the partner's state into
     `export_ops`. The first delivery, a contract with `delivery: full` and `full=True` (a forced resync) are
     full snapshots."""
@@ -105,9 +108,9 @@ def plan_delta(con, feed: PartnerFeed, logical_date: date, labels, batch_rows: i
                 "auto_detect = false, columns = {'work_id': 'VARCHAR', 'row_sha256': 'VARCHAR', 'body': 'VARCHAR'})",
                 [str(spool)],
             )
-    sequence, cursor_from = _last_published(con, contract.partner_id, contract.feed)
-    state = "SELECT work_id, row_sha256 FROM exports.delivered_state WHERE partner_id = ? AND feed = ?"
-    params = [contract.partner_id, contract.feed]
+    sequence, cursor_from = _last_published(con, contract.partner_id, contract.feed, destination)
+    state = "SELECT work_id, row_sha256 FROM exports.delivered_state WHERE partner_id = ? AND feed = ? AND destination = ?"
+    params = [contract.partner_id, contract.feed, destination]
     previous = con.execute(f"SELECT count(*) FROM ({state})", params).fetchone()[0]
     delivery_type = "full" if full or sequence == 0 or contract.delivery == "full" else "delta"
     if delivery_type == "full":
@@ -130,7 +133,7 @@ def plan_delta(con, feed: PartnerFeed, logical_date: date, labels, batch_rows: i
     ops = dict(con.execute("SELECT op, count(*) FROM export_ops GROUP BY op").fetchall())
     current = con.execute("SELECT count(*) FROM export_current").fetchone()[0]
     return DeltaPlan(
-        contract.partner_id, contract.feed, delivery_type, sequence + 1, cursor_from, logical_date, current, previous,
+        contract.partner_id, contract.feed, destination, delivery_type, sequence + 1, cursor_from, logical_date, current, previous,
         {op: ops.get(op, 0) for op in OPS},
     )
 
@@ -159,12 +162,16 @@ def commit_state(con, plan: DeltaPlan, logical_date: date) -> None:
             CASE WHEN held.row_sha256 = today.row_sha256 THEN held.sequence ELSE ? END AS sequence,
             CASE WHEN held.row_sha256 = today.row_sha256 THEN held.logical_date ELSE ? END AS logical_date
         FROM export_current AS today
-        LEFT JOIN (SELECT * FROM exports.delivered_state WHERE partner_id = ? AND feed = ?) AS held USING (work_id)
+        LEFT JOIN (SELECT * FROM exports.delivered_state WHERE partner_id = ? AND feed = ? AND destination = ?) AS held USING (work_id)
         """,
-        [plan.sequence, logical_date, plan.partner_id, plan.feed],
+        [plan.sequence, logical_date, plan.partner_id, plan.feed, plan.destination],
     )
-    con.execute("DELETE FROM exports.delivered_state WHERE partner_id = ? AND feed = ?", [plan.partner_id, plan.feed])
     con.execute(
-        "INSERT INTO exports.delivered_state SELECT ?, ?, work_id, row_sha256, sequence, logical_date FROM export_next_state",
-        [plan.partner_id, plan.feed],
+        "DELETE FROM exports.delivered_state WHERE partner_id = ? AND feed = ? AND destination = ?",
+        [plan.partner_id, plan.feed, plan.destination],
+    )
+    con.execute(
+        "INSERT INTO exports.delivered_state (partner_id, feed, destination, work_id, row_sha256, sequence, logical_date) "
+        "SELECT ?, ?, ?, work_id, row_sha256, sequence, logical_date FROM export_next_state",
+        [plan.partner_id, plan.feed, plan.destination],
     )

@@ -548,17 +548,20 @@ ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS cursor_to DATE;    
 ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS ops JSON;                  -- {{"add": n, "update": n, "delete": n}}
 ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS published_at TIMESTAMPTZ;  -- the manifest's write
 ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS acknowledged_at TIMESTAMPTZ;
+ALTER TABLE exports.delivery_ledger ADD COLUMN IF NOT EXISTS destination VARCHAR;        -- the target's root URI
 
--- What each partner holds after its last published delivery: one row per partner, feed and work, with the
--- sha256 of the row as delivered. The next delta is the difference between today's rows and this state.
+-- What each partner holds after its last published delivery: one row per partner, feed, destination (the
+-- target's root URI: a new destination starts with a full snapshot) and work, with the sha256 of the row as
+-- delivered. The next delta is the difference between today's rows and this state.
 CREATE TABLE IF NOT EXISTS exports.delivered_state (
     partner_id VARCHAR NOT NULL,
     feed VARCHAR NOT NULL,
+    destination VARCHAR NOT NULL,
     work_id VARCHAR NOT NULL,
     row_sha256 VARCHAR NOT NULL,
     sequence INTEGER NOT NULL,         -- the delivery that last sent this row
     logical_date DATE NOT NULL,
-    PRIMARY KEY (partner_id, feed, work_id)
+    PRIMARY KEY (partner_id, feed, destination, work_id)
 );
 
 -- One row per work delivered (added or updated) to a partner and licence window in force that allowed it.
