@@ -107,6 +107,16 @@ class PartnerContract(BaseModel):
             values["formats"] = [values.pop("format")]
         return values
 
+    @model_validator(mode="after")
+    def _known_fields(self) -> PartnerContract:
+        if self.feed == "works" and self.fields:
+            from pipelines.partner_feed import WORKS_FEED_COLUMNS
+
+            unknown = [f for f in self.fields if f not in WORKS_FEED_COLUMNS]
+            if unknown:
+                raise ValueError(f"fields: {', '.join(unknown)} not in the works feed ({', '.join(WORKS_FEED_COLUMNS)})")
+        return self
+
     @field_validator("territories")
     @classmethod
     def _known_territories(cls, territories: list[str]) -> list[str]:

@@ -24,9 +24,11 @@ delivery's rows, returning the manifest's entry for that file; other formats plu
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
 not import the gate, and the gate does not import export.
 
-Memory: bounded by `export_batch_rows` feed rows in Python (streamed from DuckDB into the delivery file, its
-sha256 computed on the way), one S3 part when uploading, and DuckDB's `query_memory_limit` for the feed's
-sort and joins (spilled beyond it). Withheld rows go from SQL to `exports.withheld_rows` without Python.
+Memory: bounded by `export_batch_rows` feed rows in Python (streamed from DuckDB to a spool file with each
+row's sha256, read back by DuckDB into `export_current`; the operations are then streamed in batches into the
+delivery files, their sha256 computed on the way), one S3 part when uploading, and DuckDB's `query_memory_limit`
+for the feed's sort and joins (spilled beyond it). Withheld rows go from SQL to `exports.withheld_rows` without
+Python.
 """
 
 from __future__ import annotations

@@ -25,13 +25,15 @@ from pipelines.partner_feed import PartnerFeed
 OPS = ("add", "update", "delete")
 
 
-def jsonl_body(row: dict, labels: dict[str, tuple[str, str]]) -> str:
-    """A works row as the partner reads it (kansei tags with their labels), one JSON object, no newline."""
-    row = dict(row)
-    row["kansei_tags"] = [
-        {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
-        for t in row["kansei_tags"]
-    ]
+def jsonl_body(row: dict, labels: dict[str, tuple[str, str]], fields: list[str] | None = None) -> str:
+    """A works row as the partner reads it (kansei tags with their labels; only the contract's licensed
+    `fields`, work_id always, when it names them), one JSON object, no newline."""
+    row = {k: v for k, v in row.items() if not fields or k == "work_id" or k in fields}
+    if "kansei_tags" in row:
+        row["kansei_tags"] = [
+            {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
+            for t in row["kansei_tags"]
+        ]
     return json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":"))
 
 
@@ -99,7 +101,7 @@ def plan_delta(
         with spool.open("w", encoding="utf-8") as fh:
             for batch in feed.batches(con, batch_rows):
                 for row in batch:
-                    body = jsonl_body(row, labels)
+                    body = jsonl_body(row, labels, contract.fields)
                     fh.write(f"{row['work_id']}\t{hashlib.sha256(body.encode('utf-8')).hexdigest()}\t{body}\n")
                 rows += len(batch)
         if rows:

@@ -53,6 +53,7 @@ def test_the_sample_contracts_load_with_their_kind_and_defaults(partners):
         ({"credentials": {"env": "AKIAIOSFODNN7EXAMPLE"}}, "field 'credentials.env': Value error, looks like a secret"),
         ({"credentials": "wJalrXUtnFEMI/K7MDENG"}, "field 'credentials': Input should be a valid dictionary"),
         ({"credentials": {}}, "field 'credentials': Value error, name exactly one of env"),
+        ({"fields": ["title", "isan"]}, "field '(contract)': Value error, fields: isan not in the works feed"),
         ({"max_drop_share": 1.5}, "field 'max_drop_share': Input should be less than or equal to 1"),
     ],
 )

@@ -168,6 +168,16 @@ def test_three_nights_carry_exactly_the_adds_updates_and_deletes(east):
     assert [(d.delivery_type, d.sequence, d.ops) for d in resync.deliveries] == [("full", 4, {"add": 3, "update": 0, "delete": 0})]
 
 
+def test_a_contract_naming_its_licensed_fields_receives_only_those(tmp_path):
+    partners = tmp_path / "partners"
+    partners.mkdir()
+    (partners / "east-stream.yaml").write_text(yaml.safe_dump(contract(fields=["title", "territories"])))
+    settings = make_settings(tmp_path, tmp_path / "landing", partners=partners)
+    load_catalog(settings, CATALOG_1[:1])
+    run_export(settings, NIGHT_1)
+    assert lines(settings, NIGHT_1) == [{"op": "add", "work_id": A, "title": "Kaze no Michi", "territories": ["JP"]}]
+
+
 def test_files_are_readable_by_the_partner_and_a_rerun_is_byte_identical(east, tmp_path):
     load_catalog(east, CATALOG_1)
     twin = east.model_copy(update={"warehouse": tmp_path / "twin" / "msdb.duckdb", "deliver": str(tmp_path / "twin-deliveries")})
