@@ -267,8 +267,9 @@ def deliver_partner(
         delivery.reason = "published by an earlier attempt; recorded now"
     else:
         reason = None if approve else circuit_breaker(plan, contract)
-        if reason:
+        if reason:  # the rows withheld are listed all the same: they often say why the feed would shrink
             delivery.status, delivery.reason = "held", reason
+            delivery.withheld = _record_withheld(con, feed, logical_date)
             return delivery
         files = _works_files(target, prefix, contract, con, settings.export_batch_rows, publish=True)
         manifest = _manifest(contract, logical_date, files, version, plan, taxonomy_version, plan.rows)
