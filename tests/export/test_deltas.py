@@ -327,3 +327,27 @@ def test_the_command_line_diffs_holds_approves_and_refuses_a_bad_contract(east, 
     refused = cli.invoke(app, ["export", "--date", "2026-11-26"])
     assert refused.exit_code == EXIT_USAGE == 2
     assert f"{east.partners / 'east-stream.yaml'}: field 'territories': Value error, unknown territory XX" in refused.output
+
+
+def test_a_crash_after_the_manifest_is_recorded_by_the_next_run_without_a_second_delivery(east, monkeypatch):
+    import pipelines.export as export
+
+    load_catalog(east, CATALOG_1)
+
+    def crash(*args, **kwargs):
+        raise ConnectionError("the run died after publishing")
+
+    monkeypatch.setattr(export, "commit_state", crash)
+    with pytest.raises(ConnectionError):
+        run_export(east, NIGHT_1)
+    assert ledger(east) == []  # the warehouse's transaction was rolled back; the partner has the delivery
+    published = Path(east.deliver, "east-stream/works/2026-11-24/manifest.json").read_bytes()
+    monkeypatch.undo()
+    summary = run_export(east, NIGHT_1)
+    assert [(d.status, d.sequence, d.reason) for d in summary.deliveries] == [
+        ("delivered", 1, "published by an earlier attempt; recorded now")
+    ]
+    assert Path(east.deliver, "east-stream/works/2026-11-24/manifest.json").read_bytes() == published
+    assert [r[:4] for r in ledger(east)] == [(NIGHT_1, "delivered", "full", 1)]
+    load_catalog(east, CATALOG_2)
+    assert [d.ops for d in run_export(east, NIGHT_2).deliveries] == [{"add": 1, "update": 1, "delete": 0}]
