@@ -61,21 +61,37 @@ class MeadHeader:
         )
 
 
-def _values(
-    tags: Iterable[Mapping[str, Any]], by_id: Mapping[str, Any], facets: tuple[str, ...], standard
-) -> list:
-    seen: dict[str, dict[str, Any]] = {}
-    for entry in tags or ():
-        tag = by_id.get(entry["tag_id"])
-        if tag is None or tag.facet not in facets:
-            continue
-        mapped = tuple(getattr(tag, "mead_moods", ()) or ()) if standard is STANDARD_MOODS else ()
-        for value in mapped or (tag.label_en,):
-            seen.setdefault(value, {"value": value, "user_defined": value not in standard})
-    return list(seen.values())
+@dataclass(frozen=True)
+class MeadVocabulary:
+    """What the MEAD feed needs of the taxonomy: each tag's facet, English label and MEAD mood values."""
+
+    facets: Mapping[str, str]
+    labels: Mapping[str, str]
+    mead_moods: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def from_taxonomy(cls, taxonomy) -> MeadVocabulary:
+        # `mead_moods` comes with the 95-tag taxonomy; a taxonomy without it maps every tag to its label
+        return cls(
+            facets={t.id: t.facet for t in taxonomy.tags},
+            labels={t.id: t.label_en for t in taxonomy.tags},
+            mead_moods={t.id: tuple(getattr(t, "mead_moods", ()) or ()) for t in taxonomy.tags},
+        )
+
+    def values(self, tags: Iterable[Mapping[str, Any]] | None, facets: tuple[str, ...], standard) -> list[dict]:
+        """The MEAD values of a work's tags of those facets, in the tags' order, each value once."""
+        seen: dict[str, dict[str, Any]] = {}
+        for entry in tags or ():
+            tag_id = entry["tag_id"]
+            if self.facets.get(tag_id) not in facets:
+                continue
+            mapped = self.mead_moods.get(tag_id, ()) if standard is STANDARD_MOODS else ()
+            for value in mapped or (self.labels[tag_id],):
+                seen.setdefault(value, {"value": value, "user_defined": value not in standard})
+        return list(seen.values())
 
 
-def mead_row(work: Mapping[str, Any], by_id: Mapping[str, Any]) -> dict[str, Any]:
+def mead_row(work: Mapping[str, Any], vocabulary: MeadVocabulary) -> dict[str, Any]:
     """A works-feed row (kansei_tags with tag_id, highest score first) as the MEAD feed's row."""
     title_ja = work.get("title_ja")
     return {
@@ -86,8 +102,8 @@ def mead_row(work: Mapping[str, Any], by_id: Mapping[str, Any]) -> dict[str, Any
         "title": title_ja or work.get("title"),
         "title_language": "ja" if title_ja else None,
         "display_artist": work.get("display_artist"),
-        "moods": _values(work.get("kansei_tags"), by_id, MOOD_FACETS, STANDARD_MOODS),
-        "themes": _values(work.get("kansei_tags"), by_id, THEME_FACETS, STANDARD_THEMES),
+        "moods": vocabulary.values(work.get("kansei_tags"), MOOD_FACETS, STANDARD_MOODS),
+        "themes": vocabulary.values(work.get("kansei_tags"), THEME_FACETS, STANDARD_THEMES),
     }
 
 
@@ -181,3 +197,15 @@ def write_mead(
                     xf.write("\n")
     out.write(b"\n")
     return out.spec(name, rows)
+
+
+def mead_batches(con, delivered_sql: str, vocabulary: MeadVocabulary, kind: str, batch_rows: int):
+    """The MEAD rows of a partner's delivered works of one kind (recording or release), in work_id order."""
+    cursor = con.execute(
+        f"SELECT work_id, kind, isrc, icpn, title, title_ja, display_artist, kansei_tags "
+        f"FROM ({delivered_sql}) WHERE kind = ? ORDER BY work_id",
+        [kind],
+    )
+    names = [d[0] for d in cursor.description]
+    while rows := cursor.fetchmany(batch_rows):
+        yield [mead_row(dict(zip(names, values, strict=True)), vocabulary) for values in rows]
