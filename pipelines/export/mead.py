@@ -209,3 +209,14 @@ def mead_batches(con, delivered_sql: str, vocabulary: MeadVocabulary, kind: str,
     names = [d[0] for d in cursor.description]
     while rows := cursor.fetchmany(batch_rows):
         yield [mead_row(dict(zip(names, values, strict=True)), vocabulary) for values in rows]
+
+
+def write_mead_feed(con, delivered_sql: str, vocabulary: MeadVocabulary, header: MeadHeader, open_file, batch_rows: int):
+    """A music partner's MEAD delivery (`mead.xml`) over its delivered works; returns the manifest's file."""
+    with open_file(FEED_FILE) as fh:
+        return write_mead(
+            fh,
+            mead_batches(con, delivered_sql, vocabulary, "recording", batch_rows),
+            mead_batches(con, delivered_sql, vocabulary, "release", batch_rows),
+            header,
+        )

@@ -80,3 +80,15 @@ def station_batches(con, sql: str, batch_rows: int) -> Iterator[list[dict[str, A
     names = [d[0] for d in cursor.description]
     while rows := cursor.fetchmany(batch_rows):
         yield [dict(zip(names, values, strict=True)) for values in rows]
+
+
+def write_mood_stations(
+    con, licensed_sql: str, tags: Iterable[Any], formats: Iterable[str], open_file, batch_rows: int, top_n: int = 50
+) -> list:
+    """A music partner's mood-station delivery: the stations over its licensed works (e.g. the works feed's
+    `delivered_sql`) in each format named, then `mood_stations.schema.json`; returns the manifest's files."""
+    from pipelines.export.feed_schema import MOOD_STATIONS
+    from pipelines.export.formats import write_feed
+
+    sql = mood_stations_sql(licensed_sql, tags, top_n=top_n)
+    return write_feed(station_batches(con, sql, batch_rows), MOOD_STATIONS, formats, open_file)

@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from pipelines.export.feed_schema import MEAD
+from pipelines.export.formats import folder
 from pipelines.export.mead import (
     MEAD_NAMESPACE,
     MeadHeader,
@@ -21,6 +22,7 @@ from pipelines.export.mead import (
     mead_batches,
     mead_row,
     write_mead,
+    write_mead_feed,
 )
 from pipelines.kansei.config import load_taxonomy
 from pipelines.partner_feed import partner_feed
@@ -165,7 +167,7 @@ def test_mead_rows_fit_the_mead_schema():
     assert list(validator.iter_errors(mead_row(RELEASE, VOCABULARY))) == []
 
 
-def test_mead_from_a_partners_delivered_works_with_the_repository_taxonomy():
+def test_mead_from_a_partners_delivered_works_with_the_repository_taxonomy(tmp_path):
     taxonomy = load_taxonomy(MODELS)
     vocabulary = MeadVocabulary.from_taxonomy(taxonomy)
     calm = taxonomy.by_id()["mood.calm"]
@@ -181,10 +183,15 @@ def test_mead_from_a_partners_delivered_works_with_the_repository_taxonomy():
         )
         feed = partner_feed(con, contract(territories=["JP"]), date(2026, 11, 25), source="feed_works")
         recordings = [row for batch in mead_batches(con, feed.delivered_sql, vocabulary, "recording", 10) for row in batch]
+        spec = write_mead_feed(con, feed.delivered_sql, vocabulary, HEADER, folder(tmp_path), 1)
     assert [r["work_id"] for r in recordings] == ["w_0123456789abcdef0123"]
     assert recordings[0]["title"] == "風の道" and recordings[0]["title_language"] == "ja"
     expected = list(getattr(calm, "mead_moods", ())) or ["Calm"]  # mapped once the taxonomy has mead_moods
     assert [m["value"] for m in recordings[0]["moods"]] == expected
+    root = etree.parse(str(tmp_path / "mead.xml")).getroot()
+    assert (spec.name, spec.rows) == ("mead.xml", 1)
+    assert root.findtext("ResourceInformationList/ResourceInformation/ResourceSummary/ResourceId/ISRC") == "JPZZ02600001"
+    assert root.find("ReleaseInformationList") is None
 
 
 # ------------------------------------------------------------------ against the real MEAD 1.0.1 messages

@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 from pipelines.export.feed_schema import MOOD_STATIONS
-from pipelines.export.formats import folder, write_feed
-from pipelines.export.mood_stations import mood_stations_sql, station_batches
+from pipelines.export.formats import folder
+from pipelines.export.mood_stations import mood_stations_sql, station_batches, write_mood_stations
 from pipelines.kansei.config import load_taxonomy
 from pipelines.partner_feed import partner_feed
 from tests.test_partner_feed import FEED_TABLE, SOURCE_COLUMNS, contract, window, work
@@ -92,8 +92,8 @@ def test_only_licensed_tracks_and_a_total_ranking(con):
 
 def test_the_station_feed_is_delivered_in_every_format_and_fits_its_schema(con, tmp_path):
     feed = partner_feed(con, contract(territories=["JP"], required_fields=["work_id"]), ON, source="feed_works")
-    sql = mood_stations_sql(feed.delivered_sql, load_taxonomy(MODELS).tags, top_n=2)
-    specs = write_feed(station_batches(con, sql, 2), MOOD_STATIONS, ["jsonl", "csv", "parquet"], folder(tmp_path))
+    tags = load_taxonomy(MODELS).tags
+    specs = write_mood_stations(con, feed.delivered_sql, tags, ["jsonl", "csv", "parquet"], folder(tmp_path), 2, top_n=2)
     assert [(s.name, s.rows) for s in specs][:3] == [
         ("mood_stations.jsonl", 5), ("mood_stations.csv", 5), ("mood_stations.parquet", 5),
     ]  # fmt: skip
