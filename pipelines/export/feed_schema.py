@@ -62,6 +62,7 @@ class Column:
     type: Scalar | ListOf | Struct
     nullable: bool = True
     description: str = ""
+    required: bool = True  # False: a row may leave it out (a field a newer producer adds)
 
     def json_schema(self) -> dict[str, Any]:
         schema = self.type.json_schema()
@@ -80,7 +81,7 @@ def _object_schema(columns: tuple[Column, ...]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {c.name: c.json_schema() for c in columns},
-        "required": [c.name for c in columns],
+        "required": [c.name for c in columns if c.required],
         "additionalProperties": False,
     }
 
@@ -125,13 +126,18 @@ STRING, INTEGER, NUMBER, BOOLEAN, DATE = (
 )
 
 
-def _c(name: str, type_: Scalar | ListOf | Struct, description: str = "", nullable: bool = True) -> Column:
-    return Column(name, type_, nullable, description)
+def _c(
+    name: str, type_: Scalar | ListOf | Struct, description: str = "", nullable: bool = True, required: bool = True
+) -> Column:
+    return Column(name, type_, nullable, description, required)
 
 
 KANSEI_TAG = Struct((
     _c("tag_id", STRING, nullable=False), _c("label_en", STRING, nullable=False), _c("label_ja", STRING, nullable=False),
     _c("score", NUMBER, nullable=False),
+    # what the 95-tag tagger adds to each tag (branch h11ml): optional until every feed carries them
+    _c("tag_type", STRING, required=False), _c("weight", NUMBER, "0-100, the calibrated weight.", required=False),
+    _c("is_primary", BOOLEAN, required=False), _c("evidence", STRING, required=False),
 ))  # fmt: skip
 
 WORKS = FeedSchema(

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from pipelines.export import _jsonl_line, labelled_row
-from pipelines.export.feed_schema import AD_MATCHES, FEED_SCHEMAS, MEAD, MOOD_STATIONS, WORKS
+from pipelines.export.feed_schema import AD_MATCHES, FEED_SCHEMAS, KANSEI_TAG, MEAD, MOOD_STATIONS, WORKS
 from pipelines.export.formats import folder, read_csv_rows, write_feed
 from pipelines.partner_feed import partner_feed
 from tests.test_partner_feed import FEED_TABLE, SOURCE_COLUMNS, contract, window, work
@@ -127,7 +127,11 @@ def test_csv_and_parquet_read_back_to_the_jsonl_rows(delivered):
     assert names == WORKS.names
     assert parquet[0]["release_date"] == date(2026, 11, 20)
     assert types["duration_seconds"] == "INT64"
+    # Parquet has every field of a tag; one a row leaves out (optional, see KANSEI_TAG) reads back null
+    blank = {field.name: None for field in KANSEI_TAG.fields}
+    expected = [row | {"kansei_tags": [blank | tag for tag in row["kansei_tags"]]} for row in expected]
     assert json.loads(json.dumps(parquet, ensure_ascii=False, default=str)) == expected
+    assert parquet[0]["kansei_tags"][0]["evidence"] is None
 
 
 def test_the_schema_file_is_draft_2020_12_and_validates_every_row(delivered):
@@ -156,6 +160,17 @@ def test_the_schema_rejects_a_bad_row(delivered, change, message):
     validator = jsonschema.Draft202012Validator(WORKS.json_schema())
     errors = [e.message for e in validator.iter_errors(row)]
     assert errors and message in errors[0]
+
+
+def test_a_tag_may_carry_the_weight_and_evidence_the_new_tagger_adds(delivered):
+    out, _ = delivered
+    row = jsonl_rows(out / "works.jsonl")[0]
+    tag = {"tag_id": "scene.rain", "label_en": "Rain", "label_ja": "雨", "score": 0.81, "tag_type": "scene",
+           "weight": 81.0, "is_primary": True, "evidence": "雨の夜"}  # fmt: skip
+    validator = jsonschema.Draft202012Validator(WORKS.json_schema())
+    assert list(validator.iter_errors(row | {"kansei_tags": [tag]})) == []
+    errors = [e.message for e in validator.iter_errors(row | {"kansei_tags": [tag | {"signals": {}}]})]
+    assert errors == ["Additional properties are not allowed ('signals' was unexpected)"]
 
 
 @pytest.mark.parametrize("schema", FEED_SCHEMAS.values(), ids=FEED_SCHEMAS.keys())
