@@ -2,7 +2,8 @@
 
 Layout (local folder or S3, the same keys): `<partner_id>/<feed>/<logical_date>/works.jsonl`, then
 `manifest.json` (files, row counts, sha256) written last: a partner reads a delivery only once its manifest
-is there. A feed whose quality gate failed is not written; the ledger says why. Rows that break a partner's
+is there. A contract naming `formats` gets a file per format (`works.jsonl`, `works.csv`, `works.parquet`) and
+`works.schema.json` (`pipelines.export.formats`) before the manifest. A feed whose quality gate failed is not written; the ledger says why. Rows that break a partner's
 contract are withheld from that partner (`exports.withheld_rows`: work id and reason) and the rest delivered.
 
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does

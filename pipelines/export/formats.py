@@ -8,7 +8,8 @@ more file of the delivery.
 
 - JSON Lines: one compact object per line, UTF-8, keys in the row's order (the bytes a works feed always had).
 - CSV: RFC 4180 (CRLF, quotes only where needed), UTF-8 without BOM, a header of the schema's columns; a list
-  or an object is one cell holding its compact JSON; null is an empty cell; booleans true/false.
+  or an object is one cell holding its compact JSON; null is an empty cell (so an empty text reads back as
+  null: CSV has no null); booleans true/false.
 - Parquet: written by DuckDB from the spool cast to the schema's types (one thread, insertion order kept,
   zstd, fixed row-group size), so identical rows give identical bytes.
 
