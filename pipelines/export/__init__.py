@@ -192,12 +192,22 @@ def _deliver_ad_matches(con, settings: MsdbSettings, contract: PartnerContract, 
     """An ad platform's feed: the night's article → creative matches (`pipelines.ads.feed`)."""
     from pipelines.ads.feed import FEED_FILE, feed_model_version, write_ad_matches
 
-    entry = _put_feed(
-        target, f"{prefix}/{FEED_FILE}", lambda fh: write_ad_matches(fh, con, logical_date, settings.export_batch_rows)
-    )
+    if contract.formats and contract.formats != ["jsonl"]:
+        from pipelines.ads.feed import ad_match_batches
+        from pipelines.export.feed_schema import AD_MATCHES
+        from pipelines.export.formats import write_feed
+
+        batches = ad_match_batches(con, logical_date, settings.export_batch_rows)
+        files = [spec.entry() for spec in write_feed(batches, AD_MATCHES, contract.formats, _delivery_files(target, prefix))]
+    else:
+        files = [
+            _put_feed(
+                target, f"{prefix}/{FEED_FILE}", lambda fh: write_ad_matches(fh, con, logical_date, settings.export_batch_rows)
+            )
+        ]
     manifest_key = f"{prefix}/manifest.json"
-    target.put_new(manifest_key, _manifest(contract, logical_date, [entry], feed_model_version(con, logical_date)))
-    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"])
+    target.put_new(manifest_key, _manifest(contract, logical_date, files, feed_model_version(con, logical_date)))
+    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=_row_count(files))
 
 
 def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date) -> list:

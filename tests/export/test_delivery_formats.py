@@ -6,10 +6,15 @@ import json
 from datetime import date
 
 import duckdb
+import jsonschema
 import pytest
 
+from pipelines.ads.feed import AD_MATCH_FEED_COLUMNS
 from pipelines.export import DeliveryConflict, _delivery_files, deliver_partner
+from pipelines.export.feed_schema import AD_MATCHES, WORKS
+from pipelines.export.formats import read_csv_rows
 from pipelines.export.targets import LocalTarget
+from pipelines.partner_feed import WORKS_FEED_COLUMNS
 from pipelines.warehouse import ensure_schema
 from tests.conftest import make_settings
 from tests.test_partner_feed import FEED_TABLE, SOURCE_COLUMNS, contract, window, work
@@ -67,3 +72,36 @@ def test_a_leftover_file_is_kept_when_identical_and_refused_when_not(tmp_path):
         with _delivery_files(target, "p")("works.csv") as fh:
             fh.write(b"a,c\r\n")
     assert target.read("p/works.csv") == b"a,b\r\n"
+
+
+def test_feed_schemas_list_the_columns_the_feeds_deliver():
+    assert WORKS.names == WORKS_FEED_COLUMNS
+    assert AD_MATCHES.names == AD_MATCH_FEED_COLUMNS
+
+
+def test_an_ad_platform_gets_its_formats_too(con, tmp_path):
+    con.executemany(
+        "INSERT INTO similarity.ad_matches VALUES (?, ?, 'adv-1', 'cmp-1', ?, ?, ?, ?, ?, 'safe', ?, 'ads@1', ?)",
+        [
+            ("a_1", "c_2", 1, 0.8125, ["scene.summer", "scene.seaside"], "IAB-653", "Beach", "夏の海辺", LOGICAL),
+            ("a_1", "c_1", 2, 0.5, [], None, None, "text only", LOGICAL),
+            ("a_2", "c_1", 1, 0.4, ["mood.calm"], None, None, "old night", date(2026, 11, 23)),
+        ],
+    )
+    settings = make_settings(tmp_path, tmp_path)
+    target = LocalTarget(tmp_path / "out")
+    ads = dict(territories=["JP"], feed="ad_matches", work_kinds=[], required_fields=[])
+    plain = deliver_partner(con, settings, contract(partner_id="plain-ads", **ads), LOGICAL, target, set())
+    wide = deliver_partner(con, settings, contract(partner_id="wide-ads", formats=["csv", "jsonl"], **ads), LOGICAL, target, set())
+    assert (plain.rows, wide.rows) == (2, 2)
+    folder = tmp_path / "out" / "wide-ads" / "ad_matches" / "2026-11-24"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "ad_matches.csv", "ad_matches.jsonl", "ad_matches.schema.json", "manifest.json",
+    ]  # fmt: skip
+    body = (folder / "ad_matches.jsonl").read_bytes()
+    assert body == (tmp_path / "out" / "plain-ads" / "ad_matches" / "2026-11-24" / "ad_matches.jsonl").read_bytes()
+    rows = [json.loads(line) for line in body.decode("utf-8").splitlines()]
+    assert [(r["article_id"], r["creative_id"], r["rank"]) for r in rows] == [("a_1", "c_2", 1), ("a_1", "c_1", 2)]
+    validator = jsonschema.Draft202012Validator(AD_MATCHES.json_schema())
+    assert all(not list(validator.iter_errors(row)) for row in rows)
+    assert read_csv_rows((folder / "ad_matches.csv").read_bytes(), AD_MATCHES) == rows
