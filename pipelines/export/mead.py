@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Any, BinaryIO
 
 from pipelines.export.formats import CountingWriter, FileSpec
@@ -183,18 +184,16 @@ def write_mead(
                 ("ResourceInformationList", recordings),
                 ("ReleaseInformationList", releases),
             ):
-                opened = None
-                for batch in batches:
-                    for row in batch:
-                        if opened is None:
-                            opened = xf.element(list_tag)
-                            opened.__enter__()
-                            xf.write("\n")
+                entries = (row for batch in batches for row in batch)
+                first = next(entries, None)
+                if first is None:
+                    continue  # no empty list: MEAD wants at least one entry in it
+                with xf.element(list_tag):
+                    xf.write("\n")
+                    for row in chain([first], entries):
                         xf.write(_information(row, header.sender.party_id), pretty_print=True)
                         rows += 1
-                if opened is not None:
-                    opened.__exit__(None, None, None)
-                    xf.write("\n")
+                xf.write("\n")
     out.write(b"\n")
     return out.spec(name, rows)
 
