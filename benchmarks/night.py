@@ -36,8 +36,9 @@ STAGES = ("ingest", "build", "tag", "similar", "check", "export")
 MSDB = str(Path(sys.executable).with_name("msdb"))
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO))
+def _environment(work: Path) -> dict[str, str]:
+    # The night's scratch (dbt target, logs, data docs, ANN index) goes into its work folder, not the repo's var/.
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(REPO), MSDB_VAR_DIR=str(work / "var"))
     return env
 
 
@@ -47,12 +48,26 @@ def measured(command: list[str], log: Path) -> tuple[float, int, int]:
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(command)}\n".encode())
         out.flush()
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=_environment(), cwd=REPO)
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=_environment(log.parent), cwd=REPO
+        )
         memory = TreeMemory(process.pid)
         while process.poll() is None:
             memory.sample()
             time.sleep(SAMPLE_SECONDS * 4)
     return time.perf_counter() - started, memory.peak_rss_mb, process.returncode
+
+
+def dbt_timings(work: Path, logical_date: date, top: int = 12) -> dict[str, float]:
+    """The build's slowest dbt nodes (seconds), from dbt's run_results.json, which is kept beside the log."""
+    results = work / "var" / "dbt" / "target" / "run_results.json"
+    if not results.exists():
+        return {}
+    kept = work / f"run_results-{logical_date.isoformat()}.json"
+    shutil.copyfile(results, kept)
+    nodes = json.loads(kept.read_text())["results"]
+    slowest = sorted(nodes, key=lambda node: -node["execution_time"])[:top]
+    return {node["unique_id"].split(".", 2)[-1]: round(node["execution_time"], 1) for node in slowest}
 
 
 def run_night(work: Path, logical_date: date, log: Path) -> dict[str, dict]:
@@ -67,6 +82,8 @@ def run_night(work: Path, logical_date: date, log: Path) -> dict[str, dict]:
             log,
         )
         figures[stage] = {"seconds": round(seconds, 1), "peak_rss_mb": rss}
+        if stage == "build":
+            figures[stage]["slowest_models"] = dbt_timings(work, logical_date)
         print(f"  {logical_date} {stage:<8} {seconds:8.1f} s  {rss:6,} MB", flush=True)
         if code:
             raise SystemExit(f"stage {stage} failed on {logical_date} (exit {code}); see {log}")
@@ -142,6 +159,9 @@ def main() -> None:
         print(f"\n{'stage':<8} {'full s':>9} {'full MB':>9} {'1% s':>8} {'1% MB':>8}")
         for stage in STAGES:
             print(f"{stage:<8} {full[stage]['seconds']:9.1f} {full[stage]['peak_rss_mb']:9,} {delta[stage]['seconds']:8.1f} {delta[stage]['peak_rss_mb']:8,}")
+        for name, night in (("full", full), ("1%", delta)):
+            slowest = ", ".join(f"{node} {seconds}" for node, seconds in night["build"].get("slowest_models", {}).items())
+            print(f"build, {name} night, slowest dbt nodes (s): {slowest}")
         print(f"{'night':<8} {full_total:9.1f} {peak:9,} {delta_total:8.1f}")
         print(f"peak RSS {peak:,} MB (target < 8,000); 1% night / full night = {delta_total / full_total:.3f} (target <= 0.05)")
         print(f"full night: {full_counts}; after night 1: {delta_counts}")
