@@ -30,14 +30,14 @@
 
 with
 
+{% if is_incremental() %}
+
 works as (
     select
         *,
         {{ checked_columns_fingerprint(check_cols) }} as checked_fingerprint
     from {{ ref('dim_work') }}
 ),
-
-{% if is_incremental() %}
 
 open_versions as (
     select
@@ -57,7 +57,7 @@ closed as (
 
 -- works with no open version, or whose open version is closed above
 opened as (
-    select works.*
+    select works.* exclude (checked_fingerprint)
     from works
     left join open_versions on works.work_id = open_versions.work_id
     where open_versions.work_id is null or works.checked_fingerprint is distinct from open_versions.checked_fingerprint
@@ -66,14 +66,14 @@ opened as (
 {% else %}
 
 opened as (
-    select * from works
+    select * from {{ ref('dim_work') }}
 ),
 
 {% endif %}
 
 versions as (
     select
-        opened.* exclude (checked_fingerprint),
+        opened.*,
         {{ snapshot_hash_arguments(['opened.work_id', built_at]) }} as dbt_scd_id,
         {{ built_at }} as dbt_updated_at,
         {{ built_at }} as dbt_valid_from,
