@@ -31,9 +31,3 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
-
-{#- checked_columns_fingerprint(columns): one value per row that differs whenever one of the columns differs
-    (nulls and lists included), for comparing a row with its open history version in one join. -#}
-{% macro checked_columns_fingerprint(columns) -%}
-    md5(to_json(struct_pack({% for c in columns %}{{ c }} := {{ c }}{% if not loop.last %}, {% endif %}{% endfor %}))::varchar)
-{%- endmacro %}
