@@ -38,13 +38,12 @@ from pathlib import Path
 
 from pipelines.check import sql_expectations
 from pipelines.partner_feed import sql_literal
-from pipelines.settings import PROJECT_ROOT, MsdbSettings
+from pipelines.settings import MsdbSettings
+from pipelines.territories import WORLDWIDE, country_codes
 from pipelines.warehouse import writer
 
 log = logging.getLogger(__name__)
 
-SUITES_DIR = PROJECT_ROOT / "expectations"
-COUNTRIES_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "iso_3166_countries.csv"
 # What GX validates, said in every suite's meta (and so in the Data Docs)
 GX_BATCH = (
     "A bounded sample: the rows some expectation rejects first, then a deterministic sample by row hash, at most "
@@ -74,30 +73,39 @@ class CheckSummary:
     data_docs: str | None = None  # index.html of the rendered GX Data Docs
 
 
-def iso_country_codes() -> list[str]:
-    lines = COUNTRIES_SEED.read_text(encoding="utf-8").splitlines()[1:]
-    return [line.split(",", 1)[0] for line in lines if line]
+def iso_country_codes(dbt_project_dir: Path) -> list[str]:
+    return list(country_codes(dbt_project_dir))
 
 
-def _resolve_placeholders(expectations: list[dict]) -> list[dict]:
-    """`"value_set": "$iso_3166_countries"` → the codes of the dbt seed, so suite and seed never disagree."""
+# value sets a suite names by placeholder, so suite and dbt seed never disagree
+VALUE_SETS = {
+    "$iso_3166_countries": iso_country_codes,
+    # a licence window's territory: a country, or Worldwide (every country but its excluded_territories)
+    "$licence_territories": lambda dbt_project_dir: [*iso_country_codes(dbt_project_dir), WORLDWIDE],
+}
+
+
+def _resolve_placeholders(expectations: list[dict], dbt_project_dir: Path) -> list[dict]:
+    """`"value_set": "$iso_3166_countries"` → the codes of the dbt seed; `"$licence_territories"` → those and
+    'Worldwide'."""
     resolved = []
     for expectation in expectations:
         kwargs = dict(expectation.get("kwargs", {}))
-        if kwargs.get("value_set") == "$iso_3166_countries":
-            kwargs["value_set"] = iso_country_codes()
+        value_set = kwargs.get("value_set")
+        if isinstance(value_set, str) and value_set in VALUE_SETS:
+            kwargs["value_set"] = VALUE_SETS[value_set](dbt_project_dir)
         resolved.append({**expectation, "kwargs": kwargs})
     return resolved
 
 
-def load_suites(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
+def load_suites(settings: MsdbSettings) -> list[SuiteSpec]:
+    """The suites of `settings.expectations_dir` (MSDB_EXPECTATIONS_DIR), one JSON file each."""
     suites = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(settings.expectations_dir.glob("*.json")):
         spec = json.loads(path.read_text(encoding="utf-8"))
         meta = spec.get("meta", {})
-        suites.append(
-            SuiteSpec(spec["name"], meta.get("table"), meta.get("blocks", []), _resolve_placeholders(spec["expectations"]), meta)
-        )
+        expectations = _resolve_placeholders(spec["expectations"], settings.dbt_project_dir)
+        suites.append(SuiteSpec(spec["name"], meta.get("table"), meta.get("blocks", []), expectations, meta))
     return suites
 
 
@@ -343,11 +351,16 @@ def _suites_and_relations(
     from pipelines.partner_feed import FEED_MODEL, partner_feed
     from pipelines.settings import delivery_date
 
-    work = [(spec, suite_sql(con, spec, changed_only)) for spec in load_suites()]
+    work = [(spec, suite_sql(con, spec, changed_only)) for spec in load_suites(settings)]
     partners = partner_suites(settings)
-    if partners:
+    if any(contract.feed == "works" for _, contract in partners):
         con.execute(f"CREATE OR REPLACE TEMP TABLE gate_feed_works AS SELECT * FROM {FEED_MODEL}")
     for spec, contract in partners:
+        if contract.feed == "ad_matches":  # an ad platform's rows: the night's article → creative matches
+            from pipelines.ads.feed import feed_sql
+
+            work.append((spec, feed_sql(con, logical_date)))
+            continue
         work.append((spec, partner_feed(con, contract, delivery_date(logical_date), source="gate_feed_works").delivered_sql))
     return work
 

@@ -131,6 +131,8 @@ def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logi
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"quality gate failed: {', '.join(held)}")
     if target.exists(manifest_key):
         return Delivery(contract.partner_id, contract.feed, "already_delivered", target.uri(manifest_key))
+    if contract.feed == "ad_matches":
+        return _deliver_ad_matches(con, settings, contract, logical_date, target, prefix)
     if contract.feed != "works":
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
     taxonomy = load_taxonomy(settings.models_dir)
@@ -142,6 +144,18 @@ def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logi
     target.put_new(manifest_key, _manifest(contract, logical_date, [entry], model_version(settings)))
     withheld = _record_withheld(con, feed, logical_date)
     return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"], withheld=withheld)
+
+
+def _deliver_ad_matches(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, target, prefix: str) -> Delivery:
+    """An ad platform's feed: the night's article → creative matches (`pipelines.ads.feed`)."""
+    from pipelines.ads.feed import FEED_FILE, feed_model_version, write_ad_matches
+
+    entry = _put_feed(
+        target, f"{prefix}/{FEED_FILE}", lambda fh: write_ad_matches(fh, con, logical_date, settings.export_batch_rows)
+    )
+    manifest_key = f"{prefix}/manifest.json"
+    target.put_new(manifest_key, _manifest(contract, logical_date, [entry], feed_model_version(con, logical_date)))
+    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"])
 
 
 def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date) -> list:
