@@ -52,6 +52,21 @@ class TaggingSettings(BaseModel):
     lexicon_step: float = 0.1
 
 
+class ArticleRepresentation(BaseModel):
+    """How articles are compared (pipelines/similarity/articles.py): models/embedding.yaml, similarity.articles."""
+
+    char_ngram_min: int = 3
+    char_ngram_max: int = 5
+    min_df: int = Field(default=2, description="Terms in fewer articles than this are dropped (hapaxes are noise).")
+    char_weight: float = 1.0
+    lemma_weight: float = 0.3
+    kansei_weight: float = Field(default=0.0, description="Kansei tag profile; 0 skips it.")
+    embedding_weight: float = Field(default=0.0, description="USE multilingual embedding; 0 skips the model.")
+    candidates: int = Field(default=50, description="Scores kept per article between expansion rounds.")
+    expansion_neighbors: int = 10
+    expansion_rounds: int = 2
+
+
 class SimilaritySettings(BaseModel):
     neighbors: int = 10
     text_weight: float = 0.7
@@ -74,6 +89,7 @@ class SimilaritySettings(BaseModel):
     )
     recall_sample: int = Field(default=200, description="Works whose ANN neighbours are checked against exact each run.")
     threads: int = Field(default=0, description="Threads of the index build and search (0: every core).")
+    articles: ArticleRepresentation = ArticleRepresentation()
 
 
 class EmbeddingConfig(BaseModel):
