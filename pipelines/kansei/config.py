@@ -67,10 +67,35 @@ class ArticleRepresentation(BaseModel):
     expansion_rounds: int = 2
 
 
+class ComponentWeights(BaseModel):
+    """How a neighbour's score is made: score = text x cos(text) + kansei x cos(kansei) + metadata x metadata."""
+
+    text: float = 0.5
+    kansei: float = 0.3
+    metadata: float = 0.2
+
+
+class MetadataWeights(BaseModel):
+    """The metadata part, a weighted mean in [0, 1]."""
+
+    genre: float = Field(default=0.4, description="Jaccard overlap of the genres.")
+    people: float = Field(default=0.3, description="1 when an artist, composer, lyricist, cast or crew is shared.")
+    label: float = Field(default=0.15, description="1 when the label (music) or studio (video) is the same.")
+    era: float = Field(default=0.15, description="1 at the same release year, 0 at era_years apart.")
+
+
 class SimilaritySettings(BaseModel):
-    neighbors: int = 10
+    neighbors: int = 20
+    cross_domain_neighbors: int = Field(default=5, description="Neighbours in the other domain (music <-> video).")
+    rescore_candidates: int = Field(
+        default=40, description="Dense (text + kansei) candidates per work rescored with metadata; the best kept."
+    )
     text_weight: float = 0.7
     tag_weight: float = 0.3
+    weights: ComponentWeights = ComponentWeights()
+    metadata_weights: MetadataWeights = MetadataWeights()
+    era_years: float = 10.0
+    recall_at: int = Field(default=10, description="k of the nightly recall@k of the index against exact search.")
     read_batch_rows: int = Field(default=65_536, description="Works read from DuckDB per Arrow batch.")
     query_block_rows: int = Field(default=1024, description="Exact search: query works scored per block.")
     candidate_block_rows: int = Field(

@@ -21,7 +21,10 @@ def frame(con, sql: str, params: dict | None = None):
 
 
 def prepare_inputs(con, version: str, tag_ids: list[str], domains: dict[str, str]) -> None:
-    """TEMP TABLE similarity_inputs: one row per work with an embedding under `version` and a domain."""
+    """TEMP TABLE similarity_inputs: one row per work with an embedding under `version` and a domain; its
+    fingerprint covers its metadata (TEMP TABLE similarity_metadata, see metadata.prepare_metadata) too."""
+    from pipelines.similarity.metadata import METADATA
+
     width = len(tag_ids)
     con.execute(
         f"""
@@ -49,11 +52,13 @@ def prepare_inputs(con, version: str, tag_ids: list[str], domains: dict[str, str
                 list_transform(
                     range(1, {width} + 1), j -> coalesce(map_extract_value(p.scores, j), 0::FLOAT)
                 )::FLOAT[{width}] AS tag_profile,
-                sha256(concat_ws('|', k.domain, e.text_sha256, coalesce(p.profile_text, ''))) AS vector_sha256
+                sha256(concat_ws('|', k.domain, e.text_sha256, coalesce(p.profile_text, ''), coalesce(m.metadata_text, '')))
+                    AS vector_sha256
             FROM marts.dim_work w
             JOIN kinds k USING (kind)
             JOIN kansei.work_embeddings e ON e.work_id = w.work_id AND e.model_version = $version
             LEFT JOIN profiles p ON p.work_id = w.work_id
+            LEFT JOIN {METADATA} m ON m.work_id = w.work_id
         )
         SELECT * FROM final ORDER BY work_id
         """,
@@ -63,12 +68,13 @@ def prepare_inputs(con, version: str, tag_ids: list[str], domains: dict[str, str
 
 def read_members(con, domain: str, state_version: str, k: int):
     """The domain's works in work_id order with their fingerprint now and at the last run, their index key and
-    the score of their k-th stored neighbour (-inf when they have fewer)."""
+    the dense score of their k-th stored candidate (-inf when they have fewer)."""
     return frame(
         con,
         f"""
         WITH stored AS (
-            SELECT work_id, count(*) AS neighbours, min(score) AS lowest FROM similarity.work_neighbors GROUP BY work_id
+            SELECT work_id, count(*) AS neighbours, min(search_score) AS lowest
+            FROM similarity.work_candidates GROUP BY work_id
         )
         SELECT i.work_id,
                i.vector_sha256,
