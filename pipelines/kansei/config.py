@@ -96,6 +96,7 @@ class SimilaritySettings(BaseModel):
     metadata_weights: MetadataWeights = MetadataWeights()
     era_years: float = 10.0
     recall_at: int = Field(default=10, description="k of the nightly recall@k of the index against exact search.")
+    article_work_matches: int = Field(default=10, description="Licensed works matched to each article (0: none).")
     read_batch_rows: int = Field(default=65_536, description="Works read from DuckDB per Arrow batch.")
     query_block_rows: int = Field(default=1024, description="Exact search: query works scored per block.")
     candidate_block_rows: int = Field(

@@ -33,6 +33,7 @@ import numpy as np
 from pipelines.kansei import model_version
 from pipelines.kansei.config import SimilaritySettings, load_embedding_config, load_taxonomy
 from pipelines.settings import MsdbSettings
+from pipelines.similarity.article_works import match_articles_to_works
 from pipelines.similarity.metadata import prepare_metadata, read_metadata
 from pipelines.similarity.rescoring import Rescored, cross_top_k, rescore
 from pipelines.similarity.search import (
@@ -79,6 +80,7 @@ class SimilaritySummary:
     recomputed: int = 0
     full_refresh: bool = True
     domains: list[DomainSummary] = field(default_factory=list)
+    article_work_matches: int = 0  # rows of similarity.article_work_matches
 
 
 def blend(text: np.ndarray, tags: np.ndarray, text_weight: float, tag_weight: float) -> np.ndarray:
@@ -153,6 +155,7 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
         if config.cross_domain_neighbors > 0:
             for query_domain, candidate_domain in CROSS_DOMAINS:
                 _refresh_cross_domain(con, config, query_domain, candidate_domain, version, current, logical_date, full, touched)
+        article_matches = match_articles_to_works(con, config, load_taxonomy(settings.models_dir), version, logical_date)
         con.commit()
         for path, meta in pending:  # the index files follow the committed state (see _open_index)
             path.with_suffix(".usearch.partial").replace(path)
@@ -166,6 +169,7 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
         recomputed=sum(d.recomputed for d in domains),
         full_refresh=full,
         domains=domains,
+        article_work_matches=article_matches,
     )
 
 
