@@ -55,6 +55,7 @@ class TaggingSettings(BaseModel):
 class ArticleRepresentation(BaseModel):
     """How articles are compared (pipelines/similarity/articles.py): models/embedding.yaml, similarity.articles."""
 
+    max_chars: int = Field(default=4000, description="An article's title and body are cut here (bounds the features).")
     char_ngram_min: int = 3
     char_ngram_max: int = 5
     min_df: int = Field(default=2, description="Terms in fewer articles than this are dropped (hapaxes are noise).")
@@ -97,6 +98,7 @@ class SimilaritySettings(BaseModel):
     era_years: float = 10.0
     recall_at: int = Field(default=10, description="k of the nightly recall@k of the index against exact search.")
     article_work_matches: int = Field(default=10, description="Licensed works matched to each article (0: none).")
+    article_neighbors: int = Field(default=10, description="Similar articles per article (0: none).")
     read_batch_rows: int = Field(default=65_536, description="Works read from DuckDB per Arrow batch.")
     query_block_rows: int = Field(default=1024, description="Exact search: query works scored per block.")
     candidate_block_rows: int = Field(

@@ -33,7 +33,8 @@ import numpy as np
 from pipelines.kansei import model_version
 from pipelines.kansei.config import SimilaritySettings, load_embedding_config, load_taxonomy
 from pipelines.settings import MsdbSettings
-from pipelines.similarity.article_works import match_articles_to_works
+from pipelines.similarity.article_works import has_table, match_articles_to_works
+from pipelines.similarity.articles import refresh_article_neighbours
 from pipelines.similarity.metadata import prepare_metadata, read_metadata
 from pipelines.similarity.rescoring import Rescored, cross_top_k, rescore
 from pipelines.similarity.search import (
@@ -81,6 +82,7 @@ class SimilaritySummary:
     full_refresh: bool = True
     domains: list[DomainSummary] = field(default_factory=list)
     article_work_matches: int = 0  # rows of similarity.article_work_matches
+    article_neighbors: int = 0  # rows of similarity.article_neighbors
 
 
 def blend(text: np.ndarray, tags: np.ndarray, text_weight: float, tag_weight: float) -> np.ndarray:
@@ -156,6 +158,11 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
             for query_domain, candidate_domain in CROSS_DOMAINS:
                 _refresh_cross_domain(con, config, query_domain, candidate_domain, version, current, logical_date, full, touched)
         article_matches = match_articles_to_works(con, config, load_taxonomy(settings.models_dir), version, logical_date)
+        similar_articles = 0
+        if has_table(con, "marts", "dim_article"):
+            similar_articles = refresh_article_neighbours(
+                con, config.articles, config.article_neighbors, version, logical_date
+            )
         con.commit()
         for path, meta in pending:  # the index files follow the committed state (see _open_index)
             path.with_suffix(".usearch.partial").replace(path)
@@ -170,6 +177,7 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
         full_refresh=full,
         domains=domains,
         article_work_matches=article_matches,
+        article_neighbors=similar_articles,
     )
 
 

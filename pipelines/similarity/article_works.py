@@ -24,7 +24,7 @@ from pipelines.similarity.rescoring import cross_top_k
 from pipelines.warehouse import ArrowStream
 
 
-def _has_table(con, schema: str, table: str) -> bool:
+def has_table(con, schema: str, table: str) -> bool:
     return bool(
         con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
@@ -39,7 +39,7 @@ def kansei_profiles(con, kind: str, ids_sql: str, tag_ids: list[str]):
     import polars as pl
 
     width = len(tag_ids)
-    if _has_table(con, "kansei", "item_vectors"):
+    if has_table(con, "kansei", "item_vectors"):
         source = f"""
             SELECT item_id AS id, vector::FLOAT[{width}] AS profile FROM kansei.item_vectors
             WHERE kind = $kind AND len(vector) = {width}
@@ -91,7 +91,7 @@ def match_articles_to_works(
     tag_ids = [t.id for t in taxonomy.tags]
     k = config.article_work_matches
     con.execute("DELETE FROM similarity.article_work_matches")
-    if k <= 0 or not _has_table(con, "marts", "fct_licence_window") or not _has_table(con, "marts", "dim_article"):
+    if k <= 0 or not has_table(con, "marts", "fct_licence_window") or not has_table(con, "marts", "dim_article"):
         return 0
     licensed = LICENSED_WORKS.replace("$logical_date", f"DATE '{logical_date.isoformat()}'")
     work_ids, works = kansei_profiles(con, "work", licensed, tag_ids)

@@ -83,18 +83,19 @@ def article_blocks(
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
-    texts = list(texts)
+    texts = [text[: config.max_chars] for text in texts]
     languages = list(languages) if languages is not None else ["ja"] * len(texts)
     min_df = min(config.min_df, max(1, len(texts) - 1))
     blocks = {}
     if config.char_weight > 0:
-        blocks["chars"] = TfidfVectorizer(
+        chars = TfidfVectorizer(
             analyzer="char", ngram_range=(config.char_ngram_min, config.char_ngram_max), sublinear_tf=True, min_df=min_df
-        ).fit_transform(texts)
+        )
+        blocks["chars"] = _fit(chars, texts)
     if config.lemma_weight > 0:
         if lemmas is None:
             lemmas = [content_lemmas(text, language) for text, language in zip(texts, languages, strict=True)]
-        blocks["lemmas"] = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df).fit_transform(lemmas)
+        blocks["lemmas"] = _fit(TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df), lemmas)
     if config.kansei_weight > 0 and kansei is not None:
         blocks["kansei"] = sparse.csr_matrix(np.asarray(kansei, dtype=np.float32))
     if config.embedding_weight > 0 and embeddings is not None:
@@ -124,6 +125,16 @@ def combine(blocks: dict, config: ArticleRepresentation):
 def article_matrix(texts: Sequence[str], config: ArticleRepresentation, **inputs):
     """The articles' representation: a CSR matrix of unit rows (see article_blocks for `inputs`)."""
     return combine(article_blocks(texts, config, **inputs), config)
+
+
+def _fit(vectorizer, documents):
+    """TF-IDF of the documents; a zero column when no term is in min_df of them (a few near-empty articles)."""
+    from scipy import sparse
+
+    try:
+        return vectorizer.fit_transform(documents)
+    except ValueError:  # "empty vocabulary"
+        return sparse.csr_matrix((len(documents), 1), dtype=np.float64)
 
 
 def _identity(tokens: list[str]) -> list[str]:
@@ -259,3 +270,42 @@ def kansei_profiles(texts: Sequence[str], settings, languages: Sequence[str] | N
         for tag_id, (score, _) in scores.items():
             profiles[row, position[tag_id]] = score
     return profiles
+
+
+def refresh_article_neighbours(con, config: ArticleRepresentation, k: int, version: str, logical_date) -> int:
+    """Rewrite similarity.article_neighbors: each article's k nearest articles under the representation that
+    `msdb similar eval --livedoor` measures (title and body, cut at max_chars). Returns the row count.
+
+    Memory bound: the articles' texts (cut at max_chars) and what article_matrix and article_neighbours hold."""
+    import polars as pl
+
+    from pipelines.warehouse import ArrowStream
+
+    con.execute("DELETE FROM similarity.article_neighbors")
+    if k <= 0:
+        return 0
+    articles = pl.DataFrame(
+        con.sql(
+            f"""
+            SELECT article_id, coalesce(language, 'ja') AS language,
+                   left(concat_ws(chr(10), title, body), {int(config.max_chars)}) AS text
+            FROM marts.dim_article ORDER BY article_id
+            """
+        )
+    )
+    if len(articles) < 2:
+        return 0
+    matrix = article_matrix(articles["text"].to_list(), config, languages=articles["language"].to_list())
+    index, score = article_neighbours(matrix, min(k, len(articles) - 1), config)
+    found = index >= 0
+    rows = pl.DataFrame(
+        {
+            "article_id": articles["article_id"].gather(np.nonzero(found)[0]),
+            "neighbor_article_id": articles["article_id"].gather(index[found]),
+            "rank": (np.nonzero(found)[1] + 1).astype(np.int32),
+            "score": score[found],
+        }
+    ).with_columns(model_version=pl.lit(version), logical_date=pl.lit(logical_date))
+    stream = ArrowStream(rows)  # noqa: F841 (read by DuckDB)
+    con.execute("INSERT INTO similarity.article_neighbors BY NAME SELECT * FROM stream")
+    return len(rows)

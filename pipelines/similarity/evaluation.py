@@ -90,7 +90,7 @@ def evaluate_livedoor(
     kansei: optional callable texts -> profile matrix; embeddings: optional callable texts -> matrix (used
     only when their weight in `config` is above 0)."""
     articles = read_livedoor(folder)
-    lemmas = [content_lemmas(a.text) for a in articles] if config.lemma_weight > 0 or folds else None
+    lemmas = [content_lemmas(a.text[: config.max_chars]) for a in articles] if config.lemma_weight > 0 or folds else None
     texts = [a.text for a in articles]
     profiles = kansei(texts) if kansei is not None and config.kansei_weight > 0 else None
     vectors = embeddings(texts) if embeddings is not None and config.embedding_weight > 0 else None

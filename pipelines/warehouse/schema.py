@@ -449,6 +449,16 @@ CREATE TABLE IF NOT EXISTS similarity.work_candidates (
     logical_date DATE NOT NULL
 );
 
+-- Each article's nearest articles (pipelines/similarity/articles.py: what `msdb similar eval` measures).
+CREATE TABLE IF NOT EXISTS similarity.article_neighbors (
+    article_id VARCHAR NOT NULL,
+    neighbor_article_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,             -- 1 = nearest; ties by article_id
+    score DOUBLE NOT NULL,
+    model_version VARCHAR NOT NULL,
+    logical_date DATE NOT NULL
+);
+
 -- Top licensed works per article by kansei profile and text: "songs and titles for this article's mood".
 CREATE TABLE IF NOT EXISTS similarity.article_work_matches (
     article_id VARCHAR NOT NULL,

@@ -4,9 +4,12 @@ from datetime import date
 
 import numpy as np
 
+from pipelines.kansei.config import load_embedding_config
 from pipelines.similarity import run_similarity
+from pipelines.similarity.articles import article_matrix, article_neighbours, read_livedoor
 from pipelines.warehouse import writer
 from tests.similarity.conftest import Catalog
+from tests.similarity.test_articles import MINI
 from tests.similarity.test_run import query
 
 NIGHT = date(2026, 11, 24)
@@ -25,7 +28,13 @@ def _licences(settings, windows: list[tuple[str, str, date, date | None, bool]])
 
 def _articles(settings, tags: dict[str, dict[str, float]]) -> None:
     with writer(settings.warehouse, publish=False) as con:
-        con.execute("CREATE OR REPLACE TABLE marts.dim_article AS SELECT unnest(?::VARCHAR[]) AS article_id", [sorted(tags)])
+        con.execute(
+            """
+            CREATE OR REPLACE TABLE marts.dim_article AS
+            SELECT article_id, 'ja' AS language, article_id AS title, '' AS body FROM unnest(?::VARCHAR[]) t(article_id)
+            """,
+            [sorted(tags)],
+        )
         con.execute("DELETE FROM kansei.article_tags")
         for article, scores in tags.items():
             for tag, score in scores.items():
@@ -90,3 +99,25 @@ def test_articles_get_licensed_works_sharing_their_tags_with_an_explanation(simi
         ("rec-dark", ["mood.dark"]),
     ]
     assert "art-food" not in by_article  # no licensed work shares its tag
+
+
+def test_nightly_similar_articles_are_those_the_eval_measures(similarity_settings):
+    """similarity.article_neighbors uses the representation of `msdb similar eval`: same neighbours."""
+    settings = similarity_settings(article_neighbors=4)
+    Catalog(settings).write()
+    articles = read_livedoor(MINI)
+    with writer(settings.warehouse, publish=False) as con:
+        con.execute("CREATE OR REPLACE TABLE marts.dim_article (article_id VARCHAR, language VARCHAR, title VARCHAR, body VARCHAR)")
+        con.executemany(
+            "INSERT INTO marts.dim_article VALUES (?, 'ja', ?, ?)",
+            [(a.file.removesuffix(".txt"), a.title, a.body) for a in articles],
+        )
+    summary = run_similarity(settings, NIGHT)
+    assert summary.article_neighbors == 15 * 4
+    stored = query(settings, "SELECT article_id, neighbor_article_id FROM similarity.article_neighbors ORDER BY article_id, rank")
+    ids = sorted(a.file.removesuffix(".txt") for a in articles)
+    by_id = {a.file.removesuffix(".txt"): a for a in articles}
+    config = load_embedding_config(settings.models_dir).similarity.articles
+    index, _ = article_neighbours(article_matrix([by_id[i].text for i in ids], config), 4, config)
+    assert stored == [(ids[q], ids[j]) for q in range(15) for j in index[q]]
+    assert all(a.split("-")[0] == n.split("-")[0] for a, n in stored)  # precision@4 1.0, as the eval test says
