@@ -1,24 +1,36 @@
-"""Similar titles: the top-N neighbours of every work among works of the same domain.
+"""Similar titles: the top-k neighbours of every work within its domain and across domains (music <-> video),
+similar articles, and licensed works for each article.
 
-A work's vector blends its text embedding with its kansei tag profile, so that two Japanese songs whose
-romanized titles mean little to the English model still meet through their moods and scenes. Ties are broken
-by work_id and kept scores are float64 rescores rounded to 6 decimals, so a run is reproducible to the byte.
+Search. A work's dense vector blends its text embedding with its kansei tag profile, so that two Japanese songs
+whose romanized titles mean little to the English model still meet through their moods and scenes. The dense
+search proposes `rescore_candidates` works; only those are rescored (rescoring.py) into
+text + kansei + metadata (genre, shared people, label or studio, era; metadata.py) with the weights of
+models/embedding.yaml, duplicates (same ISRC, provider asset id, normalised title and artist) dropped, and the
+`neighbors` best kept with each part's share of the score. Series, seasons, episodes and films share the video
+domain. `cross_domain_neighbors` more come from the other domain, ranked after the domain's `neighbors`
+places (is_cross_domain). Ties are broken by work_id and kept scores are float64 rescores rounded to 6
+decimals, so a run is reproducible to the byte.
 
 Scale. A domain below `ann_min_works` is searched exactly, in query x candidate blocks; a larger one through
 an HNSW index (usearch) kept in `<var_dir>/similarity/<domain>.usearch` and updated in place each night.
 Each run that uses the index measures its recall@k against exact search on a sample (`ops.model_evals`).
+Cross-domain candidates are searched exactly in blocks over the other domain.
 
 Memory bound: one domain's matrix, works x (embedding + tags) float32 (1.66 GB at a million works, 384 + 30),
-plus the index for a large domain (i8 vectors 0.41 GB and a ~0.15 GB graph at a million), one score block
-(64 MB) and one block of neighbour rows. Nothing is N x N, and no row list is held in Python.
+(two for the cross-domain pass), plus the index for a large domain (i8 vectors 0.41 GB and a ~0.15 GB graph at
+a million), the domain's metadata (metadata.py), one score block (64 MB) and one block of neighbour rows.
+Nothing is N x N, and no row list is held in Python.
 
-Incremental. `similarity.work_vectors_state` keeps a fingerprint of what each vector is made of. A night
-recomputes the neighbours of the works whose vector is new or changed, of the works that had a changed or
-removed work among their neighbours, and of the works a changed vector now beats the k-th neighbour of; all
-other works keep their rows (and the logical_date they were computed on). With exact search that gives the
-same table as `full_refresh=True`. With the index, the last set is found through the index (the changed
-works' own index hits), and works not recomputed keep neighbours found by an earlier state of the index, so
-an incremental table can differ slightly from a full refresh; `full_refresh` rebuilds the index and all rows.
+Incremental. `similarity.work_vectors_state` keeps a fingerprint of what each vector is made of (text, tags
+and metadata); `similarity.work_candidates` each work's dense candidates. A night recomputes the neighbours of
+the works whose fingerprint is new or changed, of the works that had a changed or removed work among their
+candidates, and of the works a changed vector now beats the last candidate of; all other works keep their rows
+(and the logical_date they were computed on). With exact search that gives the same within-domain rows as
+`full_refresh=True`. With the index, the last set is found through the index (the changed works' own index
+hits), and works not recomputed keep neighbours found by an earlier state of the index, so an incremental
+table can differ slightly from a full refresh; `full_refresh` rebuilds the index and all rows. Cross-domain
+rows are recomputed for the works recomputed in their domain and for those whose cross-domain neighbours
+changed or left. Article matches and similar articles are rebuilt each night (articles.py, article_works.py).
 """
 
 from __future__ import annotations
