@@ -169,6 +169,13 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
         if config.cross_domain_neighbors > 0:
             for query_domain, candidate_domain in CROSS_DOMAINS:
                 _refresh_cross_domain(con, config, query_domain, candidate_domain, version, current, logical_date, full, touched)
+        # a whole domain that left (no pass above) leaves no cross-domain row pointing into it
+        con.execute(
+            f"""
+            DELETE FROM similarity.work_neighbors
+            WHERE coalesce(is_cross_domain, false) AND neighbor_work_id NOT IN (SELECT work_id FROM {INPUTS})
+            """
+        )
         article_matches = match_articles_to_works(con, config, load_taxonomy(settings.models_dir), version, logical_date)
         similar_articles = 0
         if has_table(con, "marts", "dim_article"):

@@ -7,7 +7,7 @@ weighted mean of the blocks' cosines:
 - the SudachiPy lemmas of its content words, TF-IDF with sublinear tf (what it is about, whatever the
   inflection: 行き and 行く count as one);
 - optionally its kansei profile and a sentence embedding (USE multilingual), weights 0 by default: on the
-  livedoor corpus both lower precision@10 beside the two TF-IDF blocks (see benchmarks/README.md).
+  livedoor corpus the embedding lowers precision@10 beside the two TF-IDF blocks (benchmarks/README.md).
 
 Neighbours are then refined by neighbour expansion (a kNN-graph diffusion, "average query expansion"): an
 article's similarity to another becomes that of the sums of each with its `expansion_neighbors` nearest
