@@ -32,40 +32,50 @@ def has_table(con, schema: str, table: str) -> bool:
     )
 
 
+def kansei_profile_sql(con, kind: str, width: int) -> str:
+    """A SELECT of (id, profile FLOAT[width], profile_text) for the items of `kind` ('work' or 'article') that
+    have a kansei profile, over the taxonomy's tags given as the query parameter $tags. The one place the
+    similarity stage reads kansei vectors: kansei.item_vectors (kind, item_id, vector) when that table exists,
+    else the tag scores of kansei.work_tags / kansei.article_tags pivoted over $tags."""
+    if has_table(con, "kansei", "item_vectors"):
+        return f"""
+            SELECT item_id AS id, vector::FLOAT[{width}] AS profile, vector::VARCHAR AS profile_text
+            FROM kansei.item_vectors
+            WHERE kind = '{kind}' AND len(vector) = {width} AND len($tags) = {width}
+        """
+    table, key = ("kansei.work_tags", "work_id") if kind == "work" else ("kansei.article_tags", "article_id")
+    return f"""
+        WITH tag_positions AS (SELECT unnest($tags) AS tag_id, generate_subscripts($tags, 1) AS position),
+        scores AS (
+            SELECT t.{key} AS id, t.tag_id, p.position, max(t.score)::FLOAT AS score
+            FROM {table} t JOIN tag_positions p USING (tag_id) GROUP BY ALL
+        ),
+        profiles AS (
+            SELECT id,
+                   map_from_entries(list({{'k': position, 'v': score}})) AS scores,
+                   string_agg(tag_id || '=' || score::VARCHAR, ',' ORDER BY tag_id) AS profile_text
+            FROM scores GROUP BY id
+        )
+        SELECT id,
+               list_transform(range(1, {width} + 1), j -> coalesce(map_extract_value(scores, j), 0::FLOAT))::FLOAT[{width}]
+                   AS profile,
+               profile_text
+        FROM profiles
+    """
+
+
 def kansei_profiles(con, kind: str, ids_sql: str, tag_ids: list[str]):
-    """(ids in id order, items x tags float32) for the items of `kind` ('work' or 'article') that `ids_sql`
-    selects (one column, the id). From kansei.item_vectors (kind, item_id, vector over the taxonomy's tags)
-    when that table exists, else pivoted from the tag scores."""
+    """(ids in id order, items x tags float32) for the items of `kind` that `ids_sql` selects (one column, the
+    id) and that have a kansei profile (kansei_profile_sql)."""
     import polars as pl
 
-    width = len(tag_ids)
-    if has_table(con, "kansei", "item_vectors"):
-        source = f"""
-            SELECT item_id AS id, vector::FLOAT[{width}] AS profile FROM kansei.item_vectors
-            WHERE kind = $kind AND len(vector) = {width}
-        """
-        params = {"kind": kind}
-    else:
-        table, key = ("kansei.work_tags", "work_id") if kind == "work" else ("kansei.article_tags", "article_id")
-        source = f"""
-            WITH tag_positions AS (SELECT unnest($tags) AS tag_id, generate_subscripts($tags, 1) AS position),
-            scores AS (
-                SELECT t.{key} AS id, p.position, max(t.score)::FLOAT AS score
-                FROM {table} t JOIN tag_positions p USING (tag_id) GROUP BY ALL
-            ),
-            profiles AS (
-                SELECT id, map_from_entries(list({{'k': position, 'v': score}})) AS scores FROM scores GROUP BY id
-            )
-            SELECT id,
-                   list_transform(range(1, {width} + 1), j -> coalesce(map_extract_value(scores, j), 0::FLOAT))::FLOAT[{width}]
-                       AS profile
-            FROM profiles
-        """
-        params = {"tags": tag_ids}
-    found = pl.DataFrame(con.sql(f"SELECT s.id, s.profile FROM ({source}) s WHERE s.id IN ({ids_sql}) ORDER BY s.id", params=params))
+    source = kansei_profile_sql(con, kind, len(tag_ids))
+    found = pl.DataFrame(
+        con.sql(f"SELECT s.id, s.profile FROM ({source}) s WHERE s.id IN ({ids_sql}) ORDER BY s.id", params={"tags": tag_ids})
+    )
     if not len(found):
-        return found["id"] if "id" in found.columns else pl.Series("id", [], dtype=pl.String), np.zeros((0, width), np.float32)
-    return found["id"], found["profile"].to_numpy().astype(np.float32).reshape(len(found), width)
+        return pl.Series("id", [], dtype=pl.String), np.zeros((0, len(tag_ids)), np.float32)
+    return found["id"], found["profile"].to_numpy().astype(np.float32).reshape(len(found), len(tag_ids))
 
 
 LICENSED_WORKS = """

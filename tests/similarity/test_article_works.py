@@ -121,3 +121,28 @@ def test_nightly_similar_articles_are_those_the_eval_measures(similarity_setting
     index, _ = article_neighbours(article_matrix([by_id[i].text for i in ids], config), 4, config)
     assert stored == [(ids[q], ids[j]) for q in range(15) for j in index[q]]
     assert all(a.split("-")[0] == n.split("-")[0] for a, n in stored)  # precision@4 1.0, as the eval test says
+
+
+def test_kansei_item_vectors_are_read_when_the_tag_stage_writes_them(similarity_settings):
+    """Once kansei.item_vectors exists it is the kansei profile of works and articles, not the tag rows."""
+    from pipelines.kansei.config import load_taxonomy
+
+    settings = similarity_settings()
+    catalog = Catalog(settings)
+    catalog.add("rec-x", "recording", np.eye(8, dtype=np.float32)[0], {"mood.calm": 0.9})  # tags say calm
+    catalog.add("rec-y", "recording", np.eye(8, dtype=np.float32)[1], {"mood.dark": 0.9})
+    catalog.write()
+    _licences(settings, [(w, "active", date(2026, 1, 1), None, False) for w in ("rec-x", "rec-y")])
+    _articles(settings, {"art-1": {"mood.calm": 0.9}})  # the tag rows would match rec-x
+    tag_ids = [t.id for t in load_taxonomy(settings.models_dir).tags]
+    calm = [0.9 if t == "mood.calm" else 0.0 for t in tag_ids]
+    with writer(settings.warehouse, publish=False) as con:
+        con.execute("CREATE TABLE kansei.item_vectors (kind VARCHAR, item_id VARCHAR, vector FLOAT[])")
+        con.executemany(
+            "INSERT INTO kansei.item_vectors VALUES (?, ?, ?)",
+            [("article", "art-1", calm), ("work", "rec-y", calm), ("work", "rec-x", [0.0] * len(tag_ids))],
+        )
+    run_similarity(settings, NIGHT)
+    assert query(settings, "SELECT article_id, work_id, rank, shared_tags FROM similarity.article_work_matches") == [
+        ("art-1", "rec-y", 1, ["mood.calm"])
+    ]
