@@ -1,12 +1,19 @@
-"""`msdb`: the data engineer's handle on the pipeline (run, one stage, SQL, quarantine, docs)."""
+"""`msdb`: the data engineer's handle on the pipeline (run, one stage, SQL, quarantine, docs).
+
+A user error (a bad argument, a missing folder, a busy warehouse) is one line on stderr and a documented exit
+code, never a traceback; `msdb --debug ...` shows the traceback of whatever failed.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,6 +21,45 @@ from rich.table import Table
 
 app = typer.Typer(help="MSDB nightly pipeline: ingest → build → tag → similar → check → export.", no_args_is_help=True)
 console = Console()
+
+# `msdb` exit codes (also in README and `msdb run --help`)
+EXIT_OK = 0  # every feed delivered (rows may have been withheld or records quarantined: the summary lists them)
+EXIT_STAGE_FAILED = 1  # a stage raised; the run stopped there (also: any other command that failed)
+EXIT_USAGE = 2  # a bad argument or setting (missing folder, unwritable target, unknown stage): nothing ran
+EXIT_FEED_BLOCKED = 3  # the run finished but at least one partner feed was blocked by the quality gate
+EXIT_BUSY = 4  # another run or stage holds the warehouse (its lock); nothing ran
+
+
+_debugging = False  # `msdb --debug`: tracebacks shown
+
+
+def _fail(message: str, exit_code: int = EXIT_USAGE) -> NoReturn:
+    """A failure the user can act on: one line on stderr (with `--debug`, the traceback of the exception being
+    handled first), then `exit_code`."""
+    _print_traceback_when_debugging()
+    typer.echo(f"msdb: error: {_one_line(message)}", err=True)
+    raise typer.Exit(exit_code)
+
+
+def _print_traceback_when_debugging() -> None:
+    if _debugging and sys.exc_info()[0] is not None:
+        import traceback
+
+        traceback.print_exc()
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+@app.callback()
+def options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error (before the command).")] = False,
+) -> None:
+    """MSDB nightly pipeline: ingest → build → tag → similar → check → export."""
+    global _debugging
+
+    _debugging = _debugging or debug
 
 DateOption = Annotated[
     str | None, typer.Option("--date", help="Logical date YYYY-MM-DD (default: yesterday in Asia/Tokyo).")
@@ -31,11 +77,43 @@ FullRefreshOption = Annotated[
 ]
 
 
+WaitOption = Annotated[
+    float,
+    typer.Option("--wait", min=0, help="Seconds to wait for another run or stage holding the warehouse (default: none)."),
+]
+
+
 def _settings(landing: Path | None = None, warehouse: Path | None = None, deliver: str | None = None):
+    from pydantic import ValidationError
+
     from pipelines.settings import MsdbSettings
 
     overrides = {k: v for k, v in {"landing": landing, "warehouse": warehouse, "deliver": deliver}.items() if v is not None}
-    return MsdbSettings(**overrides)
+    try:
+        return MsdbSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"MSDB_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        _fail(f"bad setting: {problems}")
+
+
+def _preflight(settings, stages) -> None:
+    from pipelines.preflight import PreflightFailed, check_before_run
+
+    try:
+        check_before_run(settings, stages)
+    except PreflightFailed as exc:
+        _fail(str(exc))
+
+
+def _hold_warehouse(held: ExitStack, settings, command: str, wait: float) -> None:
+    """Take the warehouse's run lock for the rest of `held`; busy is one line and EXIT_BUSY."""
+    from pipelines.nightly import warehouse_run
+    from pipelines.warehouse.run_lock import WarehouseBusy
+
+    try:
+        held.enter_context(warehouse_run(settings, command, wait))
+    except WarehouseBusy as exc:
+        _fail(str(exc), EXIT_BUSY)
 
 
 def _logical_date(value: str | None) -> date:
@@ -47,12 +125,6 @@ def _logical_date(value: str | None) -> date:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--date") from exc
-
-
-# `msdb run` exit codes (also in README and `msdb run --help`)
-EXIT_OK = 0  # every feed delivered (rows may have been withheld or records quarantined: the summary lists them)
-EXIT_STAGE_FAILED = 1  # a stage raised; the run stopped there
-EXIT_FEED_BLOCKED = 3  # the run finished but at least one partner feed was blocked by the quality gate
 
 
 def _shown(count: int | None) -> str:
@@ -120,11 +192,13 @@ def run(
     warehouse: WarehouseOption = None,
     deliver: DeliverOption = None,
     full_refresh: FullRefreshOption = False,
+    wait: WaitOption = 0,
 ) -> None:
     """Run the whole nightly pipeline for one logical date and print its summary.
 
     Exit codes: 0 every feed delivered (withheld rows and quarantined records are listed in the summary);
-    1 a stage failed and the run stopped; 3 the run finished but the quality gate blocked at least one feed.
+    1 a stage failed and the run stopped; 2 a bad argument or setting, nothing ran; 3 the run finished but
+    the quality gate blocked at least one feed; 4 another run holds the warehouse (see --wait).
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -132,7 +206,13 @@ def run(
 
     settings = _settings(landing, warehouse, deliver)
     logical_date = _logical_date(date_)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
+    _preflight(settings, STAGES)
+    with ExitStack() as held:
+        # held through the partial summary too: no other run can take the file in between
+        _hold_warehouse(held, settings, f"run --date {logical_date}", wait)
+        progress = held.enter_context(
+            Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+        )
         task = progress.add_task("starting", total=len(STAGES))
 
         def on_stage(stage: str, event: str) -> None:
@@ -145,6 +225,7 @@ def run(
             result = run_nightly(settings, logical_date, on_stage, full_refresh=full_refresh)
         except Exception as exc:
             progress.stop()
+            _print_traceback_when_debugging()
             console.print(f"[red]stage failed:[/red] {type(exc).__name__}: {exc}")
             _print_partial_report(settings, logical_date)
             raise typer.Exit(EXIT_STAGE_FAILED) from exc
@@ -177,33 +258,57 @@ def stage(
     warehouse: WarehouseOption = None,
     deliver: DeliverOption = None,
     full_refresh: FullRefreshOption = False,
+    wait: WaitOption = 0,
 ) -> None:
-    """Run one stage for a logical date (what an Airflow task runs)."""
+    """Run one stage for a logical date (what an Airflow task runs). Exit codes as `msdb run`'s."""
     import json
 
-    from pipelines.nightly import run_stage
+    from pipelines.nightly import STAGES, run_stage
 
-    summary = run_stage(name, _logical_date(date_), _settings(landing, warehouse, deliver), full_refresh=full_refresh)
+    if name not in STAGES:
+        raise typer.BadParameter(f"unknown stage {name!r}: one of {', '.join(STAGES)}", param_hint="NAME")
+    logical_date = _logical_date(date_)
+    settings = _settings(landing, warehouse, deliver)
+    _preflight(settings, (name,))
+    with ExitStack() as held:
+        _hold_warehouse(held, settings, f"stage {name} --date {logical_date}", wait)
+        try:
+            summary = run_stage(name, logical_date, settings, full_refresh=full_refresh)
+        except Exception as exc:
+            _fail(f"stage {name} failed: {type(exc).__name__}: {exc}", EXIT_STAGE_FAILED)
     console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
 
 
 @app.command()
 def quarantine(date_: DateOption = None, warehouse: WarehouseOption = None) -> None:
-    """List what was quarantined for a logical date: file, location, stage and reason."""
-    from pipelines.warehouse import reader
+    """List what was quarantined for a logical date: file, location, stage and reason.
 
+    Reads the published copy (as of the end of the last run or stage), so it works while a run writes."""
     settings = _settings(warehouse=warehouse)
     logical_date = _logical_date(date_)
     table = Table(title=f"quarantine — {logical_date}")
     for column in ("file", "location", "stage", "reason"):
         table.add_column(column, overflow="fold")
-    with reader(settings.warehouse) as con:
-        for row in con.execute(
+    with _published(settings) as con:
+        rows = con.execute(
             "SELECT file_path, location, stage, reason FROM ops.quarantine WHERE logical_date = ? ORDER BY ALL",
             [logical_date],
-        ).fetchall():
-            table.add_row(*row)
+        ).fetchall()
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
+
+
+@contextmanager
+def _published(settings) -> Iterator:
+    """The published copy, read-only; no warehouse yet is a user error (one line, exit 2)."""
+    from pipelines.warehouse import published_reader
+
+    try:
+        with published_reader(settings.warehouse) as con:
+            yield con
+    except FileNotFoundError as exc:
+        _fail(str(exc))
 
 
 class SqlFormat(StrEnum):
@@ -258,17 +363,16 @@ def sql(
     """
     import duckdb
 
-    from pipelines.warehouse import published_reader
-
     settings = _settings(warehouse=warehouse)
     try:
-        with published_reader(settings.warehouse) as con:
+        with _published(settings) as con:
             cursor = con.execute(query)
             columns = [column[0] for column in cursor.description or []]
             rows = cursor.fetchall()
-    except (duckdb.Error, FileNotFoundError, RuntimeError) as exc:
-        console.print(f"[red]{type(exc).__name__}:[/red] {exc}")
-        raise typer.Exit(1) from exc
+    except typer.Exit:
+        raise
+    except (duckdb.Error, RuntimeError) as exc:  # RuntimeError: no published copy yet while a run writes
+        _fail(f"{type(exc).__name__}: {exc}", 1)
     if output_format is not SqlFormat.table:
         write_rows(columns, rows, output_format)
         return
@@ -282,10 +386,15 @@ def sql(
 
 @app.command()
 def docs(warehouse: WarehouseOption = None) -> None:
-    """Build the dbt docs site (models, columns, tests, lineage) into var/docs/."""
-    from pipelines.build import build_docs
+    """Build the dbt docs site (models, columns, tests, lineage) into var/docs/, from the published copy."""
+    from pipelines.build import BuildFailed, build_docs
 
-    index = build_docs(_settings(warehouse=warehouse))
+    try:
+        index = build_docs(_settings(warehouse=warehouse))
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    except BuildFailed as exc:
+        _fail(str(exc), 1)
     console.print(f"dbt docs: {index} (static single page: {index.with_name('static_index.html')})")
 
 
@@ -313,8 +422,7 @@ def generate(
     try:
         nights_written = generate_landing(out, request, workers)
     except FileExistsError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        _fail(str(exc), 1)
     console.print(*summary_tables(nights_written))
     console.print(f"landing: {out} (registry.yaml, partners/, generated.json)")
 
@@ -353,8 +461,7 @@ def similar_eval(
     try:
         result = evaluate_livedoor(livedoor, config, k=k, folds=folds, kansei=kansei, embeddings=embeddings)
     except (OSError, ValueError) as exc:
-        console.print(f"[red]{type(exc).__name__}:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        _fail(f"--livedoor {livedoor}: {type(exc).__name__}: {exc}")
     table = Table(title=f"livedoor precision@{k} — {result.articles} articles, {result.categories} categories")
     for column in ("figure", "articles", "precision", "parameters"):
         table.add_column(column, overflow="fold")
@@ -367,9 +474,39 @@ def similar_eval(
         table.add_row("2-fold (held out)", str(sum(f.measured_on for f in result.folds)), f"{result.held_out_precision:.4f}", "")
     console.print(table)
     if warehouse is not None or "MSDB_WAREHOUSE" in os.environ or settings.warehouse.exists():
-        record_livedoor_eval(settings, result, _logical_date(date_))
+        with ExitStack() as held:
+            _hold_warehouse(held, settings, "similar eval", 0)
+            record_livedoor_eval(settings, result, _logical_date(date_))
         console.print(f"stored in ops.model_evals of {settings.warehouse}")
 
 
+def main(argv: list[str] | None = None) -> int:
+    """The `msdb` entry point: Typer's parsing, our error lines (one line on stderr, exit codes above)."""
+    global _debugging
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = _debugging = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="msdb", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("msdb: aborted", err=True)
+        return 130
+    except typer.TyperException as exc:  # Typer's usage errors: bad option, unknown command, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # plain `msdb`
+            typer.echo(exc.ctx.get_help())
+            return EXIT_USAGE
+        if debug:
+            raise
+        typer.echo(f"msdb: error: {_one_line(exc.format_message())}", err=True)
+        return getattr(exc, "exit_code", EXIT_USAGE)
+    except Exception as exc:
+        if debug:
+            raise
+        typer.echo(f"msdb: error: {_one_line(f'{type(exc).__name__}: {exc}')} (msdb --debug shows the traceback)", err=True)
+        return EXIT_STAGE_FAILED
+    return code if isinstance(code, int) else EXIT_OK
+
+
 if __name__ == "__main__":
-    app()
+    sys.exit(main())

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,6 +23,9 @@ from typing import Any
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import reader, writer
 from pipelines.warehouse.published import deferred_publishing
+from pipelines.warehouse.run_lock import run_lock
+
+log = logging.getLogger(__name__)
 
 STAGES = ("ingest", "build", "tag", "similar", "check", "export")
 
@@ -59,12 +65,54 @@ def _jsonable(result: Any) -> dict:
     return {"result": str(result)}
 
 
+def _record_start(settings: MsdbSettings, logical_date: date, stage: str, started: datetime) -> None:
+    """A `running` row first, so that a stage whose process is killed still leaves a trace (see below)."""
+    with writer(settings.warehouse) as con:
+        con.execute(
+            "INSERT INTO ops.stage_runs VALUES (?, ?, 'running', ?, NULL, NULL)", [logical_date, stage, started]
+        )
+
+
 def _record(settings: MsdbSettings, logical_date: date, stage: str, status: str, started: datetime, summary: dict) -> None:
     with writer(settings.warehouse) as con:
         con.execute(
-            "INSERT INTO ops.stage_runs VALUES (?, ?, ?, ?, ?, ?)",
-            [logical_date, stage, status, started, datetime.now(UTC), json.dumps(summary, ensure_ascii=False)],
+            """
+            UPDATE ops.stage_runs SET status = ?, finished_at = ?, summary = ?
+            WHERE logical_date = ? AND stage = ? AND started_at = ? AND status = 'running'
+            """,
+            [status, datetime.now(UTC), json.dumps(summary, ensure_ascii=False), logical_date, stage, started],
         )
+
+
+def record_killed_stages(settings: MsdbSettings) -> list[tuple[date, str]]:
+    """Stage rows left `running` by a process that ended mid-stage (killed, out of memory, machine lost) are
+    recorded as `killed`. Called by whoever has just taken the run lock, so no stage of another process can be
+    running. Returns (logical date, stage) of each."""
+    if not settings.warehouse.exists():
+        return []
+    with writer(settings.warehouse) as con:
+        killed = con.execute(
+            """
+            UPDATE ops.stage_runs SET status = 'killed', finished_at = now(), summary = ?
+            WHERE status = 'running' RETURNING logical_date, stage
+            """,
+            [json.dumps({"error": "the process running this stage ended before the stage did (killed or lost); "
+                         f"recorded by the next run (pid {os.getpid()})"})],
+        ).fetchall()
+    for logical_date, stage in killed:
+        log.warning("stage %s of %s was left running by a process that ended: recorded as killed", stage, logical_date)
+    return sorted(killed)
+
+
+@contextmanager
+def warehouse_run(settings: MsdbSettings, command: str, wait: float = 0.0) -> Iterator[None]:
+    """The run lock of the warehouse (`pipelines.warehouse.run_lock`) for a run or a stand-alone stage; the
+    first to take it records the stages a killed process left running. Readers get the warehouse once, when
+    the outermost of these ends, still under the lock (no other writer can change the file mid-copy)."""
+    with run_lock(settings.warehouse, command, wait) as outermost, deferred_publishing(settings.warehouse):
+        if outermost:
+            record_killed_stages(settings)
+        yield
 
 
 def _accepts_full_refresh(function: Callable[..., Any]) -> bool:
@@ -72,22 +120,25 @@ def _accepts_full_refresh(function: Callable[..., Any]) -> bool:
 
 
 def run_stage(
-    name: str, logical_date: date, settings: MsdbSettings | None = None, full_refresh: bool = False
+    name: str, logical_date: date, settings: MsdbSettings | None = None, full_refresh: bool = False, wait: float = 0.0
 ) -> dict:
     """Run one stage for a logical date; returns a small JSON-safe summary (fit for an Airflow XCom).
 
     full_refresh rebuilds what the stage otherwise updates incrementally (dbt's incremental models, cached tags
     and neighbours); it reaches the stages whose function takes a `full_refresh` keyword, the others run as usual.
+    The stage holds the warehouse's run lock (or runs under the caller's: `run_nightly`); another process
+    holding it raises WarehouseBusy after `wait` seconds.
     """
     settings = settings or MsdbSettings()
     function = _stage_function(name)
     keywords = {"full_refresh": True} if full_refresh and _accepts_full_refresh(function) else {}
-    started = datetime.now(UTC)
     # readers get the warehouse once, when the stage (or, in `run_nightly`, the night) is over
-    with deferred_publishing(settings.warehouse):
+    with warehouse_run(settings, f"stage {name} --date {logical_date}", wait):
+        started = datetime.now(UTC)
+        _record_start(settings, logical_date, name, started)
         try:
             result = function(settings, logical_date, **keywords)
-        except Exception as exc:
+        except BaseException as exc:  # interrupted too: the row must not stay `running`
             _record(settings, logical_date, name, "failed", started, {"error": f"{type(exc).__name__}: {exc}"})
             raise
         summary = _jsonable(result)
@@ -204,7 +255,7 @@ def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
             """,
             [logical_date],
         ).fetchall()
-        out.failed_stages = sorted(stage for stage, status in latest if status == "failed")
+        out.failed_stages = sorted(stage for stage, status in latest if status in ("failed", "killed"))
     return out
 
 
@@ -213,14 +264,16 @@ def run_nightly(
     logical_date: date,
     on_stage: Callable[[str, str], None] | None = None,
     full_refresh: bool = False,
+    wait: float = 0.0,
 ) -> NightlyReport:
-    """All stages in order; stops at the first failing stage (its exception propagates). The published copy
-    is made once, at the end (`pipelines.warehouse.published`)."""
-    with deferred_publishing(settings.warehouse):
+    """All stages in order, under one run lock (another process holding it: WarehouseBusy after `wait`
+    seconds); stops at the first failing stage (its exception propagates). The published copy is made once,
+    at the end (`pipelines.warehouse.published`)."""
+    with warehouse_run(settings, f"run --date {logical_date}", wait):
         for stage in STAGES:
             if on_stage:
                 on_stage(stage, "start")
             run_stage(stage, logical_date, settings, full_refresh=full_refresh)
             if on_stage:
                 on_stage(stage, "done")
-    return report(settings, logical_date)
+        return report(settings, logical_date)

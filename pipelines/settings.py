@@ -20,7 +20,18 @@ from pydantic_settings import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# What a wheel ships inside the package (setup.py copies dbt_project/, models/ and expectations/ there)
+SHIPPED_ROOT = Path(__file__).resolve().parent / "_project"
 BUSINESS_TZ = ZoneInfo("Asia/Tokyo")
+
+
+def shipped_folder(name: str) -> Path:
+    """The default for a project folder (`models`, `dbt_project`, `expectations`): the checkout's when this
+    package runs from one, else the copy inside the installed wheel. Production sets the MSDB_*_DIR
+    settings instead (docker/Dockerfile), so that a folder can be replaced without reinstalling."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / name).is_dir():
+        return PROJECT_ROOT / name
+    return SHIPPED_ROOT / name
 
 
 class MsdbSettings(BaseSettings):
@@ -48,9 +59,18 @@ class MsdbSettings(BaseSettings):
     )
     var_dir: Path = Field(default=Path("var"), description="Scratch space: dbt target, logs, data docs.")
     models_dir: Path = Field(
-        default=PROJECT_ROOT / "models", description="Kansei taxonomy, lexicon and embedding configuration."
+        default_factory=lambda: shipped_folder("models"),
+        description="Kansei taxonomy, lexicon and embedding configuration (MSDB_MODELS_DIR).",
     )
-    dbt_project_dir: Path = Field(default=PROJECT_ROOT / "dbt_project")
+    dbt_project_dir: Path = Field(
+        default_factory=lambda: shipped_folder("dbt_project"),
+        description="The dbt project and its profiles.yml (MSDB_DBT_PROJECT_DIR); its seeds are also the "
+        "reference lists ingest and the gate check against (ISO 3166 countries).",
+    )
+    expectations_dir: Path = Field(
+        default_factory=lambda: shipped_folder("expectations"),
+        description="Great Expectations suites, one JSON file each (MSDB_EXPECTATIONS_DIR).",
+    )
     embedding_model: str | None = Field(
         default=None,
         description="A sentence-transformers model name or path. Default: models/embedding.yaml (the packaged all-MiniLM-L6-v2).",

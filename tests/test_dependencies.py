@@ -68,7 +68,11 @@ def _with_meta_packages(declared: set[str], distributions: dict[str, list[str]])
     providing = {_canonical(name) for names in distributions.values() for name in names}
     widened = set(declared)
     for name in declared - providing:
-        for requirement in importlib.metadata.requires(name) or []:
+        try:
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:  # an extra installed elsewhere (the image's `production`)
+            continue
+        for requirement in requirements:
             if "extra ==" not in requirement:
                 widened.add(_canonical(re.split(r"[\s<>=!~\[;(]", requirement, maxsplit=1)[0]))
     return widened

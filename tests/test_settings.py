@@ -29,3 +29,26 @@ def test_default_logical_date_is_yesterday_in_tokyo():
     # 2026-11-24 14:00 UTC is still the 24th in Tokyo (23:00)
     assert default_logical_date(datetime(2026, 11, 24, 14, 0, tzinfo=UTC)) == date(2026, 11, 23)
     assert delivery_date(date(2026, 12, 31)) == date(2027, 1, 1)
+
+
+def test_project_folders_are_settings(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    for name in ("MODELS", "DBT_PROJECT", "EXPECTATIONS"):
+        monkeypatch.setenv(f"MSDB_{name}_DIR", f"/opt/msdb/{name.lower()}")
+    settings = MsdbSettings()
+    assert settings.models_dir == Path("/opt/msdb/models")
+    assert settings.dbt_project_dir == Path("/opt/msdb/dbt_project")
+    assert settings.expectations_dir == Path("/opt/msdb/expectations")
+
+
+def test_project_folders_default_to_the_checkout_else_to_what_the_wheel_ships(monkeypatch, tmp_path):
+    from pipelines import settings as module
+
+    monkeypatch.chdir(tmp_path)
+    root = Path(module.__file__).resolve().parents[1]
+    assert MsdbSettings().dbt_project_dir == root / "dbt_project"
+    assert MsdbSettings().expectations_dir == root / "expectations"
+    # an installed wheel: the package sits in site-packages, with no pyproject.toml beside it
+    monkeypatch.setattr(module, "PROJECT_ROOT", tmp_path)
+    assert MsdbSettings().models_dir == root / "pipelines" / "_project" / "models"
+    assert MsdbSettings().dbt_project_dir == root / "pipelines" / "_project" / "dbt_project"

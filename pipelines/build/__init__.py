@@ -146,15 +146,26 @@ def record_release_findings(settings: MsdbSettings, logical_date: date) -> tuple
 def build_docs(settings: MsdbSettings) -> Path:
     """`dbt docs generate` (with the static single-file page) into `<var_dir>/docs/`; returns index.html.
 
-    The catalog is read from the warehouse, so build it first (`msdb run` or `msdb stage build`)."""
+    The catalog is read from a scratch copy of the published warehouse, never the live file (a run may be
+    writing it), so docs show the state of the last run or stage: build it first (`msdb run`)."""
     import shutil
 
-    from pipelines.warehouse import writer
+    from pipelines.warehouse import published_path, published_reader
+    from pipelines.warehouse.published import copy_file
 
-    # raw tables exist even before the first ingest; run_dbt publishes when dbt is done
-    with writer(settings.warehouse, publish=False):
+    with published_reader(settings.warehouse):  # publishes a warehouse from before publishing existed
         pass
-    result = run_dbt(settings, "docs", "generate", "--static", "--quiet")
+    published = published_path(settings.warehouse)
+    scratch = settings.var_dir.resolve() / "dbt" / "docs-catalog"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        copy_file(published, scratch / "msdb.duckdb")
+        if published.with_name(published.name + ".wal").exists():
+            copy_file(published.with_name(published.name + ".wal"), scratch / "msdb.duckdb.wal")
+        result = run_dbt(settings.model_copy(update={"warehouse": scratch / "msdb.duckdb"}), "docs", "generate", "--static", "--quiet")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     if result.exception is not None or not result.success:
         raise BuildFailed(f"dbt docs generate failed: {result.exception or 'see var/dbt/logs'}")
     target = settings.var_dir.resolve() / "dbt" / "target"

@@ -30,13 +30,11 @@ from pathlib import Path
 
 from pipelines.check import sql_expectations
 from pipelines.partner_feed import sql_literal
-from pipelines.settings import PROJECT_ROOT, MsdbSettings
+from pipelines.settings import MsdbSettings
 from pipelines.warehouse import writer
 
 log = logging.getLogger(__name__)
 
-SUITES_DIR = PROJECT_ROOT / "expectations"
-COUNTRIES_SEED = PROJECT_ROOT / "dbt_project" / "seeds" / "iso_3166_countries.csv"
 # What GX validates, said in every suite's meta (and so in the Data Docs)
 GX_BATCH = (
     "A bounded sample: the rows some expectation rejects first, then a deterministic sample by row hash, at most "
@@ -64,30 +62,30 @@ class CheckSummary:
     data_docs: str | None = None  # index.html of the rendered GX Data Docs
 
 
-def iso_country_codes() -> list[str]:
-    lines = COUNTRIES_SEED.read_text(encoding="utf-8").splitlines()[1:]
+def iso_country_codes(dbt_project_dir: Path) -> list[str]:
+    lines = (dbt_project_dir / "seeds" / "iso_3166_countries.csv").read_text(encoding="utf-8").splitlines()[1:]
     return [line.split(",", 1)[0] for line in lines if line]
 
 
-def _resolve_placeholders(expectations: list[dict]) -> list[dict]:
+def _resolve_placeholders(expectations: list[dict], dbt_project_dir: Path) -> list[dict]:
     """`"value_set": "$iso_3166_countries"` → the codes of the dbt seed, so suite and seed never disagree."""
     resolved = []
     for expectation in expectations:
         kwargs = dict(expectation.get("kwargs", {}))
         if kwargs.get("value_set") == "$iso_3166_countries":
-            kwargs["value_set"] = iso_country_codes()
+            kwargs["value_set"] = iso_country_codes(dbt_project_dir)
         resolved.append({**expectation, "kwargs": kwargs})
     return resolved
 
 
-def load_suites(folder: Path = SUITES_DIR) -> list[SuiteSpec]:
+def load_suites(settings: MsdbSettings) -> list[SuiteSpec]:
+    """The suites of `settings.expectations_dir` (MSDB_EXPECTATIONS_DIR), one JSON file each."""
     suites = []
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(settings.expectations_dir.glob("*.json")):
         spec = json.loads(path.read_text(encoding="utf-8"))
         meta = spec.get("meta", {})
-        suites.append(
-            SuiteSpec(spec["name"], meta.get("table"), meta.get("blocks", []), _resolve_placeholders(spec["expectations"]), meta)
-        )
+        expectations = _resolve_placeholders(spec["expectations"], settings.dbt_project_dir)
+        suites.append(SuiteSpec(spec["name"], meta.get("table"), meta.get("blocks", []), expectations, meta))
     return suites
 
 
@@ -284,7 +282,7 @@ def _suites_and_relations(con, settings: MsdbSettings, logical_date: date) -> li
     from pipelines.partner_feed import partner_feed
     from pipelines.settings import delivery_date
 
-    work = [(spec, suite_sql(con, spec)) for spec in load_suites()]
+    work = [(spec, suite_sql(con, spec)) for spec in load_suites(settings)]
     for spec, contract in partner_suites(settings):
         work.append((spec, partner_feed(con, contract, delivery_date(logical_date)).delivered_sql))
     return work

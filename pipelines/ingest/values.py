@@ -7,7 +7,6 @@ import re
 import unicodedata
 from datetime import date, datetime
 from functools import cache, lru_cache
-from pathlib import Path
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -69,13 +68,16 @@ def parse_timestamp(value: str | None) -> datetime | None:
 # --- licence windows ----------------------------------------------------------------------------------------
 # The ISO 3166-1 countries the warehouse knows: dbt's reference seed, so that ingest and the territory expansion
 # never disagree. 'Worldwide' (and DDEX's short form 'WW') stands for all of them.
-ISO_3166_SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "iso_3166_countries.csv"
 WORLDWIDE = frozenset({"WORLDWIDE", "WW"})
 
 
 @cache
 def iso_3166_codes() -> frozenset[str]:
-    with ISO_3166_SEED.open(encoding="utf-8", newline="") as fh:
+    # the seed of the configured dbt project (MSDB_DBT_PROJECT_DIR), read where the parsers need it, helpers too
+    from pipelines.settings import MsdbSettings
+
+    seed = MsdbSettings().dbt_project_dir / "seeds" / "iso_3166_countries.csv"
+    with seed.open(encoding="utf-8", newline="") as fh:
         return frozenset(row["country_code"].strip().upper() for row in csv.DictReader(fh))
 
 
