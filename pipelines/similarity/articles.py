@@ -14,7 +14,8 @@ article's similarity to another becomes that of the sums of each with its `expan
 articles, weighted by their similarity, repeated `expansion_rounds` times. Articles of one kind (sports, film,
 gadgets) form dense groups; expansion pulls a short or off-topic article towards its group.
 
-Memory bound: the sparse TF-IDF matrix (about 3,000 non-zeros an article, 12 bytes each), one block of
+Memory bound: the sparse TF-IDF matrix (about 3,000 non-zeros an article, 12 bytes each; character n-grams
+are hashed, so no vocabulary is held), one block of
 dense scores (block_rows x articles float32, at most 64 MB) and, per expansion round, a sparse matrix of
 `candidates` scores an article: never articles x articles.
 """
@@ -88,10 +89,7 @@ def article_blocks(
     min_df = min(config.min_df, max(1, len(texts) - 1))
     blocks = {}
     if config.char_weight > 0:
-        chars = TfidfVectorizer(
-            analyzer="char", ngram_range=(config.char_ngram_min, config.char_ngram_max), sublinear_tf=True, min_df=min_df
-        )
-        blocks["chars"] = _fit(chars, texts)
+        blocks["chars"] = _hashed_char_tfidf(texts, config, min_df)
     if config.lemma_weight > 0:
         if lemmas is None:
             lemmas = [content_lemmas(text, language) for text, language in zip(texts, languages, strict=True)]
@@ -125,6 +123,26 @@ def combine(blocks: dict, config: ArticleRepresentation):
 def article_matrix(texts: Sequence[str], config: ArticleRepresentation, **inputs):
     """The articles' representation: a CSR matrix of unit rows (see article_blocks for `inputs`)."""
     return combine(article_blocks(texts, config, **inputs), config)
+
+
+def _hashed_char_tfidf(texts: list[str], config: ArticleRepresentation, min_df: int):
+    """Character n-gram TF-IDF with the n-grams hashed into config.char_features columns: no vocabulary is held
+    (a corpus of a few thousand articles has over a million distinct 3-5-grams), so memory is the matrix's."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    counts = HashingVectorizer(
+        analyzer="char",
+        ngram_range=(config.char_ngram_min, config.char_ngram_max),
+        n_features=config.char_features,
+        alternate_sign=False,
+        norm=None,
+    ).transform(texts)
+    if min_df > 1:
+        frequent = np.bincount(counts.indices, minlength=config.char_features) >= min_df
+        counts = (counts @ sparse.diags(frequent.astype(np.float64))).tocsr()
+        counts.eliminate_zeros()
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts)
 
 
 def _fit(vectorizer, documents):
