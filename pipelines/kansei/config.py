@@ -58,7 +58,7 @@ class ArticleRepresentation(BaseModel):
     max_chars: int = Field(default=4000, description="An article's title and body are cut here (bounds the features).")
     char_ngram_min: int = 3
     char_ngram_max: int = 5
-    char_features: int = Field(default=4_194_304, description="Columns the character n-grams are hashed into (2^22).")
+    char_features: int = Field(default=16_777_216, description="Columns the character n-grams are hashed into (2^24).")
     min_df: int = Field(default=2, description="Terms in fewer articles than this are dropped (hapaxes are noise).")
     char_weight: float = 1.0
     lemma_weight: float = 0.3

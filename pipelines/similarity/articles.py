@@ -15,7 +15,7 @@ articles, weighted by their similarity, repeated `expansion_rounds` times. Artic
 gadgets) form dense groups; expansion pulls a short or off-topic article towards its group.
 
 Memory bound: the sparse TF-IDF matrix (about 3,000 non-zeros an article, 12 bytes each; character n-grams
-are hashed, so no vocabulary is held), one block of
+are hashed, so no vocabulary is held; a fixed 268 MB of per-column counts), one block of
 dense scores (block_rows x articles float32, at most 64 MB) and, per expansion round, a sparse matrix of
 `candidates` scores an article: never articles x articles.
 """
@@ -127,7 +127,9 @@ def article_matrix(texts: Sequence[str], config: ArticleRepresentation, **inputs
 
 def _hashed_char_tfidf(texts: list[str], config: ArticleRepresentation, min_df: int):
     """Character n-gram TF-IDF with the n-grams hashed into config.char_features columns: no vocabulary is held
-    (a corpus of a few thousand articles has over a million distinct 3-5-grams), so memory is the matrix's."""
+    (6,480 livedoor-like articles have 1.4 million distinct 3-5-grams, and sklearn's vocabulary of them peaked at
+    1.5 GB). Memory: the count matrix plus a fixed 2 x 8 bytes a column (document frequencies and idf: 268 MB at
+    2^24 columns), whatever the corpus."""
     from scipy import sparse
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
