@@ -98,7 +98,7 @@ def article_blocks(
         blocks["kansei"] = sparse.csr_matrix(np.asarray(kansei, dtype=np.float32))
     if config.embedding_weight > 0 and embeddings is not None:
         blocks["embedding"] = sparse.csr_matrix(np.asarray(embeddings(texts), dtype=np.float32))
-    return {name: normalize(block).tocsr() for name, block in blocks.items()}
+    return {name: normalize(block.astype(np.float32, copy=False)).tocsr() for name, block in blocks.items()}
 
 
 def combine(blocks: dict, config: ArticleRepresentation):
@@ -116,8 +116,8 @@ def combine(blocks: dict, config: ArticleRepresentation):
     if not used:
         raise ValueError("similarity.articles: every block has weight 0")
     total = sum(weights[name] for name in used)
-    joined = sparse.hstack([block * np.sqrt(weights[name] / total) for name, block in used.items()]).tocsr()
-    return normalize(joined).astype(np.float32)
+    joined = sparse.hstack([block * np.float32(np.sqrt(weights[name] / total)) for name, block in used.items()]).tocsr()
+    return normalize(joined, copy=False)
 
 
 def article_matrix(texts: Sequence[str], config: ArticleRepresentation, **inputs):
@@ -139,12 +139,13 @@ def _hashed_char_tfidf(texts: list[str], config: ArticleRepresentation, min_df: 
         n_features=config.char_features,
         alternate_sign=False,
         norm=None,
+        dtype=np.float32,
     ).transform(texts)
     if min_df > 1:
         frequent = np.bincount(counts.indices, minlength=config.char_features) >= min_df
-        counts = (counts @ sparse.diags(frequent.astype(np.float64))).tocsr()
+        counts = (counts @ sparse.diags(frequent.astype(np.float32))).tocsr()
         counts.eliminate_zeros()
-    return TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32, copy=False)
 
 
 def _fit(vectorizer, documents):
