@@ -2,7 +2,7 @@
 ### MSDB nightly
 
 Files landed by rights-holders and media become partner feeds:
-`ingest → build → tag → similar → check → export`, one task per stage of `pipelines.nightly`,
+`ingest → build → tag → similar → ads → check → export`, one task per stage of `pipelines.nightly`,
 the same functions `msdb run` calls from a shell. The quality gate runs after tag and similar:
 it checks the partner feeds as they will be delivered, tags and similar titles included.
 
@@ -35,6 +35,7 @@ DUCKDB_WRITER_POOL = "duckdb_writer"
 WAREHOUSE_MARTS = Asset(name="msdb_marts", uri="msdb://warehouse/marts")
 KANSEI_TAGS = Asset(name="msdb_kansei_tags", uri="msdb://warehouse/kansei")
 WORK_NEIGHBORS = Asset(name="msdb_work_neighbors", uri="msdb://warehouse/similarity")
+AD_MATCHES = Asset(name="msdb_ad_matches", uri="msdb://warehouse/similarity/ad_matches")
 PARTNER_FEEDS = Asset(name="msdb_partner_feeds", uri="msdb://deliveries/")
 
 
@@ -89,6 +90,12 @@ def msdb_nightly():
 
         return run_stage("similar", processing_day(dag_run))
 
+    @task(outlets=[AD_MATCHES])
+    def ads(dag_run=None) -> dict:
+        from pipelines.nightly import run_stage
+
+        return run_stage("ads", processing_day(dag_run))
+
     @task
     def check(dag_run=None) -> dict:
         from pipelines.nightly import run_stage
@@ -101,7 +108,7 @@ def msdb_nightly():
 
         return run_stage("export", processing_day(dag_run))
 
-    ingest() >> build() >> tag() >> similar() >> check() >> export()
+    ingest() >> build() >> tag() >> similar() >> ads() >> check() >> export()
 
 
 msdb_nightly()

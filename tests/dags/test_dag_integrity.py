@@ -30,7 +30,7 @@ HEAVY_MODULES = (
     "great_expectations",
     "dbt",
 )
-NIGHTLY_STAGES = ["ingest", "build", "tag", "similar", "check", "export"]
+NIGHTLY_STAGES = ["ingest", "build", "tag", "similar", "ads", "check", "export"]
 
 DESCRIBE_DAGBAG = """
 import json, sys
@@ -173,7 +173,7 @@ def test_scheduled_run_firing_at_two_on_the_25th_has_the_24th_as_logical_date(ni
     assert logical_date == datetime(2026, 11, 24, 2, 0, tzinfo=TOKYO)
 
 
-def test_nightly_runs_the_six_stages_in_order_in_the_writer_pool(nightly):
+def test_nightly_runs_the_seven_stages_in_order_in_the_writer_pool(nightly):
     assert list(nightly["tasks"]) == NIGHTLY_STAGES
     for upstream, stage in zip(NIGHTLY_STAGES, NIGHTLY_STAGES[1:], strict=False):
         assert nightly["tasks"][stage]["upstream"] == [upstream]
@@ -186,6 +186,7 @@ def test_nightly_announces_its_assets(nightly):
         "build": ["msdb://warehouse/marts"],
         "tag": ["msdb://warehouse/kansei"],
         "similar": ["msdb://warehouse/similarity"],
+        "ads": ["msdb://warehouse/similarity/ad_matches"],
         "export": ["msdb://deliveries/"],
     }
 

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"
 LOGICAL_DATE = "2026-11-24"
-STAGES = ["ingest", "build", "tag", "similar", "check", "export"]
+STAGES = ["ingest", "build", "tag", "similar", "ads", "check", "export"]
 COMPARED_TABLES = [
     "marts.dim_work",
     "marts.fct_licence_window",
@@ -169,6 +169,7 @@ def test_dag_run_emitted_its_assets(metadata_db):
         ("build", "msdb://warehouse/marts"),
         ("tag", "msdb://warehouse/kansei"),
         ("similar", "msdb://warehouse/similarity"),
+        ("ads", "msdb://warehouse/similarity/ad_matches"),
         ("export", "msdb://deliveries/"),
     ]
 
