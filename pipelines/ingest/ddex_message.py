@@ -10,6 +10,8 @@ from any row without a join.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +25,14 @@ from pipelines.ingest import xmlsafe
 from pipelines.ingest.ddex_parts import Part, PartReader
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import (
+    MAX_RELEASE_SECONDS,
+    MAX_WORK_SECONDS,
+    duration_problems,
     identifier_problems,
     parse_date,
     parse_timestamp,
     territory_problems,
+    unsafe_text,
     window_problems,
 )
 from pipelines.ingest.xmlsafe import (
@@ -52,6 +58,9 @@ RELEASE_ID_COLUMNS = {
     "CatalogNumber": "catalog_number",
     "ProprietaryId": "proprietary_id",
 }
+# A titles JSON worth decoding for `MessageState.refused`: an escape (control characters are written \\u00XX)
+# or a character of the ranges `values.unsafe_text` refuses.
+_SUSPECT_JSON = re.compile("[\\\\\x7f-\x9f\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 # What a family's `dispatch` returns for an element it leaves in the tree (read later with its enclosing item).
 SKIP = object()
 
@@ -147,6 +156,7 @@ class MessageState:
         self.positions: Counter[str] = Counter()
         self._base: dict[str, Any] | None = None
         self._position_keys: dict[tuple[str | None, str], tuple[str, str]] = {}
+        self.isrc_titles: dict[str, tuple[str, str | None]] = {}  # ISRC → (first position, its title)
 
     def position(self, list_name: str | None, item: str) -> str:
         found = self._position_keys.get((list_name, item))
@@ -202,6 +212,36 @@ class MessageState:
             f"{kind} {reference}: no ISRC and no MessageSender PartyId, so it cannot be keyed as a work "
             f"(ProprietaryId {ids.get('ProprietaryId')!r})",
         )
+
+    def refused(self, position: str, kind: str, reference: str, row: dict[str, Any], duration: str | None):
+        """A resource or release row that cannot load as written, quarantined with every reason; None when it
+        can. Refused: a title or artist name carrying control, bidirectional or zero-width characters; a
+        negative or absurd duration; an ISRC this message already gave to a recording of another title (which
+        of the two is right cannot be told, so the second is refused and the first stays)."""
+        problems = [
+            problem
+            for problem in (
+                unsafe_text("title", row.get("title")),
+                unsafe_text("display artist", row.get("display_artist")),
+            )
+            if problem
+        ]
+        titles = row.get("titles")
+        if titles and _SUSPECT_JSON.search(titles):  # escaped or non-ASCII characters: look at each title
+            problems += [p for t in json.loads(titles) if (p := unsafe_text("title", t.get("text")))]
+        limit = MAX_RELEASE_SECONDS if "release_reference" in row and "resource_reference" not in row else MAX_WORK_SECONDS
+        problems += duration_problems(duration, row.get("duration_seconds"), limit)
+        isrc = row.get("isrc") if "resource_reference" in row else None
+        if isrc and not problems:
+            first = self.isrc_titles.setdefault(isrc, (position, row.get("title")))
+            if first[1] != row.get("title"):
+                problems.append(
+                    f"ISRC {isrc} already given to {first[1]!r} at {first[0]} in this message; "
+                    f"here titled {row.get('title')!r}"
+                )
+        if not problems:
+            return None
+        return Quarantined(position, f"{kind} {reference}: {'; '.join(dict.fromkeys(problems))}")
 
     def message_record(self) -> Record:
         position = f"/{self.message_type}/MessageHeader"
@@ -415,6 +455,11 @@ def stream_message(
                 continue
             parent = elem.getparent()
             if parent is None:
+                if not message.message_id:
+                    raise RejectedFile(
+                        f"{family} {root} without MessageHeader/MessageId: its records cannot be told from "
+                        "another message's nor ordered against them; not loaded"
+                    )
                 if part is not None:
                     part.counts = {
                         key: count - part.offsets.get(key, 0)
