@@ -455,10 +455,10 @@ def stream_message(
                 continue
             parent = elem.getparent()
             if parent is None:
-                if not message.message_id:
+                if message.header_row is None and (part is None or part.first):
                     raise RejectedFile(
-                        f"{family} {root} without MessageHeader/MessageId: its records cannot be told from "
-                        "another message's nor ordered against them; not loaded"
+                        f"{family} {root} without its MessageHeader: no sender and no creation time, so its "
+                        "records cannot be ordered against another message's; not loaded"
                     )
                 if part is not None:
                     part.counts = {
