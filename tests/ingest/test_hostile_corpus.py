@@ -248,3 +248,4 @@ def test_a_file_changed_while_read_is_read_again_once_it_holds_still(tmp_path):
         [run.relative_path],
     ) == [("quarantined", 0), ("loaded", 4)]
     assert run.rows("SELECT title FROM raw.ddex_resources WHERE file_path = ?", [run.relative_path]) == [("Tsuki no Uta",)]
+
