@@ -156,7 +156,6 @@ class MessageState:
         self.positions: Counter[str] = Counter()
         self._base: dict[str, Any] | None = None
         self._position_keys: dict[tuple[str | None, str], tuple[str, str]] = {}
-        self.isrc_titles: dict[str, tuple[str, str | None]] = {}  # ISRC → (first position, its title)
 
     def position(self, list_name: str | None, item: str) -> str:
         found = self._position_keys.get((list_name, item))
@@ -216,8 +215,8 @@ class MessageState:
     def refused(self, position: str, kind: str, reference: str, row: dict[str, Any], duration: str | None):
         """A resource or release row that cannot load as written, quarantined with every reason; None when it
         can. Refused: a title or artist name carrying control, bidirectional or zero-width characters; a
-        negative or absurd duration; an ISRC this message already gave to a recording of another title (which
-        of the two is right cannot be told, so the second is refused and the first stays)."""
+        negative or absurd duration. (An ISRC given to two titles is found by the loader, in SQL, once the
+        message is in: `loader._refuse_conflicting_isrcs`.)"""
         problems = [
             problem
             for problem in (
@@ -231,14 +230,6 @@ class MessageState:
             problems += [p for t in json.loads(titles) if (p := unsafe_text("title", t.get("text")))]
         limit = MAX_RELEASE_SECONDS if "release_reference" in row and "resource_reference" not in row else MAX_WORK_SECONDS
         problems += duration_problems(duration, row.get("duration_seconds"), limit)
-        isrc = row.get("isrc") if "resource_reference" in row else None
-        if isrc and not problems:
-            first = self.isrc_titles.setdefault(isrc, (position, row.get("title")))
-            if first[1] != row.get("title"):
-                problems.append(
-                    f"ISRC {isrc} already given to {first[1]!r} at {first[0]} in this message; "
-                    f"here titled {row.get('title')!r}"
-                )
         if not problems:
             return None
         return Quarantined(position, f"{kind} {reference}: {'; '.join(dict.fromkeys(problems))}")

@@ -273,7 +273,7 @@ def ingest_file(
         if plan is None:
             _read_whole(con, ctx, adapter, columns, read)
         if adapter in (ddex.parse, ern3.parse):
-            _refuse_isrcs_of_another_holder(con, file_id, read)
+            _refuse_conflicting_isrcs(con, file_id, read)
     except Exception as exc:  # noqa: BLE001 - one bad file (or a reader bug on it) must not stop the night
         con.rollback()
         con.begin()
@@ -306,32 +306,55 @@ def ingest_file(
     return outcome
 
 
-def _refuse_isrcs_of_another_holder(con, file_id: str, read: Tally) -> None:
-    """A recording whose ISRC another holder already delivered under another title: two rights-holders
-    claim one recording and which is right cannot be told, so the later delivery's recording is taken out
-    of the file's transaction and quarantined (the earlier stays). The same holder retitling its own ISRC
-    is an update, ordered by MessageCreatedDateTime downstream, not a conflict."""
-    conflicts = con.execute(
-        "SELECT r.record_position, r.resource_kind, r.resource_reference, r.isrc, r.title, o.holder_id, o.title, "
-        "o.file_path FROM raw.ddex_resources r JOIN raw.ddex_resources o "
-        "ON o.isrc = r.isrc AND o.holder_id <> r.holder_id AND o.file_id <> r.file_id "
-        "WHERE r.file_id = ? AND o.title IS DISTINCT FROM r.title "
-        "QUALIFY row_number() OVER (PARTITION BY r.record_position ORDER BY o.file_path, o.record_position) = 1 "
-        "ORDER BY r.record_position",
-        [file_id],
-    ).fetchall()
-    for position, kind, reference, isrc, title, holder, their_title, their_file in conflicts:
+# Orders a file's ResourceList items as delivered: by item kind, then by their number ('SoundRecording[12]').
+_ITEM_ORDER = (
+    r"regexp_replace({t}.record_position, '\[\d+\]$', ''), "
+    r"TRY_CAST(regexp_extract({t}.record_position, '\[(\d+)\]$', 1) AS INTEGER)"
+)
+_CONFLICTING_ISRCS = """
+WITH same_message AS (
+    SELECT r.record_position, r.resource_kind, r.resource_reference, r.isrc, r.title,
+           'already given to ' || coalesce('''' || o.title || '''', 'a recording without title')
+           || ' at ' || o.record_position || ' in this message' AS earlier,
+           row_number() OVER (PARTITION BY r.record_position ORDER BY {theirs}) AS n
+    FROM raw.ddex_resources r JOIN raw.ddex_resources o
+      ON o.file_id = r.file_id AND o.isrc = r.isrc AND o.title IS DISTINCT FROM r.title
+     AND ({theirs}) < ({mine})
+    WHERE r.file_id = $file_id
+), other_holder AS (
+    SELECT r.record_position, r.resource_kind, r.resource_reference, r.isrc, r.title,
+           'already delivered by holder ''' || o.holder_id || ''' as '
+           || coalesce('''' || o.title || '''', 'a recording without title') || ' (' || o.file_path || ')' AS earlier,
+           row_number() OVER (PARTITION BY r.record_position ORDER BY o.file_path, o.record_position) AS n
+    FROM raw.ddex_resources r JOIN raw.ddex_resources o
+      ON o.isrc = r.isrc AND o.holder_id <> r.holder_id AND o.file_id <> r.file_id
+     AND o.title IS DISTINCT FROM r.title
+    WHERE r.file_id = $file_id
+), found AS (
+    SELECT *, 0 AS rank FROM same_message WHERE n = 1
+    UNION ALL
+    SELECT *, 1 AS rank FROM other_holder WHERE n = 1
+)
+SELECT record_position, resource_kind, resource_reference, isrc, title, earlier
+FROM found
+QUALIFY row_number() OVER (PARTITION BY record_position ORDER BY rank) = 1
+ORDER BY record_position
+""".format(mine=_ITEM_ORDER.format(t="r"), theirs=_ITEM_ORDER.format(t="o"))
+
+
+def _refuse_conflicting_isrcs(con, file_id: str, read: Tally) -> None:
+    """Recordings whose ISRC names another title: given earlier in this message, or already delivered by
+    another holder. Which title is right cannot be told, so the later recording is taken out of the file's
+    transaction and quarantined, and the earlier stays. The same holder retitling its own ISRC in a later
+    message is an update (ordered by MessageCreatedDateTime downstream), not a conflict. Done in SQL on the
+    rows already inserted: no per-ISRC memory in the reader, whatever the size of the message."""
+    conflicts = con.execute(_CONFLICTING_ISRCS, {"file_id": file_id}).fetchall()
+    for position, kind, reference, isrc, title, earlier in conflicts:
         con.execute(
             "DELETE FROM raw.ddex_resources WHERE file_id = ? AND record_position = ?", [file_id, position]
         )
         read.loaded -= 1
-        read.rejected.append(
-            Quarantined(
-                position,
-                f"{kind} {reference}: ISRC {isrc} already delivered by holder {holder!r} as {their_title!r} "
-                f"({their_file}); here titled {title!r}",
-            )
-        )
+        read.rejected.append(Quarantined(position, f"{kind} {reference}: ISRC {isrc} {earlier}; here titled {title!r}"))
 
 
 def _read_whole(con, ctx: FileContext, adapter: formats.Adapter, columns: TableColumns, read: Tally) -> None:
