@@ -6,6 +6,7 @@ code, never a traceback; `msdb --debug ...` shows the traceback of whatever fail
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -522,6 +523,58 @@ def feeds_diff(
     )  # fmt: skip
     if reason := circuit_breaker(plan, contract):
         console.print(f"circuit breaker: {reason}", soft_wrap=True, highlight=False)
+
+similar_app = typer.Typer(help="Similar titles and articles: evaluation of the article representation.", no_args_is_help=True)
+app.add_typer(similar_app, name="similar")
+
+
+@similar_app.command("eval")
+def similar_eval(
+    livedoor: Annotated[
+        Path, typer.Option("--livedoor", help="A livedoor-format folder: one sub-folder per category, one .txt per article.")
+    ],
+    k: Annotated[int, typer.Option("--k", min=1, help="Neighbours per article.")] = 10,
+    folds: Annotated[bool, typer.Option("--folds/--no-folds", help="Also tune on one half, measure on the other.")] = True,
+    date_: DateOption = None,
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Nearest-neighbour category precision@k over a livedoor-format folder; stored in ops.model_evals when a
+    warehouse is configured (--warehouse, MSDB_WAREHOUSE or an existing default warehouse)."""
+    from pipelines.kansei.config import load_embedding_config
+    from pipelines.similarity.evaluation import evaluate_livedoor, record_livedoor_eval
+
+    settings = _settings(warehouse=warehouse)
+    config = load_embedding_config(settings.models_dir).similarity.articles
+    embeddings = None
+    if config.embedding_weight > 0:
+        from pipelines.similarity.articles import use_embeddings as embeddings
+    kansei = None
+    if config.kansei_weight > 0:
+        from pipelines.similarity.articles import kansei_profiles
+
+        def kansei(texts):
+            return kansei_profiles(texts, settings)
+
+    try:
+        result = evaluate_livedoor(livedoor, config, k=k, folds=folds, kansei=kansei, embeddings=embeddings)
+    except (OSError, ValueError) as exc:
+        _fail(f"--livedoor {livedoor}: {type(exc).__name__}: {exc}")
+    table = Table(title=f"livedoor precision@{k} — {result.articles} articles, {result.categories} categories")
+    for column in ("figure", "articles", "precision", "parameters"):
+        table.add_column(column, overflow="fold")
+    table.add_row("all articles", str(result.articles), f"{result.precision:.4f}", "configured (models/embedding.yaml)")
+    for number, fold in enumerate(result.folds, start=1):
+        table.add_row(
+            f"fold {number}: tuned on {fold.tuned_on}", str(fold.measured_on), f"{fold.precision:.4f}", str(fold.chosen)
+        )
+    if result.folds:
+        table.add_row("2-fold (held out)", str(sum(f.measured_on for f in result.folds)), f"{result.held_out_precision:.4f}", "")
+    console.print(table)
+    if warehouse is not None or "MSDB_WAREHOUSE" in os.environ or settings.warehouse.exists():
+        with ExitStack() as held:
+            _hold_warehouse(held, settings, "similar eval", 0)
+            record_livedoor_eval(settings, result, _logical_date(date_))
+        console.print(f"stored in ops.model_evals of {settings.warehouse}")
 
 
 ads_app = typer.Typer(help="Contextual ads: article → ad creative matching (pipelines/ads).", no_args_is_help=True)

@@ -43,7 +43,7 @@ class HolderRegistry(BaseModel):
 
 
 PartnerKind = Literal["music_service", "vod", "ad_platform"]
-FeedFormat = Literal["jsonl", "csv", "parquet", "mead", "stations"]
+FeedFormat = Literal["jsonl", "csv", "parquet"]  # each with <feed>.schema.json (pipelines.export.formats)
 # a credential is named, never written: an environment variable's name or an Airflow connection id
 _ENV_NAME = r"^[A-Z][A-Z0-9_]{1,63}$"
 _CONN_ID = r"^[a-z][a-z0-9_]{1,63}$"
@@ -87,7 +87,10 @@ class PartnerContract(BaseModel):
     territories: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 codes, or Worldwide")
     commercial_models: list[str] = Field(default_factory=list)
     use_types: list[str] = Field(default_factory=list)
-    formats: list[FeedFormat] = Field(default_factory=lambda: ["jsonl"], min_length=1)
+    formats: list[FeedFormat] = Field(
+        default_factory=lambda: ["jsonl"], min_length=1,
+        description="Files of each delivery; beyond jsonl, each with <feed>.schema.json (a full snapshot each night)",
+    )
     delivery: Literal["full", "delta"] = Field(default="delta", description="delta: adds, updates, deletes after a first full snapshot")
     delivery_uri: str | None = Field(
         default=None, pattern=r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?|/[^\s]*)$",

@@ -50,7 +50,9 @@ class Landing:
         self._write_registry()
         return self
 
-    def add(self, kind: str, holder_id: str, source: Path, name: str | None = None, link: bool = True) -> Path:
+    def add(self, kind: str, holder_id: str, source: Path, name: str | None = None, link: bool = False) -> Path:
+        """A copy of source in the landing (ingest refuses links that lead outside it); link=True: a link,
+        for tests about links."""
         target = self.root / kind / holder_id / (name or source.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         if link:

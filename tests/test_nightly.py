@@ -81,17 +81,22 @@ def test_kansei_tags_come_from_both_signals(sample_run):
 def test_neighbours_stay_within_domain_and_exclude_self(sample_run):
     rows = query(
         sample_run,
-        "SELECT a.kind, b.kind, n.work_id = n.neighbor_work_id FROM similarity.work_neighbors n "
+        "SELECT a.kind, b.kind, n.work_id = n.neighbor_work_id, n.is_cross_domain FROM similarity.work_neighbors n "
         "JOIN marts.dim_work a ON a.work_id = n.work_id JOIN marts.dim_work b ON b.work_id = n.neighbor_work_id",
     )
-    assert rows and not any(same for _, _, same in rows)
-    assert {(a, b) for a, b, _ in rows} <= {("recording", "recording"), ("movie", "episode"), ("episode", "movie")}
+    assert rows and not any(same for _, _, same, _ in rows)
+    video = {"movie", "episode", "season", "series"}
+    within = {(a, b) for a, b, _, cross in rows if not cross}
+    assert within <= {("recording", "recording")} | {(a, b) for a in video for b in video}
+    across = {(a, b) for a, b, _, cross in rows if cross}
+    assert ("recording", "movie") in across or ("recording", "episode") in across
+    assert all((a == "recording") != (b == "recording") for a, b in across)
     per_recording = query(
         sample_run,
         "SELECT count(*) FROM similarity.work_neighbors n JOIN marts.dim_work w USING (work_id) "
-        "WHERE w.kind = 'recording' GROUP BY n.work_id",
+        "WHERE w.kind = 'recording' AND NOT n.is_cross_domain GROUP BY n.work_id",
     )
-    assert {c for (c,) in per_recording} == {7}  # 8 recordings: every other one, capped at 10
+    assert {c for (c,) in per_recording} == {7}  # 8 recordings: every other one, capped at 20
 
 
 def test_feeds_are_licensed_complete_and_manifested(sample_run):

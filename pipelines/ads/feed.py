@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import date
 from typing import BinaryIO
 
@@ -47,16 +48,21 @@ def feed_sql(con, logical_date: date) -> str:
     return ad_match_feed_sql(logical_date, with_article=bool(built))
 
 
+def ad_match_batches(con, logical_date: date, batch_rows: int) -> Iterator[list[dict]]:
+    """The feed's rows as dicts (`AD_MATCH_FEED_COLUMNS`), at most `batch_rows` at a time."""
+    cursor = con.execute(feed_sql(con, logical_date))
+    names = [d[0] for d in cursor.description]
+    while batch := cursor.fetchmany(batch_rows):
+        yield [dict(zip(names, values, strict=True)) for values in batch]
+
+
 def write_ad_matches(fh: BinaryIO, con, logical_date: date, batch_rows: int) -> dict:
     """Stream the feed into `fh` as JSON Lines; returns the manifest's file entry."""
     digest = hashlib.sha256()
     rows = size = 0
-    cursor = con.execute(feed_sql(con, logical_date))
-    names = [d[0] for d in cursor.description]
-    while batch := cursor.fetchmany(batch_rows):
+    for batch in ad_match_batches(con, logical_date, batch_rows):
         chunk = "".join(
-            json.dumps(dict(zip(names, values, strict=True)), ensure_ascii=False, default=str, separators=(",", ":")) + "\n"
-            for values in batch
+            json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")) + "\n" for row in batch
         ).encode("utf-8")
         fh.write(chunk)
         digest.update(chunk)

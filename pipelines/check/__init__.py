@@ -14,7 +14,15 @@ A suite's rows are one of (see expectations/README.md), always as SQL:
 - a partner contract (generated suites `partner:<id>`): the rows that partner will receive tomorrow, the SQL
   of `pipelines.partner_feed` that the export streams (the check runs after tag and similar).
 
-Memory: the verdicts are computed in DuckDB SQL over every row (`sql_expectations`, within
+A night checks what changed since the last clean check (the change cursor: the start of the latest check of an
+earlier logical date that blocked nothing): a suite with `meta.changed: work_id` reads the rows of the works
+with a published change since then (`marts.fct_work_change`: a work or one of its licence windows opened,
+changed or closed), the reconciliations read the files ingested since then (temp table `gate_night_files`).
+Without such a check (the first night, or after a failure that blocked a feed, whose rows must be checked
+again), or with `full_refresh`, every row. Partner feeds are checked whole, as they are delivered whole; the
+feed model is evaluated once for all partners.
+
+Memory: the verdicts are computed in DuckDB SQL over the suite's rows (`sql_expectations`, within
 `query_memory_limit`, spilling beyond it); Great Expectations validates, and the Data Docs show, a pandas
 frame of at most `gate_sample_rows` rows per suite (the rows an expectation rejects first, then a
 deterministic sample). No table is read whole into Python.
@@ -58,6 +66,8 @@ class SuiteSpec:
 class CheckSummary:
     suites: int = 0
     expectations: int = 0
+    changed_since: datetime | None = None  # the change cursor; None: every row was checked
+    rows_checked: dict[str, int] = field(default_factory=dict)  # suite → rows its verdicts counted
     failed: list[str] = field(default_factory=list)  # "suite: expectation(column) observed"
     blocked: list[str] = field(default_factory=list)  # feeds and partner:<id> held back
     data_docs: str | None = None  # index.html of the rendered GX Data Docs
@@ -159,15 +169,61 @@ def ingest_reconciliation_sql(con, kinds: list[str]) -> str:
         LEFT JOIN raw_records r USING (file_id)
         LEFT JOIN quarantined q USING (file_id)
         WHERE f.status IN ('loaded', 'partial') AND f.kind IN ({", ".join(sql_literal(k) for k in kinds) or "NULL"})
+          AND f.file_id IN (SELECT file_id FROM gate_night_files)
         ORDER BY f.file_path
     """
 
 
-def suite_sql(con, spec: SuiteSpec) -> str:
-    """The rows a (file) suite is about, as SQL."""
+def suite_sql(con, spec: SuiteSpec, changed_only: bool = False) -> str:
+    """The rows a (file) suite is about, as SQL: with `changed_only`, those of `meta.changed` (the works of
+    temp table `gate_changed_works`). Reconciliations read temp table `gate_night_files` (see `night_scope`)."""
     if spec.meta.get("frame") == "ingest_reconciliation":
         return ingest_reconciliation_sql(con, spec.meta.get("kinds", []))
-    return spec.meta.get("query") or f"SELECT * FROM {spec.table}"
+    if spec.meta.get("query"):
+        return spec.meta["query"]
+    if changed_only and spec.meta.get("changed") == "work_id":
+        return f"SELECT * FROM {spec.table} WHERE work_id IN (SELECT work_id FROM gate_changed_works)"
+    return f"SELECT * FROM {spec.table}"
+
+
+def change_cursor(con, logical_date: date) -> datetime | None:
+    """When the latest check of an earlier logical date that blocked nothing started: what was published before
+    it has been checked. None when there is none (or no change history to read), so every row is checked."""
+    history = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' AND table_name = 'fct_work_change'"
+    ).fetchone()[0]
+    if not history:
+        return None
+    return con.execute(
+        """
+        SELECT max(checked_at) FROM (
+            SELECT logical_date, max(checked_at) AS checked_at FROM ops.quality_results
+            WHERE logical_date < ?
+            GROUP BY logical_date
+            HAVING bool_and(success OR len(coalesce(blocks, [])) = 0)
+        )
+        """,
+        [logical_date],
+    ).fetchone()[0]
+
+
+def night_scope(con, cursor: datetime | None) -> int | None:
+    """Temp tables of what the gate checks tonight: `gate_night_files` (files ingested since the cursor, or
+    every file) and `gate_changed_works` (works with a published change since the cursor). Returns how many
+    works changed (None without a cursor: every row is checked)."""
+    if cursor is None:
+        con.execute("CREATE OR REPLACE TEMP TABLE gate_night_files AS SELECT file_id FROM ops.ingest_files")
+        return None
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gate_night_files AS SELECT file_id FROM ops.ingest_files WHERE ingested_at > ?",
+        [cursor],
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gate_changed_works AS "
+        "SELECT DISTINCT work_id FROM marts.fct_work_change WHERE changed_at > ?",
+        [cursor],
+    )
+    return con.execute("SELECT count(*) FROM gate_changed_works").fetchone()[0]
 
 
 def _plain(value):
@@ -287,25 +343,34 @@ def gx_sample(con, relation: str, expectations: list[dict], rows: int):
     return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description])
 
 
-def _suites_and_relations(con, settings: MsdbSettings, logical_date: date) -> list[tuple[SuiteSpec, str]]:
-    """Each suite with the SQL of the rows it is about; a partner's are the rows it will receive."""
-    from pipelines.partner_feed import partner_feed
+def _suites_and_relations(
+    con, settings: MsdbSettings, logical_date: date, changed_only: bool = False
+) -> list[tuple[SuiteSpec, str]]:
+    """Each suite with the SQL of the rows it is about; a partner's are the rows it will receive, cut from one
+    evaluation of the feed model (temp table `gate_feed_works`) shared by every partner."""
+    from pipelines.partner_feed import FEED_MODEL, partner_feed
     from pipelines.settings import delivery_date
 
-    work = [(spec, suite_sql(con, spec)) for spec in load_suites(settings)]
-    for spec, contract in partner_suites(settings):
+    work = [(spec, suite_sql(con, spec, changed_only)) for spec in load_suites(settings)]
+    partners = partner_suites(settings)
+    if any(contract.feed == "works" for _, contract in partners):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE gate_feed_works AS SELECT * FROM {FEED_MODEL}")
+    for spec, contract in partners:
         if contract.feed == "ad_matches":  # an ad platform's rows: the night's article → creative matches
             from pipelines.ads.feed import feed_sql
 
             work.append((spec, feed_sql(con, logical_date)))
             continue
-        work.append((spec, partner_feed(con, contract, delivery_date(logical_date)).delivered_sql))
+        work.append((spec, partner_feed(con, contract, delivery_date(logical_date), source="gate_feed_works").delivered_sql))
     return work
 
 
-def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
-    """Memory: the verdicts are DuckDB aggregates over every row (within `query_memory_limit`, spilled beyond
-    it); Python holds at most `gate_sample_rows` rows of one suite at a time, the frame GX validates."""
+def run_check(settings: MsdbSettings, logical_date: date, full_refresh: bool = False) -> CheckSummary:
+    """Checks the night's changes (see the module docstring); `full_refresh` checks every row.
+
+    Memory: the verdicts are DuckDB aggregates over the suites' rows (within `query_memory_limit`, spilled
+    beyond it); the feed model once, as a DuckDB temp table (spilled likewise); Python holds at most
+    `gate_sample_rows` rows of one suite at a time, the frame GX validates."""
     summary = CheckSummary()
     validator = _Validator(settings.var_dir / "data_docs")
     checked_at = datetime.now(UTC)
@@ -313,12 +378,16 @@ def run_check(settings: MsdbSettings, logical_date: date) -> CheckSummary:
     with writer(settings.warehouse) as con:
         if settings.query_memory_limit:
             con.execute(f"SET memory_limit = '{settings.query_memory_limit}'")
-        for spec, relation in _suites_and_relations(con, settings, logical_date):
+        summary.changed_since = None if full_refresh else change_cursor(con, logical_date)
+        changed_works = night_scope(con, summary.changed_since)
+        if changed_works is not None:
+            log.info("checking the works changed since %s: %d", summary.changed_since, changed_works)
+        for spec, relation in _suites_and_relations(con, settings, logical_date, summary.changed_since is not None):
             summary.suites += 1
             if "contract" in spec.meta:  # a partner's feed: cut once, read by the checks and the sample
                 con.execute(f"CREATE OR REPLACE TEMP TABLE gate_partner_feed AS {relation}")
                 relation = "SELECT * FROM gate_partner_feed"
-            verdicts = sql_expectations.evaluate(con, relation, spec.expectations)
+            summary.rows_checked[spec.name], verdicts = sql_expectations.evaluate_counted(con, relation, spec.expectations)
             frame = gx_sample(con, relation, spec.expectations, settings.gate_sample_rows)
             sampled = SuiteSpec(spec.name, spec.table, spec.blocks, spec.expectations, {**spec.meta, "gx_batch": GX_BATCH})
             passed_in_sql = {(kind, column) for kind, column, success, _ in verdicts if success}

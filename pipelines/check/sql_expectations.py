@@ -104,6 +104,11 @@ def _unexpected_observed(count: int, element_count: int, values: list) -> str:
 
 def evaluate(con, relation: str, expectations: list[dict]) -> list[tuple[str, str | None, bool, str]]:
     """Every expectation over every row of `relation` (a SQL query): (type, column, success, observed)."""
+    return evaluate_counted(con, relation, expectations)[1]
+
+
+def evaluate_counted(con, relation: str, expectations: list[dict]) -> tuple[int, list[tuple[str, str | None, bool, str]]]:
+    """`evaluate`, with the number of rows the verdicts counted."""
     types = {name: column_type for name, column_type, *_ in con.execute(f"DESCRIBE SELECT * FROM ({relation})").fetchall()}
     source = f"({relation}) AS suite_rows"
     measures = ["count(*)"]
@@ -144,4 +149,4 @@ def evaluate(con, relation: str, expectations: list[dict]) -> list[tuple[str, st
             rows = con.execute(f"SELECT {selected} FROM {source} WHERE {predicate} LIMIT {PARTIAL_UNEXPECTED}").fetchall()
             values = [list(r) if len(r) > 1 else r[0] for r in rows]
             outcomes.append((kind, column, False, _unexpected_observed(counts[index], element_count, values)))
-    return outcomes
+    return element_count, outcomes

@@ -19,7 +19,9 @@ work delivered and licence window that allowed it. A partner acknowledges a deli
 the next run moves it to `acknowledged`.
 
 The data files are written by `FileWriter`s (`works_file_writers`): a function given a file handle and the
-delivery's rows, returning the manifest's entry for that file; other formats plug in there.
+delivery's rows, returning the manifest's entry for that file. A contract naming formats beyond JSON Lines
+(`formatted`) gets `pipelines.export.formats.write_feed`'s files instead (each format and `<feed>.schema.json`),
+as a full snapshot each night: the feed schema has no `op` column yet.
 
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
 not import the gate, and the gate does not import export.
@@ -36,12 +38,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
 
-from pipelines.export.deltas import DeltaPlan, commit_state, op_lines, plan_delta, published_sequence
+from pipelines.export.deltas import (
+    DeltaPlan,
+    commit_state,
+    current_rows,
+    jsonl_body,
+    op_lines,
+    plan_delta,
+    published_sequence,
+)
 from pipelines.export.targets import AlreadyExists, target_for
 from pipelines.kansei import model_version
 from pipelines.kansei.config import load_taxonomy
@@ -88,6 +99,15 @@ class ExportSummary:
         return [d for d in self.deliveries if d.status in ("held", "blocked", "conflict")]
 
 
+def labelled_row(row: dict, labels: dict[str, tuple[str, str]]) -> dict:
+    """A works-feed row as delivered: each kansei tag with its English and Japanese label."""
+    return json.loads(jsonl_body(row, labels))
+
+
+def _jsonl_line(row: dict, labels: dict[str, tuple[str, str]]) -> str:
+    return jsonl_body(row, labels) + "\n"
+
+
 def write_ops_jsonl(fh: BinaryIO, batches: Iterable[list[tuple[str, str, str]]]) -> dict:
     """The delivery's rows as JSON Lines, `op` first."""
     digest = hashlib.sha256()
@@ -99,6 +119,36 @@ def write_ops_jsonl(fh: BinaryIO, batches: Iterable[list[tuple[str, str, str]]])
         rows += len(batch)
         size += len(chunk)
     return {"name": "works.jsonl", "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+
+
+def formatted(contract: PartnerContract) -> bool:
+    """A contract naming formats beyond JSON Lines: every format and `<feed>.schema.json` (`pipelines.export.formats`),
+    a full snapshot each night (the schema has no `op` yet)."""
+    return bool(contract.formats) and contract.formats != ["jsonl"]
+
+
+def _delivery_files(target, prefix: str, publish: bool = True):
+    """`open_file` for `pipelines.export.formats.write_feed` over a delivery target: each file appears whole and
+    only if absent; an identical leftover of an interrupted attempt is accepted, a different one is not. With
+    publish=False nothing is written (the entries of a delivery already published, recomputed)."""
+    from pipelines.export.formats import CountingWriter
+
+    @contextmanager
+    def open_file(name: str) -> Iterator[BinaryIO]:
+        if not publish:
+            yield _Discard()
+            return
+        key = f"{prefix}/{name}"
+        written = None
+        try:
+            with target.writing(key) as fh:
+                written = CountingWriter(fh)
+                yield written
+        except AlreadyExists as exc:
+            if written is None or target.sha256(key) != written.digest.hexdigest():
+                raise DeliveryConflict(f"{exc} exists with other content and no manifest") from exc
+
+    return open_file
 
 
 def works_file_writers(contract: PartnerContract) -> list[tuple[str, FileWriter]]:
@@ -118,7 +168,7 @@ def _manifest(
         "delivery_date": delivery_date(logical_date).isoformat(),
         "delivery_type": plan.delivery_type if plan else "full",
         "files": files,
-        "row_count": row_count if row_count is not None else sum(f["rows"] for f in files),
+        "row_count": row_count if row_count is not None else _row_count(files),
         "model_version": version,
     }
     if plan is not None:
@@ -132,6 +182,11 @@ def _manifest(
             "acknowledge_with": ACK_FILE,
         }
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _row_count(files: list[dict]) -> int:
+    """A delivery's rows: each format's file holds them all (the schema file none)."""
+    return max((f["rows"] for f in files), default=0)
 
 
 def _put_feed(target, key: str, write) -> dict:
@@ -152,6 +207,9 @@ class _Discard:
 
     def write(self, data: bytes) -> int:
         return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 def blocked_for(con, logical_date: date) -> set[str]:
@@ -224,6 +282,12 @@ def plan_works_delivery(con, settings: MsdbSettings, contract: PartnerContract, 
 
 
 def _works_files(target, prefix: str, contract: PartnerContract, con, batch_rows: int, publish: bool) -> list[dict]:
+    if formatted(contract):
+        from pipelines.export.feed_schema import WORKS
+        from pipelines.export.formats import write_feed
+
+        specs = write_feed(current_rows(con, batch_rows), WORKS, contract.formats, _delivery_files(target, prefix, publish))
+        return [spec.entry() for spec in specs]
     entries = []
     for name, file_writer in works_file_writers(contract):
         if publish:
@@ -251,7 +315,7 @@ def deliver_partner(
     destination = target.uri("")
     if target.exists(manifest_key) and published_sequence(con, contract.partner_id, contract.feed, destination, logical_date) is not None:
         return Delivery(contract.partner_id, contract.feed, "already_delivered", target.uri(manifest_key))
-    feed, plan, taxonomy_version = plan_works_delivery(con, settings, contract, logical_date, destination, full)
+    feed, plan, taxonomy_version = plan_works_delivery(con, settings, contract, logical_date, destination, full or formatted(contract))
     delivery = Delivery(
         contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=plan.rows,
         delivery_type=plan.delivery_type, sequence=plan.sequence, cursor_from=plan.cursor_from, ops=plan.ops,
@@ -292,20 +356,31 @@ def _deliver_ad_matches(con, settings: MsdbSettings, contract: PartnerContract, 
     """An ad platform's feed: the night's article → creative matches (`pipelines.ads.feed`), a full snapshot."""
     from pipelines.ads.feed import FEED_FILE, feed_model_version, write_ad_matches
 
-    entry = _put_feed(
-        target, f"{prefix}/{FEED_FILE}", lambda fh: write_ad_matches(fh, con, logical_date, settings.export_batch_rows)
-    )
+    if formatted(contract):
+        from pipelines.ads.feed import ad_match_batches
+        from pipelines.export.feed_schema import AD_MATCHES
+        from pipelines.export.formats import write_feed
+
+        batches = ad_match_batches(con, logical_date, settings.export_batch_rows)
+        files = [spec.entry() for spec in write_feed(batches, AD_MATCHES, contract.formats, _delivery_files(target, prefix))]
+    else:
+        files = [
+            _put_feed(
+                target, f"{prefix}/{FEED_FILE}", lambda fh: write_ad_matches(fh, con, logical_date, settings.export_batch_rows)
+            )
+        ]
     manifest_key = f"{prefix}/manifest.json"
-    manifest = _manifest(contract, logical_date, [entry], feed_model_version(con, logical_date))
+    manifest = _manifest(contract, logical_date, files, feed_model_version(con, logical_date))
+    rows = _row_count(files)
     try:
         target.put_new(manifest_key, manifest)
     except AlreadyExists:
         return Delivery(
-            contract.partner_id, contract.feed, "conflict", target.uri(manifest_key), rows=entry["rows"],
+            contract.partner_id, contract.feed, "conflict", target.uri(manifest_key), rows=rows,
             reason=f"{target.uri(manifest_key)} was published meanwhile (412 Precondition Failed); not overwritten",
         )
     return Delivery(
-        contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"], delivery_type="full",
+        contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=rows, delivery_type="full",
         manifest=json.loads(manifest), manifest_sha256=hashlib.sha256(manifest).hexdigest(),
     )
 

@@ -155,6 +155,14 @@ def op_lines(con, batch_rows: int) -> Iterator[list[tuple[str, str, str]]]:
         yield rows
 
 
+def current_rows(con, batch_rows: int) -> Iterator[list[dict]]:
+    """Today's rows (`export_current`) as the dicts a JSON Lines line holds, in work_id order, by batches: what the
+    format writers (`pipelines.export.formats.write_feed`) take for a full snapshot."""
+    cursor = con.execute("SELECT body FROM export_current ORDER BY work_id")
+    while rows := cursor.fetchmany(batch_rows):
+        yield [json.loads(body) for (body,) in rows]
+
+
 def commit_state(con, plan: DeltaPlan, logical_date: date) -> None:
     """After the manifest is published: the partner now holds today's rows (their sequence kept where unchanged)."""
     con.execute(

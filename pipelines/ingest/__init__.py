@@ -7,6 +7,11 @@ a DDEX message already loaded from another file (same MessageId, MessageCreatedD
 with a BOM or in another encoding) is recorded as `already_loaded`, its reason naming the earlier file, and
 loads no row.
 
+Hostile input ends in quarantine, never in a crash or in silently wrong rows (the corpus and what is decided
+for each attack: tests/fixtures/adversarial/README.md): a file whose name, link or emptiness is refused is
+quarantined from the landing scan without being opened (`landing.refusal_of`); one that changes while it is
+read loads nothing and is read again on the next run; archives are refused whole (`formats.refuse_archive`).
+
 Large DDEX messages are read by the loader and helper processes together (`helpers`, `ddex_parts`). The
 loader itself is in `loader`; its entry points are importable from here, loaded on first use, so that a
 helper process (which imports this package too) does without the loader's dependencies.

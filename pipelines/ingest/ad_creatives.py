@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
+from pipelines.ingest.values import unsafe_text
 
 SCHEMA_PATH = Path(__file__).with_name("ad_creative.schema.json")
 AD_CREATIVES_TABLE = "raw.ad_creatives"
@@ -79,6 +80,10 @@ def creative_errors(item: dict[str, Any], advertiser_id: str | None, logical_dat
             errors.append(f"target_kansei_tags: unknown kansei tag {tag!r} (models/kansei/taxonomy.yaml)")
     if advertiser_id and isinstance(item.get("advertiser_id"), str) and item["advertiser_id"] != advertiser_id:
         errors.append(f"advertiser_id: {item['advertiser_id']!r} is not the advertiser of its folder ({advertiser_id!r})")
+    for field in ("headline", "body", "campaign_id", "creative_id"):
+        value = item.get(field)
+        if isinstance(value, str) and (problem := unsafe_text(field, value, zero_width=field != "body")):
+            errors.append(f"{field}: {problem}")
     start, end = _date(item.get("flight_start")), _date(item.get("flight_end"))
     if start and end and end < start:
         errors.append(f"flight_end: the flight ends {end} before it starts {start}")
@@ -116,6 +121,7 @@ def _row(ctx: FileContext, position: str, line_number: int, item: dict[str, Any]
 def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
     """One creative per line; a blank line is no record. The file must be UTF-8 (a BOM is allowed)."""
     now = datetime.now(UTC)
+    delivered: dict[str, tuple[int, str]] = {}  # creative id → (first line, its content): one id, one creative
     with path.open("rb") as fh:
         for line_number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -138,5 +144,13 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
             if errors:
                 creative_id = item.get("creative_id") if isinstance(item.get("creative_id"), str) else "?"
                 yield Quarantined(position, f"ad creative {creative_id} refused: {'; '.join(errors)}")
+                continue
+            content = json.dumps(item, ensure_ascii=False, sort_keys=True)
+            first = delivered.setdefault(item["creative_id"], (line_number, content))
+            if first[1] != content:
+                yield Quarantined(
+                    position,
+                    f"ad creative {item['creative_id']} refused: given again with different content (first at line {first[0]})",
+                )
                 continue
             yield Record(position, [(AD_CREATIVES_TABLE, _row(ctx, position, line_number, item, now))])

@@ -17,10 +17,12 @@ from pipelines.ingest import xmlsafe
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import (
     clock_seconds,
+    duration_problems,
     identifier_problems,
     normalise_isan,
     parse_date,
     parse_int,
+    unsafe_text,
     window_problems,
 )
 from pipelines.ingest.xmlsafe import child, children, localname
@@ -110,6 +112,14 @@ def _title_record(
     problems = identifier_problems({"isan": first.get("ISAN"), "eidr": first.get("EIDR")})
     if problems:
         return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
+    run_time = clock_seconds(first.get("Run_Time"))
+    problems = [
+        problem
+        for name in ("Title", "Title_Brief", "Title_Japanese", "Series_Name", "Episode_Name")
+        if (problem := unsafe_text(name, first.get(name)))
+    ] + duration_problems(first.get("Run_Time"), run_time)
+    if problems:
+        return Quarantined(position, f"title {asset_id}: {'; '.join(problems)}")
     season_number, episode_number = (
         parse_int(first.get("Season_Number")),
         parse_int(first.get("Episode_Number")),
@@ -152,7 +162,7 @@ def _title_record(
         "genres": _split(every.get("Genre", [])),
         "categories": _split(every.get("Category", [])),
         "rating": first.get("Rating"),
-        "run_time_seconds": clock_seconds(first.get("Run_Time")),
+        "run_time_seconds": run_time,
         "year": parse_int(first.get("Year")),
         "country_of_origin": first.get("Country_of_Origin"),
         "actors": _split(every.get("Actors", [])),
@@ -183,6 +193,20 @@ def _title_record(
     return Record(position, rows)
 
 
+def _unless_conflicting(record: Record, seen: dict[str, tuple[str, str | None]]) -> Record | Quarantined:
+    """A package that gives one title Asset_ID twice with different titles: which is right cannot be told, so
+    the second is refused and the first stays."""
+    row = record.rows[0][1]
+    first = seen.setdefault(row["asset_id"], (record.position, row["title"]))
+    if first[1] == row["title"]:
+        return record
+    return Quarantined(
+        record.position,
+        f"title {row['asset_id']}: Asset_ID already given to {first[1]!r} at {first[0]} in this package; "
+        f"here titled {row['title']!r}",
+    )
+
+
 def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
     from lxml import etree
 
@@ -191,6 +215,7 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
         raise RejectedFile(f"not a CableLabs ADI 1.1 package: root {root!r} in namespace {namespace!r}")
     package: dict[str, str] = {}
     titles = 0
+    seen: dict[str, tuple[str, str | None]] = {}  # title Asset_ID → (first position, its title)
     try:
         for _event, elem in xmlsafe.iterparse(path):
             parent = elem.getparent()
@@ -202,7 +227,8 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
                 package = dict(ams.attrib) if ams is not None else {}
             elif name == "Asset":
                 titles += 1
-                yield _title_record(ctx, package, elem, f"/ADI/Asset[{titles}]")
+                item = _title_record(ctx, package, elem, f"/ADI/Asset[{titles}]")
+                yield _unless_conflicting(item, seen) if isinstance(item, Record) else item
                 xmlsafe.release_memory(elem)
     except etree.XMLSyntaxError as exc:
         raise RejectedFile(f"XML breaks off or is malformed: {exc}") from exc

@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 
 from pipelines.ingest.article_values import ArticleTime, article_time, canonical_url
 from pipelines.ingest.records import FileContext, Quarantined, Record
+from pipelines.ingest.values import unsafe_text
 from pipelines.text.analysis import TextAnalysis, TextInput, analysed
 from pipelines.text.html import decode, decode_markup, html_to_text, looks_like_html, parse_html
 
@@ -79,6 +80,8 @@ class ArticleRecords:
     def __init__(self, ctx: FileContext, now: datetime | None = None):
         self.ctx = ctx
         self.ingested_at = now or datetime.now(UTC)
+        # (canonical URL, (published, updated) as given) → (position, title, hash(body)) of its first delivery
+        self.seen: dict[tuple[str, tuple], tuple[str, str | None, int]] = {}
 
     def record(self, position: str, draft: ArticleDraft) -> Record | Quarantined:
         return next(self.stream([(position, draft)]))
@@ -107,6 +110,22 @@ class ArticleRecords:
         body = clean_body(draft.body, draft.body_is_html)
         if not title and not body:
             return Quarantined(position, "article without title and body")
+        unsafe = unsafe_text("title", title, zero_width=False) or unsafe_text(
+            "author", _one_line(draft.author), zero_width=False
+        )
+        if unsafe:
+            return Quarantined(position, f"article {canonical}: {unsafe}")
+        # One URL twice in a file: a new version (another update time) is kept for dbt to order; another title
+        # or body under the same times is a contradiction no one can resolve, and the later one is refused.
+        times = (_one_line(draft.published_raw), _one_line(draft.updated_raw))
+        first = self.seen.setdefault((canonical, times), (position, title, hash(body)))
+        if first[1:] != (title, hash(body)):
+            return Quarantined(
+                position,
+                f"article {canonical} already delivered at {first[0]} of this file with the same publish and "
+                f"update times but another {'title' if first[1] != title else 'body'}; which is right cannot be "
+                "told, the first is kept",
+            )
         zone = self.ctx.holder.timezone
         published = article_time(draft.published_raw, zone, self.ingested_at)
         updated = (

@@ -305,6 +305,9 @@ class _Ern4Message(MessageState):
             "genres": _genres(index),
             "label_name": None,
         }
+        refused = self.refused(position, kind, reference, row, first_text(index.get("Duration")))
+        if refused:
+            return refused
         return Record(position, [("raw.ddex_resources", row)])
 
     def release(self, elem) -> Record | Quarantined:
@@ -356,6 +359,9 @@ class _Ern4Message(MessageState):
             "resource_references": resource_refs,
             "track_order": dumps(order),
         }
+        refused = self.refused(position, kind, reference, row, first_text(index.get("Duration")))
+        if refused:
+            return refused
         return Record(position, [("raw.ddex_releases", row)])
 
     def dispatch(self, elem, name: str, parent_name: str, parent):

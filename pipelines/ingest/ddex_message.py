@@ -10,6 +10,8 @@ from any row without a join.
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +25,14 @@ from pipelines.ingest import xmlsafe
 from pipelines.ingest.ddex_parts import Part, PartReader
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import (
+    MAX_RELEASE_SECONDS,
+    MAX_WORK_SECONDS,
+    duration_problems,
     identifier_problems,
     parse_date,
     parse_timestamp,
     territory_problems,
+    unsafe_text,
     window_problems,
 )
 from pipelines.ingest.xmlsafe import (
@@ -52,6 +58,9 @@ RELEASE_ID_COLUMNS = {
     "CatalogNumber": "catalog_number",
     "ProprietaryId": "proprietary_id",
 }
+# A titles JSON worth decoding for `MessageState.refused`: an escape (control characters are written \\u00XX)
+# or a character of the ranges `values.unsafe_text` refuses.
+_SUSPECT_JSON = re.compile("[\\\\\x7f-\x9f\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
 # What a family's `dispatch` returns for an element it leaves in the tree (read later with its enclosing item).
 SKIP = object()
 
@@ -202,6 +211,28 @@ class MessageState:
             f"{kind} {reference}: no ISRC and no MessageSender PartyId, so it cannot be keyed as a work "
             f"(ProprietaryId {ids.get('ProprietaryId')!r})",
         )
+
+    def refused(self, position: str, kind: str, reference: str, row: dict[str, Any], duration: str | None):
+        """A resource or release row that cannot load as written, quarantined with every reason; None when it
+        can. Refused: a title or artist name carrying control, bidirectional or zero-width characters; a
+        negative or absurd duration. (An ISRC given to two titles is found by the loader, in SQL, once the
+        message is in: `loader._refuse_conflicting_isrcs`.)"""
+        problems = [
+            problem
+            for problem in (
+                unsafe_text("title", row.get("title")),
+                unsafe_text("display artist", row.get("display_artist")),
+            )
+            if problem
+        ]
+        titles = row.get("titles")
+        if titles and _SUSPECT_JSON.search(titles):  # escaped or non-ASCII characters: look at each title
+            problems += [p for t in json.loads(titles) if (p := unsafe_text("title", t.get("text")))]
+        limit = MAX_RELEASE_SECONDS if "release_reference" in row and "resource_reference" not in row else MAX_WORK_SECONDS
+        problems += duration_problems(duration, row.get("duration_seconds"), limit)
+        if not problems:
+            return None
+        return Quarantined(position, f"{kind} {reference}: {'; '.join(dict.fromkeys(problems))}")
 
     def message_record(self) -> Record:
         position = f"/{self.message_type}/MessageHeader"
@@ -415,6 +446,11 @@ def stream_message(
                 continue
             parent = elem.getparent()
             if parent is None:
+                if message.header_row is None and (part is None or part.first):
+                    raise RejectedFile(
+                        f"{family} {root} without its MessageHeader: no sender and no creation time, so its "
+                        "records cannot be ordered against another message's; not loaded"
+                    )
                 if part is not None:
                     part.counts = {
                         key: count - part.offsets.get(key, 0)

@@ -259,6 +259,9 @@ class _Ern3Message(MessageState):
             "genres": texts(first, "Genre", "GenreText") if first is not None else [],
             "label_name": text(first, "LabelName") if first is not None else None,
         }
+        refused = self.refused(position, kind, reference, row, text(elem, "Duration"))
+        if refused:
+            return refused
         return Record(position, [("raw.ddex_resources", row)])
 
     def release(self, elem) -> Record | Quarantined:
@@ -316,6 +319,9 @@ class _Ern3Message(MessageState):
             "resource_references": resource_refs,
             "track_order": dumps(order),
         }
+        refused = self.refused(position, "Release", reference, row, text(elem, "Duration"))
+        if refused:
+            return refused
         return Record(position, [("raw.ddex_releases", row)])
 
     def dispatch(self, elem, name: str, parent_name: str, parent):

@@ -46,9 +46,36 @@ def resource_kinds(adapter: Adapter) -> tuple[str, ...] | None:
     return None
 
 
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".lzh")
+
+
+def refuse_archive(path: Path) -> None:
+    """Archives are not an input: a delivery lands unpacked, one file per message or dump, so that each file is
+    hashed, recorded and quarantined on its own and nothing is ever extracted (no zip slip, no zip bomb).
+    A zip's entry names are read from its central directory (nothing is decompressed) so that the reason
+    names the entries that would have been written outside the delivery folder."""
+    import zipfile
+
+    reason = f"archive files ({path.suffix.lower()}) are not read: deliveries must land unpacked"
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            raise RejectedFile(f"{reason} (and this zip cannot be listed: {exc})") from exc
+        escaping = [n for n in names if n.startswith(("/", "\\")) or ".." in Path(n.replace("\\", "/")).parts]
+        reason += f"; the zip holds {len(names)} entries"
+        if escaping:
+            shown = ", ".join(repr(n) for n in escaping[:3]) + (" ..." if len(escaping) > 3 else "")
+            reason += f", {len(escaping)} with a path outside the delivery folder (zip slip): {shown}"
+    raise RejectedFile(reason)
+
+
 def choose(kind: str, path: Path) -> tuple[str, Adapter]:
     """(format name, adapter) for a file, or RejectedFile saying what it is and why it is not read."""
     suffix = path.suffix.lower()
+    if suffix in ARCHIVE_SUFFIXES:
+        refuse_archive(path)
     if kind in ("music", "video") and suffix == ".xml":
         namespace, root = xmlsafe.root_tag(path)
         chosen = _music_xml(namespace, root) if kind == "music" else _video_xml(namespace, root)

@@ -20,6 +20,23 @@ class LandedFile:
     relative_path: str
     kind: str
     holder_id: str | None  # None when the file sits directly under <kind>/
+    # What the landing scan saw: a file whose size or modification time differs once it has been read was
+    # being written meanwhile (an upload in progress) and is not loaded (`changed_since_scan`).
+    size: int | None = None
+    mtime_ns: int | None = None
+    refusal: str | None = None  # why the file is not even opened (see `refusal_of`)
+
+    def changed_since_scan(self) -> str | None:
+        """How the file differs now from what the landing scan saw, or None."""
+        if self.size is None:
+            return None
+        try:
+            now = self.path.stat()
+        except OSError as exc:
+            return f"it can no longer be read ({exc.strerror})"
+        if (now.st_size, now.st_mtime_ns) == (self.size, self.mtime_ns):
+            return None
+        return f"size {self.size} → {now.st_size} bytes, modified {self.mtime_ns} → {now.st_mtime_ns} (ns)"
 
 
 def discover(landing: Path) -> Iterator[LandedFile]:
@@ -30,12 +47,54 @@ def discover(landing: Path) -> Iterator[LandedFile]:
         root = landing / kind
         if not root.is_dir():
             continue
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        # A folder that is a link is not descended into: it is listed itself, and refused if it leads outside.
+        for path in sorted(p for p in root.rglob("*") if p.is_file() or (p.is_symlink() and p.is_dir())):
             parts = path.relative_to(root).parts
             if any(part.startswith(".") for part in parts) or path.name in IGNORED_NAMES:
                 continue
             holder_id = parts[0] if len(parts) > 1 else None
-            yield LandedFile(path, path.relative_to(landing).as_posix(), kind, holder_id)
+            stat = path.stat() if path.is_file() else path.lstat()
+            refusal = refusal_of(landing, root, path, stat.st_size)
+            if refusal is None and not path.is_file():
+                continue  # a folder link within the landing: its files are found where they are
+            yield LandedFile(
+                path,
+                path.relative_to(landing).as_posix(),
+                kind,
+                holder_id,
+                stat.st_size,
+                stat.st_mtime_ns,
+                refusal,
+            )
+
+
+def refusal_of(landing: Path, kind_root: Path, path: Path, size: int) -> str | None:
+    """Why a landed file is quarantined without being opened (its content never read, not even hashed):
+    - a name with control, bidirectional or zero-width characters (a newline in a name forges log and
+      summary lines, a right-to-left override makes `evil\u202egpj.xml` look like `evilxml.jpg`);
+    - a symbolic link, the file's or a folder's below `<kind>/`, that leads outside the landing: a holder who
+      can upload a link could otherwise have ingest read (and quote in a reason) any file the pipeline can;
+    - an empty file: nothing was delivered (often an upload that failed before its first byte).
+    The kind folder itself may be a link (an operator's mount); links within the landing are followed."""
+    from pipelines.ingest.values import unsafe_text
+
+    relative = path.relative_to(landing).as_posix()
+    bad_name = unsafe_text("file name", relative) or next(
+        (f"file name {relative!r} contains a line break" for ch in relative if ch in "\n\r"), None
+    )
+    if bad_name:
+        return f"{bad_name}; not read"
+    inside = (landing.resolve(), kind_root.resolve())
+    node = path
+    while node != kind_root:
+        if node.is_symlink():
+            target = node.resolve()
+            if not any(target.is_relative_to(root) for root in inside):
+                return f"symbolic link {node.relative_to(landing).as_posix()!r} leads outside the landing; not read"
+        node = node.parent
+    if size == 0:
+        return "empty file (0 bytes): nothing to read"
+    return None
 
 
 def sha256_of(path: Path) -> str:

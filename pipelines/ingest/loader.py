@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import defaultdict, deque
@@ -116,6 +117,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame) -> None:
 
 
 def _quarantine(con, logical_date: date, file_id: str | None, path: str, location: str, reason: str) -> None:
+    reason = " ".join(reason.split())  # one line: a parser's message may carry a line break (libxml2's do)
     con.execute(
         "INSERT INTO ops.quarantine VALUES (?, ?, ?, 'ingest', ?, ?, ?)",
         [file_id, path, location, reason, logical_date, datetime.now(UTC)],
@@ -125,6 +127,7 @@ def _quarantine(con, logical_date: date, file_id: str | None, path: str, locatio
 def _record_file(
     con, logical_date: date, landed: LandedFile, file_id: str, file_format: str, outcome: FileOutcome
 ):
+    size = landed.size if landed.size is not None else landed.path.stat().st_size
     con.execute(
         "INSERT INTO ops.ingest_files (file_id, file_path, kind, holder_id, file_format, size_bytes, records_found, "
         "records_loaded, records_quarantined, status, logical_date, ingested_at, reason) "
@@ -135,7 +138,7 @@ def _record_file(
             landed.kind,
             landed.holder_id,
             file_format,
-            landed.path.stat().st_size,
+            size,
             outcome.found,
             outcome.loaded,
             outcome.quarantined,
@@ -167,14 +170,37 @@ def _earlier_delivery(con, path, adapter: formats.Adapter, file_id: str) -> str 
     return f"{identity.describe()} already loaded from {earlier[0]}; this copy is not loaded again"
 
 
+# ops.ingest_files.reason of a file that changed while it was read: its bytes are read again next time.
+CHANGED_WHILE_READ = "changed while it was read"
+
+
 def _already_ingested(con, file_id: str) -> bool:
     return (
         con.execute(
-            "SELECT count(*) FROM ops.ingest_files WHERE file_id = ? AND status <> 'undeclared_holder'",
-            [file_id],
+            "SELECT count(*) FROM ops.ingest_files WHERE file_id = ? AND status <> 'undeclared_holder' "
+            "AND coalesce(reason, '') <> ?",
+            [file_id, CHANGED_WHILE_READ],
         ).fetchone()[0]
         > 0
     )
+
+
+def unread_file_id(landed: LandedFile) -> str:
+    """The file id of a file refused unopened (`LandedFile.refusal`): its bytes are never read, so it is the
+    sha256 of its landing path instead."""
+    return hashlib.sha256(f"unread:{landed.relative_path}".encode()).hexdigest()
+
+
+def _refuse_unread(con, logical_date: date, landed: LandedFile) -> FileOutcome:
+    file_id = unread_file_id(landed)
+    if _already_ingested(con, file_id):
+        return FileOutcome(landed.kind, "skipped")
+    outcome = FileOutcome(landed.kind, "quarantined")
+    con.begin()
+    _quarantine(con, logical_date, file_id, landed.relative_path, "file", landed.refusal)
+    _record_file(con, logical_date, landed, file_id, "unknown", outcome)
+    con.commit()
+    return outcome
 
 
 def ingest_file(
@@ -190,6 +216,8 @@ def ingest_file(
 ) -> FileOutcome:
     """file_id: the file's sha256 when the caller already has it. helpers: processes that share the reading
     of a message at least helper_min_bytes large, when its format allows (see `helpers`)."""
+    if landed.refusal:
+        return _refuse_unread(con, logical_date, landed)
     if file_id is None:
         file_id = sha256_of(landed.path)
     if _already_ingested(con, file_id):
@@ -244,6 +272,8 @@ def ingest_file(
                 plan, read = None, Tally()
         if plan is None:
             _read_whole(con, ctx, adapter, columns, read)
+        if adapter in (ddex.parse, ern3.parse):
+            _refuse_conflicting_isrcs(con, file_id, read)
     except Exception as exc:  # noqa: BLE001 - one bad file (or a reader bug on it) must not stop the night
         con.rollback()
         con.begin()
@@ -255,11 +285,76 @@ def ingest_file(
         rejected = read.rejected
         if rejected:
             outcome.status = "partial" if outcome.loaded else "quarantined"
+    changed = landed.changed_since_scan()
+    if changed:  # an upload still in progress: nothing of it loads, and its next bytes are read again
+        con.rollback()
+        con.begin()
+        con.execute("DELETE FROM ops.ingest_files WHERE file_id = ? AND reason = ?", [file_id, CHANGED_WHILE_READ])
+        outcome = FileOutcome(
+            landed.kind, "quarantined", read.found, 0, read.found, reason=CHANGED_WHILE_READ
+        )
+        rejected = [
+            Quarantined(
+                "file",
+                f"file changed while it was read ({changed}): not loaded; it is read again once it holds still",
+            )
+        ]
     for item in rejected:
         _quarantine(con, logical_date, file_id, landed.relative_path, item.position, item.reason)
     _record_file(con, logical_date, landed, file_id, file_format, outcome)
     con.commit()
     return outcome
+
+
+# Orders a file's ResourceList items as delivered: by item kind, then by their number ('SoundRecording[12]').
+_ITEM_ORDER = (
+    r"regexp_replace({t}.record_position, '\[\d+\]$', ''), "
+    r"TRY_CAST(regexp_extract({t}.record_position, '\[(\d+)\]$', 1) AS INTEGER)"
+)
+_CONFLICTING_ISRCS = """
+WITH same_message AS (
+    SELECT r.record_position, r.resource_kind, r.resource_reference, r.isrc, r.title,
+           'already given to ' || coalesce('''' || o.title || '''', 'a recording without title')
+           || ' at ' || o.record_position || ' in this message' AS earlier,
+           row_number() OVER (PARTITION BY r.record_position ORDER BY {theirs}) AS n
+    FROM raw.ddex_resources r JOIN raw.ddex_resources o
+      ON o.file_id = r.file_id AND o.isrc = r.isrc AND o.title IS DISTINCT FROM r.title
+     AND ({theirs}) < ({mine})
+    WHERE r.file_id = $file_id
+), other_holder AS (
+    SELECT r.record_position, r.resource_kind, r.resource_reference, r.isrc, r.title,
+           'already delivered by holder ''' || o.holder_id || ''' as '
+           || coalesce('''' || o.title || '''', 'a recording without title') || ' (' || o.file_path || ')' AS earlier,
+           row_number() OVER (PARTITION BY r.record_position ORDER BY o.file_path, o.record_position) AS n
+    FROM raw.ddex_resources r JOIN raw.ddex_resources o
+      ON o.isrc = r.isrc AND o.holder_id <> r.holder_id AND o.file_id <> r.file_id
+     AND o.title IS DISTINCT FROM r.title
+    WHERE r.file_id = $file_id
+), found AS (
+    SELECT *, 0 AS rank FROM same_message WHERE n = 1
+    UNION ALL
+    SELECT *, 1 AS rank FROM other_holder WHERE n = 1
+)
+SELECT record_position, resource_kind, resource_reference, isrc, title, earlier
+FROM found
+QUALIFY row_number() OVER (PARTITION BY record_position ORDER BY rank) = 1
+ORDER BY record_position
+""".format(mine=_ITEM_ORDER.format(t="r"), theirs=_ITEM_ORDER.format(t="o"))
+
+
+def _refuse_conflicting_isrcs(con, file_id: str, read: Tally) -> None:
+    """Recordings whose ISRC names another title: given earlier in this message, or already delivered by
+    another holder. Which title is right cannot be told, so the later recording is taken out of the file's
+    transaction and quarantined, and the earlier stays. The same holder retitling its own ISRC in a later
+    message is an update (ordered by MessageCreatedDateTime downstream), not a conflict. Done in SQL on the
+    rows already inserted: no per-ISRC memory in the reader, whatever the size of the message."""
+    conflicts = con.execute(_CONFLICTING_ISRCS, {"file_id": file_id}).fetchall()
+    for position, kind, reference, isrc, title, earlier in conflicts:
+        con.execute(
+            "DELETE FROM raw.ddex_resources WHERE file_id = ? AND record_position = ?", [file_id, position]
+        )
+        read.loaded -= 1
+        read.rejected.append(Quarantined(position, f"{kind} {reference}: ISRC {isrc} {earlier}; here titled {title!r}"))
 
 
 def _read_whole(con, ctx: FileContext, adapter: formats.Adapter, columns: TableColumns, read: Tally) -> None:
@@ -336,20 +431,20 @@ def run_ingest(settings: MsdbSettings, logical_date: date, progress=None) -> Ing
     summary = IngestSummary()
     helper_count = default_helper_count() if settings.ingest_helpers is None else settings.ingest_helpers
     helper_min_bytes = int(settings.ingest_helper_min_mb * 1_000_000)
-    large = any(item.path.stat().st_size >= helper_min_bytes for item in landed)
+    large = any(not item.refusal and (item.size or 0) >= helper_min_bytes for item in landed)
     with (
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="msdb-ingest-sha256") as hasher,
         IngestHelpers(helper_count) if helper_count and large else nullcontext() as helpers,
     ):
         # The first file's sha256 is computed while the warehouse opens (hashlib and file reads release the
         # GIL), and the helpers start there too; every later sha256 just before its file is read.
-        first_id = hasher.submit(sha256_of, landed[0].path) if landed else None
+        first_id = hasher.submit(sha256_of, landed[0].path) if landed and not landed[0].refusal else None
         with writer(settings.warehouse) as con, _loading_settings(con, settings.ingest_memory_limit):
             _load_holders_table(con, registry)
             columns = TableColumns.of_raw_tables(con)
             for number, item in enumerate(landed):
                 reports = settings.var_dir / "reports" / "ingest"
-                file_id = first_id.result() if number == 0 else None
+                file_id = first_id.result() if number == 0 and first_id else None
                 outcome = ingest_file(
                     con,
                     logical_date,

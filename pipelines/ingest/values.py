@@ -251,3 +251,54 @@ def identifier_problems(ids: dict[str, str | None]) -> list[str]:
 @lru_cache(maxsize=256)
 def _check_for(kind: str):
     return IDENTIFIER_CHECKS.get(kind.lower())
+
+
+# --- text that must not reach a title -----------------------------------------------------------------------
+# C0 and C1 control characters (tab, line feed and carriage return aside: `_one_line` and XML whitespace
+# handling fold them), bidirectional embedding / override / isolate controls (they make a title read
+# differently from how it sorts and matches: 'Trojan Source'), and invisible separators that split one word
+# into two for matching (zero-width space, word joiner, a BOM inside text). ZWJ/ZWNJ (emoji sequences,
+# Persian, Indic scripts) and LRM/RLM (Arabic and Hebrew titles) are ordinary text and stay.
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_NAMES = {
+    **{code: "a control character" for code in [*range(0x20), *range(0x7F, 0xA0)]},
+    0x200B: "a zero-width space",
+    0x2060: "a word joiner",
+    0xFEFF: "a zero-width no-break space",
+    **{code: "a bidirectional control" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]},
+}
+
+
+_UNSAFE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def unsafe_text(label: str, value: str | None, zero_width: bool = True) -> str | None:
+    """Why a delivered name or title cannot be loaded as written, or None when it can.
+
+    zero_width=False: invisible separators are let through (publishers' web text uses the zero-width space as
+    a line-break hint in Japanese: the livedoor corpus has titles full of them); controls never are."""
+    if not value:
+        return None
+    match = (_UNSAFE_TEXT if zero_width else _UNSAFE_CONTROLS).search(value)
+    if match is None:
+        return None
+    code = ord(match.group())
+    return f"{label} {value!r} contains {_UNSAFE_NAMES[code]} (U+{code:04X}) at character {match.start() + 1}"
+
+
+# --- durations ---------------------------------------------------------------------------------------------
+# Longer than this, a recording, a video or a film is a typo or an attack, not a work (the raw column is an
+# INT32 of seconds: PT9999999H would not even fit). A release (a box set) may run longer.
+MAX_WORK_SECONDS = 24 * 3600
+MAX_RELEASE_SECONDS = 31 * 24 * 3600
+
+
+def duration_problems(value: str | None, seconds: int | None, limit: int = MAX_WORK_SECONDS) -> list[str]:
+    """Why a delivered duration cannot be loaded: negative, or longer than `limit` (`seconds` as parsed)."""
+    if not value:
+        return []
+    if value.strip().startswith("-"):
+        return [f"duration {value.strip()!r} is negative"]
+    if seconds is not None and seconds > limit:
+        return [f"duration {value.strip()!r} is {seconds} s, longer than {limit // 3600} hours"]
+    return []

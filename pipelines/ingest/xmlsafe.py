@@ -170,11 +170,37 @@ def iterparse(path, events: tuple[str, ...] = ("end",), **kwargs):
     return etree.iterparse(source(path), events=events, **_PARSER_OPTIONS, **kwargs)
 
 
+_BOMS = (
+    (codecs.BOM_UTF8, "UTF-8", "utf-8", {"utf8"}),
+    (codecs.BOM_UTF16_LE, "UTF-16 (little-endian)", "utf-16-le", {"utf16", "utf16le"}),
+    (codecs.BOM_UTF16_BE, "UTF-16 (big-endian)", "utf-16-be", {"utf16", "utf16be"}),
+)
+
+
+def refuse_conflicting_byte_order_mark(path: Path) -> None:
+    """A byte-order mark and an XML declaration naming another encoding (a UTF-8 BOM before
+    `encoding="Shift_JIS"`): XML calls that a fatal error, and which of the two the sender meant cannot be
+    told (libxml2 silently believes the BOM, another reader the declaration), so the file is not read."""
+    with Path(path).open("rb") as fh:
+        head = fh.read(_DECLARATION_BYTES)
+    for bom, name, codec, agreeing in _BOMS:
+        if head.startswith(bom):
+            match = _XML_DECLARATION.match(head[len(bom) :].decode(codec, errors="ignore").encode("ascii", "ignore"))
+            declared = match.group(1).decode("ascii") if match else None
+            if declared and declared.lower().replace("-", "").replace("_", "") not in agreeing:
+                raise RejectedFile(
+                    f"byte-order mark says {name} but the XML declaration says encoding={declared!r}: "
+                    "which one is right cannot be told; not parsed"
+                )
+            return
+
+
 def _root(path: Path):
     """The root element as its start tag leaves it (name and attributes), reading no further."""
     from lxml import etree
 
     refuse_entity_declarations(path)
+    refuse_conflicting_byte_order_mark(path)
     try:
         for _event, elem in iterparse(path, events=("start",)):
             return elem

@@ -52,10 +52,54 @@ class TaggingSettings(BaseModel):
     lexicon_step: float = 0.1
 
 
+class ArticleRepresentation(BaseModel):
+    """How articles are compared (pipelines/similarity/articles.py): models/embedding.yaml, similarity.articles."""
+
+    max_chars: int = Field(default=4000, description="An article's title and body are cut here (bounds the features).")
+    char_ngram_min: int = 3
+    char_ngram_max: int = 5
+    char_features: int = Field(default=16_777_216, description="Columns the character n-grams are hashed into (2^24).")
+    min_df: int = Field(default=2, description="Terms in fewer articles than this are dropped (hapaxes are noise).")
+    char_weight: float = 1.0
+    lemma_weight: float = 0.3
+    kansei_weight: float = Field(default=0.0, description="Kansei tag profile; 0 skips it.")
+    embedding_weight: float = Field(default=0.0, description="USE multilingual embedding; 0 skips the model.")
+    candidates: int = Field(default=50, description="Scores kept per article between expansion rounds.")
+    expansion_neighbors: int = 10
+    expansion_rounds: int = 2
+
+
+class ComponentWeights(BaseModel):
+    """How a neighbour's score is made: score = text x cos(text) + kansei x cos(kansei) + metadata x metadata."""
+
+    text: float = 0.5
+    kansei: float = 0.3
+    metadata: float = 0.2
+
+
+class MetadataWeights(BaseModel):
+    """The metadata part, a weighted mean in [0, 1]."""
+
+    genre: float = Field(default=0.4, description="Jaccard overlap of the genres.")
+    people: float = Field(default=0.3, description="1 when an artist, composer, lyricist, cast or crew is shared.")
+    label: float = Field(default=0.15, description="1 when the label (music) or studio (video) is the same.")
+    era: float = Field(default=0.15, description="1 at the same release year, 0 at era_years apart.")
+
+
 class SimilaritySettings(BaseModel):
-    neighbors: int = 10
+    neighbors: int = 20
+    cross_domain_neighbors: int = Field(default=5, description="Neighbours in the other domain (music <-> video).")
+    rescore_candidates: int = Field(
+        default=40, description="Dense (text + kansei) candidates per work rescored with metadata; the best kept."
+    )
     text_weight: float = 0.7
     tag_weight: float = 0.3
+    weights: ComponentWeights = ComponentWeights()
+    metadata_weights: MetadataWeights = MetadataWeights()
+    era_years: float = 10.0
+    recall_at: int = Field(default=10, description="k of the nightly recall@k of the index against exact search.")
+    article_work_matches: int = Field(default=10, description="Licensed works matched to each article (0: none).")
+    article_neighbors: int = Field(default=10, description="Similar articles per article (0: none).")
     read_batch_rows: int = Field(default=65_536, description="Works read from DuckDB per Arrow batch.")
     query_block_rows: int = Field(default=1024, description="Exact search: query works scored per block.")
     candidate_block_rows: int = Field(
@@ -74,6 +118,7 @@ class SimilaritySettings(BaseModel):
     )
     recall_sample: int = Field(default=200, description="Works whose ANN neighbours are checked against exact each run.")
     threads: int = Field(default=0, description="Threads of the index build and search (0: every core).")
+    articles: ArticleRepresentation = ArticleRepresentation()
 
 
 class EmbeddingConfig(BaseModel):

@@ -1,24 +1,36 @@
-"""Similar titles: the top-N neighbours of every work among works of the same domain.
+"""Similar titles: the top-k neighbours of every work within its domain and across domains (music <-> video),
+similar articles, and licensed works for each article.
 
-A work's vector blends its text embedding with its kansei tag profile, so that two Japanese songs whose
-romanized titles mean little to the English model still meet through their moods and scenes. Ties are broken
-by work_id and kept scores are float64 rescores rounded to 6 decimals, so a run is reproducible to the byte.
+Search. A work's dense vector blends its text embedding with its kansei tag profile, so that two Japanese songs
+whose romanized titles mean little to the English model still meet through their moods and scenes. The dense
+search proposes `rescore_candidates` works; only those are rescored (rescoring.py) into
+text + kansei + metadata (genre, shared people, label or studio, era; metadata.py) with the weights of
+models/embedding.yaml, duplicates (same ISRC, provider asset id, normalised title and artist) dropped, and the
+`neighbors` best kept with each part's share of the score. Series, seasons, episodes and films share the video
+domain. `cross_domain_neighbors` more come from the other domain, ranked after the domain's `neighbors`
+places (is_cross_domain). Ties are broken by work_id and kept scores are float64 rescores rounded to 6
+decimals, so a run is reproducible to the byte.
 
 Scale. A domain below `ann_min_works` is searched exactly, in query x candidate blocks; a larger one through
 an HNSW index (usearch) kept in `<var_dir>/similarity/<domain>.usearch` and updated in place each night.
 Each run that uses the index measures its recall@k against exact search on a sample (`ops.model_evals`).
+Cross-domain candidates are searched exactly in blocks over the other domain.
 
 Memory bound: one domain's matrix, works x (embedding + tags) float32 (1.66 GB at a million works, 384 + 30),
-plus the index for a large domain (i8 vectors 0.41 GB and a ~0.15 GB graph at a million), one score block
-(64 MB) and one block of neighbour rows. Nothing is N x N, and no row list is held in Python.
+(two for the cross-domain pass), plus the index for a large domain (i8 vectors 0.41 GB and a ~0.15 GB graph at
+a million), the domain's metadata (metadata.py), one score block (64 MB) and one block of neighbour rows.
+Nothing is N x N, and no row list is held in Python.
 
-Incremental. `similarity.work_vectors_state` keeps a fingerprint of what each vector is made of. A night
-recomputes the neighbours of the works whose vector is new or changed, of the works that had a changed or
-removed work among their neighbours, and of the works a changed vector now beats the k-th neighbour of; all
-other works keep their rows (and the logical_date they were computed on). With exact search that gives the
-same table as `full_refresh=True`. With the index, the last set is found through the index (the changed
-works' own index hits), and works not recomputed keep neighbours found by an earlier state of the index, so
-an incremental table can differ slightly from a full refresh; `full_refresh` rebuilds the index and all rows.
+Incremental. `similarity.work_vectors_state` keeps a fingerprint of what each vector is made of (text, tags
+and metadata); `similarity.work_candidates` each work's dense candidates. A night recomputes the neighbours of
+the works whose fingerprint is new or changed, of the works that had a changed or removed work among their
+candidates, and of the works a changed vector now beats the last candidate of; all other works keep their rows
+(and the logical_date they were computed on). With exact search that gives the same within-domain rows as
+`full_refresh=True`. With the index, the last set is found through the index (the changed works' own index
+hits), and works not recomputed keep neighbours found by an earlier state of the index, so an incremental
+table can differ slightly from a full refresh; `full_refresh` rebuilds the index and all rows. Cross-domain
+rows are recomputed for the works recomputed in their domain and for those whose cross-domain neighbours
+changed or left. Article matches and similar articles are rebuilt each night (articles.py, article_works.py).
 """
 
 from __future__ import annotations
@@ -33,6 +45,10 @@ import numpy as np
 from pipelines.kansei import model_version
 from pipelines.kansei.config import SimilaritySettings, load_embedding_config, load_taxonomy
 from pipelines.settings import MsdbSettings
+from pipelines.similarity.article_works import has_table, match_articles_to_works
+from pipelines.similarity.articles import refresh_article_neighbours
+from pipelines.similarity.metadata import prepare_metadata, read_metadata
+from pipelines.similarity.rescoring import Rescored, cross_top_k, rescore
 from pipelines.similarity.search import (
     EPSILON,
     AnnIndex,
@@ -47,8 +63,17 @@ from pipelines.similarity.search import (
 from pipelines.similarity.vectors import INPUTS, frame, prepare_inputs, read_matrix, read_members
 from pipelines.warehouse import ArrowStream, writer
 
-# Works are only compared within a domain: a partner shows songs next to songs, films next to episodes.
-DOMAINS = {"recording": "music-recording", "release": "music-release", "movie": "video", "episode": "video"}
+# Works are compared within a domain: a partner shows songs next to songs, films next to episodes; and, ranked
+# after those, across the pairs of CROSS_DOMAINS (a song for this film, a film for this song).
+DOMAINS = {
+    "recording": "music-recording",
+    "release": "music-release",
+    "movie": "video",
+    "episode": "video",
+    "season": "video",
+    "series": "video",
+}
+CROSS_DOMAINS = (("music-recording", "video"), ("video", "music-recording"))
 
 
 @dataclass
@@ -68,6 +93,8 @@ class SimilaritySummary:
     recomputed: int = 0
     full_refresh: bool = True
     domains: list[DomainSummary] = field(default_factory=list)
+    article_work_matches: int = 0  # rows of similarity.article_work_matches
+    article_neighbors: int = 0  # rows of similarity.article_neighbors
 
 
 def blend(text: np.ndarray, tags: np.ndarray, text_weight: float, tag_weight: float) -> np.ndarray:
@@ -107,7 +134,11 @@ def index_parameters(config: SimilaritySettings) -> IndexParameters:
 
 def state_version(settings: MsdbSettings, config: SimilaritySettings) -> str:
     """What the stored neighbours depend on besides the vectors: a change of it recomputes everything."""
-    return f"{model_version(settings)}|k={config.neighbors}|blend={config.text_weight}:{config.tag_weight}"
+    return (
+        f"{model_version(settings)}|k={config.neighbors}|c={config.rescore_candidates}|x={config.cross_domain_neighbors}"
+        f"|blend={config.text_weight}:{config.tag_weight}|w={config.weights.model_dump_json()}"
+        f"|m={config.metadata_weights.model_dump_json()}|era={config.era_years}"
+    )
 
 
 def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: bool = False) -> SimilaritySummary:
@@ -118,24 +149,39 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
     with writer(settings.warehouse) as con:
         stored = con.execute("SELECT DISTINCT model_version FROM similarity.work_vectors_state").fetchall()
         full = full_refresh or stored != [(current,)]
+        prepare_metadata(con)
         prepare_inputs(con, version, tag_ids, DOMAINS)
         con.begin()
         if full:
             con.execute("DELETE FROM similarity.work_neighbors")
+            con.execute("DELETE FROM similarity.work_candidates")
             con.execute("DELETE FROM similarity.work_vectors_state")
         # works without a domain any more (gone from dim_work, no embedding, kind changed to one not compared)
+        for table in ("similarity.work_neighbors", "similarity.work_candidates"):
+            con.execute(f"DELETE FROM {table} WHERE work_id NOT IN (SELECT work_id FROM {INPUTS})")
+        pending: list[tuple[Path, dict]] = []
+        domains = []
+        touched: dict[str, tuple] = {}
+        for domain in sorted(set(DOMAINS.values())):
+            outcome = _refresh_domain(con, settings, config, domain, version, current, logical_date, full, pending, touched)
+            if outcome:
+                domains.append(outcome)
+        if config.cross_domain_neighbors > 0:
+            for query_domain, candidate_domain in CROSS_DOMAINS:
+                _refresh_cross_domain(con, config, query_domain, candidate_domain, version, current, logical_date, full, touched)
+        # a whole domain that left (no pass above) leaves no cross-domain row pointing into it
         con.execute(
             f"""
             DELETE FROM similarity.work_neighbors
-            WHERE work_id NOT IN (SELECT work_id FROM {INPUTS})
+            WHERE coalesce(is_cross_domain, false) AND neighbor_work_id NOT IN (SELECT work_id FROM {INPUTS})
             """
         )
-        pending: list[tuple[Path, dict]] = []
-        domains = []
-        for domain in sorted(set(DOMAINS.values())):
-            outcome = _refresh_domain(con, settings, config, domain, version, current, logical_date, full, pending)
-            if outcome:
-                domains.append(outcome)
+        article_matches = match_articles_to_works(con, config, load_taxonomy(settings.models_dir), version, logical_date)
+        similar_articles = 0
+        if has_table(con, "marts", "dim_article"):
+            similar_articles = refresh_article_neighbours(
+                con, config.articles, config.article_neighbors, version, logical_date
+            )
         con.commit()
         for path, meta in pending:  # the index files follow the committed state (see _open_index)
             path.with_suffix(".usearch.partial").replace(path)
@@ -149,6 +195,8 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
         recomputed=sum(d.recomputed for d in domains),
         full_refresh=full,
         domains=domains,
+        article_work_matches=article_matches,
+        article_neighbors=similar_articles,
     )
 
 
@@ -162,9 +210,11 @@ def _refresh_domain(
     logical_date: date,
     full: bool,
     pending: list,
+    touched: dict,
 ) -> DomainSummary | None:
     k = config.neighbors
-    members = read_members(con, domain, current, k)
+    count = max(config.rescore_candidates, k)  # dense candidates rescored per work
+    members = read_members(con, domain, current, count)
     gone = frame(
         con,
         f"""
@@ -188,6 +238,8 @@ def _refresh_domain(
     if not full:
         changed = np.union1d(changed, np.nonzero(members["previous_sha256"].is_null().to_numpy())[0])
     matrix = read_matrix(con, members, domain, version, (config.text_weight, config.tag_weight), config.read_batch_rows)
+    text_dims = matrix.shape[1] - con.execute(f"SELECT len(tag_profile) FROM {INPUTS} LIMIT 1").fetchone()[0]
+    meta = read_metadata(con, ids.to_list())
 
     index = None
     keys = members["work_key"].to_numpy().astype(np.int64)
@@ -209,17 +261,27 @@ def _refresh_domain(
     if full:
         affected = np.arange(n)
     else:
-        affected = _affected(con, matrix, members, changed, gone, index, sorted_keys, key_rows, k, config)
-    if not full:  # (a full refresh emptied the table)
+        affected = _affected(con, matrix, members, changed, gone, index, sorted_keys, key_rows, count, config)
+    touched[domain] = (ids.gather(affected), frame_of(ids.gather(changed), gone["work_id"])["work_id"])
+    if not full:  # (a full refresh emptied the tables)
         stream = ArrowStream(ids.gather(affected).to_frame())  # noqa: F841 (read by DuckDB)
-        con.execute("DELETE FROM similarity.work_neighbors WHERE work_id IN (SELECT work_id FROM stream)")
+        con.execute(
+            """
+            DELETE FROM similarity.work_neighbors
+            WHERE work_id IN (SELECT work_id FROM stream) AND NOT coalesce(is_cross_domain, false)
+            """
+        )
+        con.execute("DELETE FROM similarity.work_candidates WHERE work_id IN (SELECT work_id FROM stream)")
+    rows_all = np.arange(n)
     for start in range(0, len(affected), config.query_block_rows):
         block = affected[start : start + config.query_block_rows]
         if index is None:
-            found = exact_top_k(matrix, block, k, config.query_block_rows, config.candidate_block_rows)
+            found = exact_top_k(matrix, block, count, config.query_block_rows, config.candidate_block_rows)
         else:
-            found = ann_top_k(index, matrix, block, k, sorted_keys, key_rows, config.query_block_rows)
-        _insert_neighbours(con, ids, block, found, version, logical_date)
+            found = ann_top_k(index, matrix, block, count, sorted_keys, key_rows, config.query_block_rows)
+        _insert_candidates(con, ids, block, found, logical_date)
+        kept = rescore(matrix, block, matrix, found.index, text_dims, meta, rows_all[block], 0, k, config, same_matrix=True)
+        _insert_rescored(con, ids.gather(block), ids, kept, version, logical_date, cross=False, rank_offset=0)
 
     recall = None
     if index is not None:
@@ -299,8 +361,8 @@ def _open_index(con, settings, config, domain, current, ndim, full) -> AnnIndex 
 
 
 def _affected(con, matrix, members, changed, gone, index, sorted_keys, key_rows, k, config) -> np.ndarray:
-    """Rows to recompute: changed vectors, works that had a changed or gone work as neighbour, and works whose
-    k-th neighbour a changed vector now beats."""
+    """Rows to recompute: changed vectors, works that had a changed or gone work among their k dense
+    candidates, and works whose k-th candidate a changed vector now beats."""
     import polars as pl
 
     ids = members["work_id"]
@@ -308,8 +370,8 @@ def _affected(con, matrix, members, changed, gone, index, sorted_keys, key_rows,
     referrers = pl.DataFrame(  # here, not through frame(): DuckDB finds `stream` among this function's locals
         con.sql(
             """
-            SELECT DISTINCT n.work_id FROM similarity.work_neighbors n
-            WHERE n.neighbor_work_id IN (SELECT work_id FROM stream)
+            SELECT DISTINCT c.work_id FROM similarity.work_candidates c
+            WHERE c.candidate_work_id IN (SELECT work_id FROM stream)
             """
         )
     )
@@ -345,7 +407,8 @@ def _gainers(matrix, changed, kth, index, sorted_keys, key_rows, k, config) -> n
     return np.unique(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
 
 
-def _insert_neighbours(con, ids, queries: np.ndarray, found: Neighbours, version: str, logical_date: date) -> None:
+def _insert_candidates(con, ids, queries: np.ndarray, found: Neighbours, logical_date: date) -> None:
+    """The dense candidates of `queries`, kept for the next night's incremental update."""
     import polars as pl
 
     k = found.index.shape[1]
@@ -355,20 +418,104 @@ def _insert_neighbours(con, ids, queries: np.ndarray, found: Neighbours, version
     rows = pl.DataFrame(
         {
             "work_id": ids.gather(np.repeat(queries, k)[valid]),
-            "neighbor_work_id": ids.gather(found.index.ravel()[valid]),
-            "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), len(queries))[valid],
-            "score": found.score.ravel()[valid],
+            "candidate_work_id": ids.gather(found.index.ravel()[valid]),
+            "search_score": found.score.ravel()[valid],
         }
-    ).with_columns(model_version=pl.lit(version), logical_date=pl.lit(logical_date))
+    ).with_columns(logical_date=pl.lit(logical_date))
+    stream = ArrowStream(rows)  # noqa: F841 (read by DuckDB)
+    con.execute("INSERT INTO similarity.work_candidates BY NAME SELECT * FROM stream")
+
+
+def _insert_rescored(
+    con, query_ids, candidate_ids, kept: Rescored, version: str, logical_date: date, cross: bool, rank_offset: int
+) -> None:
+    import polars as pl
+
+    if not len(kept.query):
+        return
+    rows = pl.DataFrame(
+        {
+            "work_id": query_ids.gather(kept.query),
+            "neighbor_work_id": candidate_ids.gather(kept.neighbour),
+            "rank": kept.rank + np.int32(rank_offset),
+            "score": kept.score,
+            "search_score": kept.search_score,
+            "text_share": kept.text_share,
+            "kansei_share": kept.kansei_share,
+            "metadata_share": kept.metadata_share,
+        }
+    ).with_columns(model_version=pl.lit(version), logical_date=pl.lit(logical_date), is_cross_domain=pl.lit(cross))
     stream = ArrowStream(rows)  # noqa: F841 (read by DuckDB)
     con.execute("INSERT INTO similarity.work_neighbors BY NAME SELECT * FROM stream")
+
+
+def _refresh_cross_domain(
+    con, config, query_domain, candidate_domain, version, current, logical_date, full, touched
+) -> None:
+    """Neighbours of query_domain's works among candidate_domain's, ranked after the within-domain ones.
+
+    Recomputed for the query works recomputed within their domain tonight and for those whose cross
+    neighbours changed or left; a changed work that would newly enter another work's cross list waits for that
+    work's next recomputation (or a full refresh). Exact search in blocks over the candidate domain.
+    Memory: both domains' matrices and one query_block_rows x candidate_block_rows score block."""
+    import polars as pl
+
+    if query_domain not in touched or candidate_domain not in touched:
+        return
+    count = max(config.rescore_candidates, config.cross_domain_neighbors)
+    queries_members = read_members(con, query_domain, current, count)
+    candidate_members = read_members(con, candidate_domain, current, count)
+    if not len(queries_members) or not len(candidate_members):
+        return
+    query_ids, candidate_ids = queries_members["work_id"], candidate_members["work_id"]
+    if full:
+        wanted = np.arange(len(query_ids))
+    else:
+        recomputed, _ = touched[query_domain]
+        _, changed = touched[candidate_domain]
+        stream = ArrowStream(pl.DataFrame({"work_id": changed}))  # noqa: F841 (read by DuckDB)
+        referrers = pl.DataFrame(
+            con.sql(
+                """
+                SELECT DISTINCT work_id FROM similarity.work_neighbors
+                WHERE is_cross_domain AND neighbor_work_id IN (SELECT work_id FROM stream)
+                """
+            )
+        )
+        names = pl.concat([recomputed.to_frame("work_id"), referrers.select(pl.col("work_id").cast(pl.String))])
+        wanted = (
+            queries_members.select("work_id").with_row_index("row").join(names.unique(), on="work_id")["row"].to_numpy()
+        )
+        wanted = np.sort(wanted).astype(np.int64)
+        stream = ArrowStream(query_ids.gather(wanted).to_frame())  # noqa: F841 (read by DuckDB)
+        con.execute(
+            "DELETE FROM similarity.work_neighbors WHERE is_cross_domain AND work_id IN (SELECT work_id FROM stream)"
+        )
+    if not len(wanted):
+        return
+    weights = (config.text_weight, config.tag_weight)
+    query_matrix = read_matrix(con, queries_members, query_domain, version, weights, config.read_batch_rows)
+    candidate_matrix = read_matrix(con, candidate_members, candidate_domain, version, weights, config.read_batch_rows)
+    text_dims = query_matrix.shape[1] - con.execute(f"SELECT len(tag_profile) FROM {INPUTS} LIMIT 1").fetchone()[0]
+    meta = read_metadata(con, query_ids.to_list() + candidate_ids.to_list())
+    offset = len(query_ids)
+    for start in range(0, len(wanted), config.query_block_rows):
+        block = wanted[start : start + config.query_block_rows]
+        candidates = cross_top_k(query_matrix[block], candidate_matrix, count, config.candidate_block_rows)
+        kept = rescore(
+            query_matrix, block, candidate_matrix, candidates, text_dims, meta, block, offset,
+            config.cross_domain_neighbors, config, same_matrix=False,
+        )
+        _insert_rescored(
+            con, query_ids.gather(block), candidate_ids, kept, version, logical_date, cross=True, rank_offset=config.neighbors
+        )
 
 
 def _record_recall(con, matrix, index, sorted_keys, key_rows, domain, config, current, logical_date) -> float:
     """recall@k of the index path against exact search on a fixed sample of the domain, into ops.model_evals."""
     n = len(matrix)
     sample = np.sort(np.random.default_rng(0).choice(n, size=min(config.recall_sample, n), replace=False))
-    k = config.neighbors
+    k = config.recall_at
     approximate = ann_top_k(index, matrix, sample, k, sorted_keys, key_rows, config.query_block_rows)
     exact = exact_top_k(matrix, sample, k, config.query_block_rows, config.candidate_block_rows)
     recall = round(recall_at_k(approximate, exact), 4)

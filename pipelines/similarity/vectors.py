@@ -21,24 +21,18 @@ def frame(con, sql: str, params: dict | None = None):
 
 
 def prepare_inputs(con, version: str, tag_ids: list[str], domains: dict[str, str]) -> None:
-    """TEMP TABLE similarity_inputs: one row per work with an embedding under `version` and a domain."""
+    """TEMP TABLE similarity_inputs: one row per work with an embedding under `version` and a domain; its
+    fingerprint covers its metadata (TEMP TABLE similarity_metadata, see metadata.prepare_metadata) too."""
+    from pipelines.similarity.article_works import kansei_profile_sql
+    from pipelines.similarity.metadata import METADATA
+
     width = len(tag_ids)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {INPUTS} AS
         WITH
         kinds AS (SELECT unnest($kinds) AS kind, unnest($domains) AS domain),
-        tag_positions AS (SELECT unnest($tags) AS tag_id, generate_subscripts($tags, 1) AS tag_position),
-        work_tag_scores AS (
-            SELECT work_id, tag_id, max(score) AS score FROM kansei.work_tags GROUP BY work_id, tag_id
-        ),
-        profiles AS (
-            SELECT s.work_id,
-                   map_from_entries(list({{'k': p.tag_position, 'v': s.score::FLOAT}})) AS scores,
-                   string_agg(s.tag_id || '=' || s.score::VARCHAR, ',' ORDER BY s.tag_id) AS profile_text
-            FROM work_tag_scores s JOIN tag_positions p USING (tag_id)
-            GROUP BY s.work_id
-        ),
+        profiles AS (SELECT id AS work_id, profile, profile_text FROM ({kansei_profile_sql(con, "work", width)})),
         final AS (
             SELECT
                 -- ids
@@ -46,14 +40,14 @@ def prepare_inputs(con, version: str, tag_ids: list[str], domains: dict[str, str
                 k.domain,
                 -- what the vector is made of
                 e.text_sha256,
-                list_transform(
-                    range(1, {width} + 1), j -> coalesce(map_extract_value(p.scores, j), 0::FLOAT)
-                )::FLOAT[{width}] AS tag_profile,
-                sha256(concat_ws('|', k.domain, e.text_sha256, coalesce(p.profile_text, ''))) AS vector_sha256
+                coalesce(p.profile::FLOAT[], list_transform(range(1, {width} + 1), j -> 0::FLOAT))::FLOAT[{width}] AS tag_profile,
+                sha256(concat_ws('|', k.domain, e.text_sha256, coalesce(p.profile_text, ''), coalesce(m.metadata_text, '')))
+                    AS vector_sha256
             FROM marts.dim_work w
             JOIN kinds k USING (kind)
             JOIN kansei.work_embeddings e ON e.work_id = w.work_id AND e.model_version = $version
             LEFT JOIN profiles p ON p.work_id = w.work_id
+            LEFT JOIN {METADATA} m ON m.work_id = w.work_id
         )
         SELECT * FROM final ORDER BY work_id
         """,
@@ -63,12 +57,13 @@ def prepare_inputs(con, version: str, tag_ids: list[str], domains: dict[str, str
 
 def read_members(con, domain: str, state_version: str, k: int):
     """The domain's works in work_id order with their fingerprint now and at the last run, their index key and
-    the score of their k-th stored neighbour (-inf when they have fewer)."""
+    the dense score of their k-th stored candidate (-inf when they have fewer)."""
     return frame(
         con,
         f"""
         WITH stored AS (
-            SELECT work_id, count(*) AS neighbours, min(score) AS lowest FROM similarity.work_neighbors GROUP BY work_id
+            SELECT work_id, count(*) AS neighbours, min(search_score) AS lowest
+            FROM similarity.work_candidates GROUP BY work_id
         )
         SELECT i.work_id,
                i.vector_sha256,

@@ -455,6 +455,44 @@ CREATE TABLE IF NOT EXISTS similarity.work_neighbors (
     model_version VARCHAR NOT NULL,
     logical_date DATE NOT NULL         -- the night the row was computed (a night recomputes only what changed)
 );
+-- Added with metadata rescoring and cross-domain neighbours (issue 12): score = text + kansei + metadata parts.
+ALTER TABLE similarity.work_neighbors ADD COLUMN IF NOT EXISTS search_score DOUBLE;      -- cosine of the dense vectors
+ALTER TABLE similarity.work_neighbors ADD COLUMN IF NOT EXISTS text_share DOUBLE;        -- shares of score, summing to 1
+ALTER TABLE similarity.work_neighbors ADD COLUMN IF NOT EXISTS kansei_share DOUBLE;
+ALTER TABLE similarity.work_neighbors ADD COLUMN IF NOT EXISTS metadata_share DOUBLE;
+ALTER TABLE similarity.work_neighbors ADD COLUMN IF NOT EXISTS is_cross_domain BOOLEAN;  -- music <-> video
+
+-- Each work's dense (text + kansei) candidates, rescored into work_neighbors: what a night's incremental
+-- update reads to find the works a changed vector can enter or leave the candidates of.
+CREATE TABLE IF NOT EXISTS similarity.work_candidates (
+    work_id VARCHAR NOT NULL,
+    candidate_work_id VARCHAR NOT NULL,
+    search_score DOUBLE NOT NULL,
+    logical_date DATE NOT NULL
+);
+
+-- Each article's nearest articles (pipelines/similarity/articles.py: what `msdb similar eval` measures).
+CREATE TABLE IF NOT EXISTS similarity.article_neighbors (
+    article_id VARCHAR NOT NULL,
+    neighbor_article_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,             -- 1 = nearest; ties by article_id
+    score DOUBLE NOT NULL,
+    model_version VARCHAR NOT NULL,
+    logical_date DATE NOT NULL
+);
+
+-- Top licensed works per article by kansei profile and text: "songs and titles for this article's mood".
+CREATE TABLE IF NOT EXISTS similarity.article_work_matches (
+    article_id VARCHAR NOT NULL,
+    work_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,             -- 1 = best; ties by work_id
+    score DOUBLE NOT NULL,
+    kansei_score DOUBLE NOT NULL,      -- cosine of the kansei profiles
+    shared_tags VARCHAR[] NOT NULL,    -- tags both carry, strongest first
+    explanation VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    logical_date DATE NOT NULL
+);
 
 -- What each work's similarity vector was made of at the last run: a night recomputes the neighbours of the
 -- works whose fingerprint changed (and of the works near them), see pipelines/similarity.

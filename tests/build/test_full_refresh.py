@@ -63,3 +63,10 @@ def test_the_build_stage_takes_full_refresh():
     from pipelines.build import run_build
 
     assert nightly._accepts_full_refresh(run_build)
+
+
+def test_the_check_stage_takes_full_refresh():
+    """--full-refresh makes the gate check every row instead of the night's changes."""
+    from pipelines.check import run_check
+
+    assert nightly._accepts_full_refresh(run_check)

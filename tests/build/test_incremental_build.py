@@ -244,3 +244,33 @@ def test_day_two_took_the_incremental_path(two_warehouses):
     for path in ("intermediate/int_licence_windows_merged.sql", "marts/fct_licence_window.sql"):
         assert "anti join (select distinct work_id, terms_fingerprint from" in compiled(incremental, path)
         assert "anti join (select distinct work_id, terms_fingerprint from" not in compiled(full, path)
+
+
+def test_the_incremental_change_history_equals_its_full_rebuild(two_warehouses, tmp_path):
+    """fct_work_change is incremental by change cursor (the works with a version opened or closed since its latest
+    changed_at): after day 2 it holds what a full rebuild over the same snapshots holds."""
+    from pipelines.build import run_dbt
+
+    incremental, _ = two_warehouses
+    rebuilt = incremental.model_copy(update={"warehouse": tmp_path / "rebuilt.duckdb", "var_dir": tmp_path / "var"})
+    shutil.copyfile(incremental.warehouse, rebuilt.warehouse)
+    assert "where work_id in (select work_id from changed_works)" in (
+        incremental.var_dir / "dbt" / "target" / "compiled" / "msdb" / "models" / "marts" / "fct_work_change.sql"
+    ).read_text(encoding="utf-8")
+    result = run_dbt(rebuilt, "run", "--quiet", "--select", "fct_work_change", "--full-refresh")
+    assert result.success, result.exception
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{incremental.warehouse}' AS inc (READ_ONLY)")
+        con.execute(f"ATTACH '{rebuilt.warehouse}' AS ful (READ_ONLY)")
+        table = "marts.fct_work_change"
+        assert con.execute(f"SELECT * FROM inc.{table} EXCEPT ALL SELECT * FROM ful.{table}").fetchall() == []
+        assert con.execute(f"SELECT * FROM ful.{table} EXCEPT ALL SELECT * FROM inc.{table}").fetchall() == []
+        # day 2 changed works: the new album's works have one change, the updated ones two, untouched ones one
+        sequences = dict(
+            con.execute(
+                f"SELECT w.isrc, max(c.change_sequence) FROM inc.{table} c JOIN inc.marts.dim_work w USING (work_id) "
+                "WHERE w.isrc IN (?, ?, ?) GROUP BY ALL",
+                [TSUKIYO[0][0].isrc, ASAGIRI[0][0].isrc, KAZE[0][0].isrc],
+            ).fetchall()
+        )
+    assert sequences == {TSUKIYO[0][0].isrc: 1, ASAGIRI[0][0].isrc: 2, KAZE[0][0].isrc: 1}

@@ -206,3 +206,58 @@ def test_gx_validates_a_bounded_sample_and_the_verdicts_count_every_row(gate_set
     first = {name: frame.to_json() for name, frame in frames.items()}
     run_check(settings, SAMPLE_DATE)
     assert {name: frame.to_json() for name, frame in frames.items()} == first
+
+
+def test_a_following_night_checks_the_works_and_files_that_changed_since_the_last_clean_check(gate_settings, tmp_path):
+    import shutil
+    from datetime import timedelta
+
+    from tests.build.conftest import ingest_and_build
+    from tests.conftest import SAMPLES
+
+    first = run_check(gate_settings, SAMPLE_DATE)  # no earlier check: every row
+    assert first.changed_since is None
+    assert {s: first.rows_checked[s] for s in ("dim_work", "fct_licence_window", "ingest_reconciliation_catalog", "work_reconciliation")} == {
+        "dim_work": 13, "fct_licence_window": 49, "ingest_reconciliation_catalog": 3, "work_reconciliation": 10,
+    }  # fmt: skip
+    (first_checked_at,) = execute(gate_settings, "SELECT DISTINCT checked_at FROM ops.quality_results")[0]
+
+    # night 2 delivers one new single (release 4589990100090 and its recording JPSK02600101, licensed in JP)
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLES, landing)  # night 1's files: skipped as loaded
+    target = landing / "music" / "sakura-records" / "2026-11-25" / "01_new_release.xml"
+    target.parent.mkdir(parents=True)
+    shutil.copyfile(SAMPLES.parents[1] / "tests" / "fixtures" / "history" / "01_new_release.xml", target)
+    night_2 = gate_settings.model_copy(update={"landing": landing})
+    day_2 = SAMPLE_DATE + timedelta(days=1)
+    ingest_and_build(night_2, day_2)
+    second = run_check(night_2, day_2)
+    assert second.failed == [] and second.changed_since == first_checked_at
+    new_works = execute(night_2, "SELECT count(*) FROM marts.dim_work WHERE icpn = '4589990100090' OR isrc = 'JPSK02600101'")
+    new_windows = execute(
+        night_2,
+        "SELECT count(*) FROM marts.fct_licence_window JOIN marts.dim_work USING (work_id) "
+        "WHERE icpn = '4589990100090' OR dim_work.isrc = 'JPSK02600101'",
+    )
+    assert new_works == [(2,)] and new_windows[0][0] > 0
+    # the table suites read the two new works' rows, the reconciliations the one new file, partners their whole feed
+    assert {s: second.rows_checked[s] for s in ("dim_work", "dim_work_rows", "fct_licence_window", "fct_licence_window_rows")} == {
+        "dim_work": 2, "dim_work_rows": 2, "fct_licence_window": new_windows[0][0], "fct_licence_window_rows": new_windows[0][0],
+    }  # fmt: skip
+    assert (second.rows_checked["ingest_reconciliation_catalog"], second.rows_checked["work_reconciliation"]) == (1, 1)
+    assert second.rows_checked["partner:melody-stream"] == 11  # 9 + the single and its recording, licensed in JP
+    assert execute(
+        night_2,
+        "SELECT observed FROM ops.quality_results WHERE logical_date = ? AND suite = 'dim_work' "
+        "AND expectation = 'expect_column_values_to_be_unique'",
+        [day_2],
+    ) == [("0 of 2 rows unexpected: []",)]
+
+    # a night whose check blocked a feed is not a clean check: the next night checks its changes again
+    execute(night_2, "DELETE FROM raw.ddex_resources WHERE isrc = 'JPSK02600101'")
+    assert run_check(night_2, day_2).blocked == ["works"]
+    third = run_check(night_2, day_2 + timedelta(days=1))
+    assert third.changed_since == first_checked_at and third.rows_checked["dim_work"] == 2
+    assert third.blocked == ["works"]  # the loss is still seen
+    # --full-refresh checks every row
+    assert run_check(night_2, day_2 + timedelta(days=1), full_refresh=True).rows_checked["dim_work"] == 15

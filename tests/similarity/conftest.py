@@ -24,6 +24,23 @@ def clustered(n: int, dims: int, clusters: int, seed: int, spread: float = 0.15)
     return (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
 
 
+# The dim_work columns the similarity stage reads besides work_id and kind (all optional in a test).
+DETAILS = {
+    "isrc": pl.String,
+    "provider_asset_id": pl.String,
+    "parent_work_id": pl.String,
+    "title": pl.String,
+    "display_artist": pl.String,
+    "series_name": pl.String,
+    "season_number": pl.Int32,
+    "episode_number": pl.Int32,
+    "genres": pl.List(pl.String),
+    "label_name": pl.String,
+    "release_date": pl.Date,
+    "production_year": pl.Int32,
+}
+
+
 class Catalog:
     """Works (id -> kind, embedding, tag scores) written to a warehouse as the tag stage would leave them."""
 
@@ -32,22 +49,50 @@ class Catalog:
         self.kinds: dict[str, str] = {}
         self.embeddings: dict[str, np.ndarray] = {}
         self.tags: dict[str, dict[str, float]] = {}
+        self.details: dict[str, dict] = {}  # dim_work columns beyond work_id and kind (see DETAILS)
+        self.parties: dict[str, list[tuple[str, str]]] = {}  # work_id -> [(party_id, role_group)]
 
     def add(
-        self, work_id: str, kind: str, embedding: np.ndarray, tags: dict[str, float] | None = None
+        self,
+        work_id: str,
+        kind: str,
+        embedding: np.ndarray,
+        tags: dict[str, float] | None = None,
+        parties: list[tuple[str, str]] | None = None,
+        **details,
     ) -> None:
+        unknown = set(details) - set(DETAILS)
+        assert not unknown, f"not a dim_work column here: {unknown}"
         self.kinds[work_id] = kind
         self.embeddings[work_id] = np.asarray(embedding, dtype=np.float32)
         self.tags[work_id] = tags or {}
+        self.details[work_id] = details
+        self.parties[work_id] = parties or []
 
     def remove(self, work_id: str) -> None:
-        for table in (self.kinds, self.embeddings, self.tags):
+        for table in (self.kinds, self.embeddings, self.tags, self.details, self.parties):
             table.pop(work_id)
 
     def write(self) -> None:
         version = model_version(self.settings)
         ids = sorted(self.kinds)
-        works = ArrowStream(pl.DataFrame({"work_id": ids, "kind": [self.kinds[w] for w in ids]}))  # noqa: F841 (read by DuckDB)
+        works = ArrowStream(  # noqa: F841 (read by DuckDB)
+            pl.DataFrame(
+                {
+                    "work_id": ids,
+                    "kind": [self.kinds[w] for w in ids],
+                    **{name: [self.details[w].get(name) for w in ids] for name in DETAILS},
+                },
+                schema={"work_id": pl.String, "kind": pl.String, **DETAILS},
+            )
+        )
+        parties = ArrowStream(  # noqa: F841 (read by DuckDB)
+            pl.DataFrame(
+                [(w, party, role) for w in ids for party, role in self.parties[w]],
+                schema={"work_id": pl.String, "party_id": pl.String, "role_group": pl.String},
+                orient="row",
+            )
+        )
         embeddings = ArrowStream(  # noqa: F841 (read by DuckDB)
             pl.DataFrame(
                 {
@@ -83,6 +128,7 @@ class Catalog:
         with writer(self.settings.warehouse, publish=False) as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS marts")
             con.execute("CREATE OR REPLACE TABLE marts.dim_work AS SELECT * FROM works")
+            con.execute("CREATE OR REPLACE TABLE marts.bridge_work_party AS SELECT * FROM parties")
             con.execute("DELETE FROM kansei.work_embeddings")
             con.execute("INSERT INTO kansei.work_embeddings BY NAME SELECT * FROM embeddings")
             con.execute("DELETE FROM kansei.work_tags")

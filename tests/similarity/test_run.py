@@ -38,8 +38,11 @@ def recomputed_on(settings, night) -> set[str]:
 
 @pytest.fixture
 def catalog(similarity_settings):
-    """60 recordings in 6 clusters (some with kansei tags), 5 films, 4 episodes; exact search in small blocks."""
-    settings = similarity_settings(query_block_rows=8, candidate_block_rows=16)
+    """60 recordings in 6 clusters (some with kansei tags), 5 films, 4 episodes; exact search in small blocks.
+    Ten candidates rescored into ten neighbours, none across domains: the incremental bookkeeping alone."""
+    settings = similarity_settings(
+        query_block_rows=8, candidate_block_rows=16, neighbors=10, rescore_candidates=10, cross_domain_neighbors=0
+    )
     catalog = Catalog(settings)
     vectors = clustered(69, 24, clusters=6, seed=3, spread=0.3)
     for i in range(60):
@@ -120,7 +123,9 @@ def test_a_quiet_night_recomputes_nothing(catalog):
 
 
 def test_large_domains_use_the_index_and_record_its_recall(similarity_settings):
-    settings = similarity_settings(ann_min_works=100, recall_sample=150, ann_candidates=30)
+    settings = similarity_settings(
+        ann_min_works=100, recall_sample=150, ann_candidates=30, neighbors=10, rescore_candidates=10, cross_domain_neighbors=0
+    )
     catalog = Catalog(settings)
     vectors = clustered(1500, 32, clusters=30, seed=11, spread=0.25)
     for i, vector in enumerate(vectors[:1200]):

@@ -1,14 +1,42 @@
 -- One row per work × published change. Built on the snapshots (system time): they only ever append, so the
 -- change_sequence of a work only ever grows, and a feed that remembers the last sequence it sent per work
 -- (or the last changed_at) sends exactly what changed since.
+--
+-- Incremental by change cursor: a work's rows depend only on its own versions, so a night recomputes the works
+-- with a version opened or closed after the latest changed_at already here (delete+insert on work_id) from all
+-- their versions, and reads nothing else of the snapshots but the two time columns that find them.
+-- Memory: the changed works' versions, within the build's DuckDB memory_limit.
+{{ config(
+    materialized='incremental',
+    unique_key='work_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with
+
+{% if is_incremental() %}
+cursor as (
+    select coalesce(max(changed_at), '-infinity'::timestamptz) as changed_at from {{ this }}
+),
+
+changed_works as (
+    select work_id from {{ ref('snap_dim_work') }}
+    where dbt_valid_from > (select changed_at from cursor) or dbt_valid_to > (select changed_at from cursor)
+    union
+    select work_id from {{ ref('snap_fct_licence_window') }}
+    where dbt_valid_from > (select changed_at from cursor) or dbt_valid_to > (select changed_at from cursor)
+),
+{% endif %}
 
 work_versions as (
     select * from {{ ref('snap_dim_work') }}
+    {% if is_incremental() %}where work_id in (select work_id from changed_works){% endif %}
 ),
 
 window_versions as (
     select * from {{ ref('snap_fct_licence_window') }}
+    {% if is_incremental() %}where work_id in (select work_id from changed_works){% endif %}
 ),
 
 work_events as (

