@@ -106,10 +106,12 @@ def test_a_failed_stage_exits_1_and_says_what_is_not_built(tmp_path, monkeypatch
     from typer.testing import CliRunner
 
     from pipelines.cli import EXIT_STAGE_FAILED, app
+    from tests.conftest import SAMPLES
 
     landing = tmp_path / "landing"
     landing.mkdir()  # no registry.yaml: ingest refuses to guess who may deliver
     monkeypatch.setenv("MSDB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MSDB_PARTNERS", str(SAMPLES / "partners"))  # without contracts the run would not start (exit 2)
     monkeypatch.setenv("COLUMNS", "200")
     warehouse = tmp_path / "warehouse" / "msdb.duckdb"
     result = CliRunner().invoke(
