@@ -24,6 +24,9 @@ def test_bad_files_are_quarantined_and_the_run_exits_zero(landing, tmp_path):
     landing.write("music", "unknown-label", "release.xml", b"<x/>")
     landing.write("video", "aozora-pictures", "notes.pdf", b"%PDF-1.4")
     warehouse = tmp_path / "wh.duckdb"
+    partners = landing.root / "partners"  # the music partner only: no video lands, and a feed going to zero is held
+    partners.mkdir()
+    shutil.copyfile(SAMPLES / "partners" / "melody-stream.yaml", partners / "melody-stream.yaml")
     result = CliRunner().invoke(
         app,
         ["run", "--date", "2026-11-24", "--landing", str(landing.root), "--warehouse", str(warehouse),
@@ -46,7 +49,7 @@ def test_a_failing_stage_exits_non_zero(landing, tmp_path):
     (landing.root / "registry.yaml").write_text("holders: [{id: Bad Id, kind: nowhere}]")
     result = CliRunner().invoke(
         app, ["run", "--date", "2026-11-24", "--landing", str(landing.root), "--warehouse", str(tmp_path / "w.duckdb")],
-        env={"MSDB_VAR_DIR": str(tmp_path / "var"), "MSDB_DELIVER": str(tmp_path / "out")},
+        env={"MSDB_VAR_DIR": str(tmp_path / "var"), "MSDB_DELIVER": str(tmp_path / "out"), "MSDB_PARTNERS": str(SAMPLES / "partners")},
     )  # fmt: skip
     assert result.exit_code == 1
     assert "RegistryError" in result.output
