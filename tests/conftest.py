@@ -139,6 +139,6 @@ def real_catalog_run(shared_data, tmp_path_factory) -> MsdbSettings:
         holder = "fuga" if "FUGA" in path.name else "ddex-profiles" if "Profile" in path.name else "umg"
         landing.add("music", holder, path)
     landing.add("video", "lifetime", shared_data / "adi" / "adi11_tvshow.xml")
-    settings = make_settings(root, landing.root)
+    settings = make_settings(root, landing.root, partners=SAMPLES / "partners")  # a run needs its contracts
     run_nightly(settings, SAMPLE_DATE)
     return settings
