@@ -21,6 +21,11 @@ class LandedFile:
     kind: str
     holder_id: str | None  # None when the file sits directly under <kind>/
 
+    @property
+    def source(self) -> str:
+        """`<kind>/<holder_id>` (or `<kind>` for a file directly under it): what one Airflow ingest task loads."""
+        return f"{self.kind}/{self.holder_id}" if self.holder_id else self.kind
+
 
 def discover(landing: Path) -> Iterator[LandedFile]:
     """Every file under a kind folder, in a stable order so that runs are reproducible."""
@@ -36,6 +41,14 @@ def discover(landing: Path) -> Iterator[LandedFile]:
                 continue
             holder_id = parts[0] if len(parts) > 1 else None
             yield LandedFile(path, path.relative_to(landing).as_posix(), kind, holder_id)
+
+
+def landed_sources(landing: Path, declared: list[tuple[str, str]]) -> list[str]:
+    """Every `<kind>/<holder_id>` a night may ingest: the declared holders of kinds that have a reader, and
+    whatever else has files in the landing (an undeclared holder's files are quarantined by its own task)."""
+    sources = {f"{kind}/{holder_id}" for kind, holder_id in declared if kind not in AWAITING_READER}
+    sources |= {item.source for item in discover(landing)}
+    return sorted(sources)
 
 
 def sha256_of(path: Path) -> str:
