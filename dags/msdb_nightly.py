@@ -22,7 +22,7 @@ logical-date order, whatever made them. Backfill: see `dags/README.md` for the d
 logs an alert and POSTs it to the `msdb_alerts` connection's webhook when there is one.
 
 **Pool.** Every stage writes the one DuckDB warehouse file, which takes one writer at a time:
-all tasks run in the pool `duckdb_writer` (1 slot), created with
+the stage tasks run in the pool `duckdb_writer` (1 slot), created with
 `airflow pools set duckdb_writer 1 "one writer on the MSDB DuckDB warehouse"`.
 
 **Configuration.** `MSDB_*` environment variables of the worker (`MSDB_LANDING`,
