@@ -2,8 +2,8 @@
 ### MSDB nightly
 
 Files landed by rights-holders and media become partner feeds:
-`claim_warehouse → ingest (one per rights-holder and publisher) → build → tag → similar → check →
-export (one per partner) → release_warehouse`, each a stage of `pipelines.nightly`, the same
+`claim_warehouse → ingest (one per rights-holder, publisher and advertiser) → build → tag → similar →
+ads → check → export (one per partner) → release_warehouse`, each a stage of `pipelines.nightly`, the same
 functions `msdb run` calls from a shell. The quality gate (`check`) runs after tag and similar:
 it checks the partner feeds as they will be delivered, tags and similar titles included.
 
@@ -49,6 +49,7 @@ DUCKDB_WRITER_POOL = "duckdb_writer"
 WAREHOUSE_MARTS = Asset(name="msdb_marts", uri="msdb://warehouse/marts")
 KANSEI_TAGS = Asset(name="msdb_kansei_tags", uri="msdb://warehouse/kansei")
 WORK_NEIGHBORS = Asset(name="msdb_work_neighbors", uri="msdb://warehouse/similarity")
+AD_MATCHES = Asset(name="msdb_ad_matches", uri="msdb://warehouse/similarity/ad_matches")
 PARTNER_FEEDS = AssetAlias(name="msdb_partner_feeds")
 
 
@@ -127,6 +128,12 @@ def msdb_nightly():
 
         return run_stage("similar", processing_day(dag_run))
 
+    @task(outlets=[AD_MATCHES])
+    def ads(dag_run=None) -> dict:
+        from pipelines.nightly import run_stage
+
+        return run_stage("ads", processing_day(dag_run))
+
     @task
     def check(dag_run=None) -> dict:
         from pipelines.nightly import run_stage
@@ -162,7 +169,7 @@ def msdb_nightly():
     claim >> [sources, partner_list]
     loaded = ingest.expand(source=sources)
     built = build()
-    loaded >> built >> tag() >> similar() >> check() >> (delivered := export.expand(partner_id=partner_list))
+    loaded >> built >> tag() >> similar() >> ads() >> check() >> (delivered := export.expand(partner_id=partner_list))
     delivered >> release_warehouse().as_teardown(setups=claim)
 
 

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="MSDB nightly pipeline: ingest → build → tag → similar → check → export.", no_args_is_help=True)
+app = typer.Typer(help="MSDB nightly pipeline: ingest → build → tag → similar → ads → check → export.", no_args_is_help=True)
 console = Console()
 
 # `msdb` exit codes (also in README and `msdb run --help`)
@@ -55,7 +55,7 @@ def _one_line(message: str) -> str:
 def options(
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error (before the command).")] = False,
 ) -> None:
-    """MSDB nightly pipeline: ingest → build → tag → similar → check → export."""
+    """MSDB nightly pipeline: ingest → build → tag → similar → ads → check → export."""
     global _debugging
 
     _debugging = _debugging or debug
@@ -161,6 +161,7 @@ def print_report(report) -> None:
     totals.add_row("works in warehouse / tagged", f"{_shown(report.works)} / {_shown(report.works_tagged)}")
     totals.add_row("articles in warehouse / tagged", f"{_shown(report.articles)} / {_shown(report.articles_tagged)}")
     totals.add_row("similar-work neighbours", _shown(report.neighbors))
+    totals.add_row("article → ad matches", _shown(report.ad_matches))
     totals.add_row("quality failures", f"[red]{len(report.quality_failures)}[/red]" if report.quality_failures else "0")
     conflicts = report.identifier_conflicts
     totals.add_row("identifier conflicts (both kept)", f"[yellow]{len(conflicts)}[/yellow]" if conflicts else "0")
@@ -258,7 +259,7 @@ def _print_partial_report(settings, logical_date: date) -> None:
 
 @app.command()
 def stage(
-    name: Annotated[str, typer.Argument(help="ingest, build, tag, similar, check or export")],
+    name: Annotated[str, typer.Argument(help="ingest, build, tag, similar, ads, check or export")],
     date_: DateOption = None,
     landing: LandingOption = None,
     warehouse: WarehouseOption = None,
@@ -489,6 +490,51 @@ def generate(
         _fail(str(exc), 1)
     console.print(*summary_tables(nights_written))
     console.print(f"landing: {out} (registry.yaml, partners/, generated.json)")
+
+
+ads_app = typer.Typer(help="Contextual ads: article → ad creative matching (pipelines/ads).", no_args_is_help=True)
+app.add_typer(ads_app, name="ads")
+
+
+@ads_app.command("eval")
+def ads_eval(
+    creatives: Annotated[Path, typer.Option("--creatives", exists=True, dir_okay=False, help="Creatives (JSON Lines) with \"expected\": [article categories].")],
+    livedoor: Annotated[Path, typer.Option("--livedoor", exists=True, file_okay=False, help="Articles in livedoor-corpus layout: <category>/<file>.txt.")],
+    warehouse: WarehouseOption = None,
+    date_: DateOption = None,
+    per_category: Annotated[int | None, typer.Option("--per-category", min=1, help="Only the first N articles of each category.")] = None,
+) -> None:
+    """For each creative, the share of the articles matched to it (top-1 per article) whose category it expects.
+
+    Prints per-creative and overall figures; stores the overall one in ops.model_evals when a warehouse is
+    configured (--warehouse or MSDB_WAREHOUSE).
+    """
+    import os
+
+    from pipelines.ads.evaluate import EVAL_METRIC, EVAL_MODEL, EvalInputError, evaluate, store_eval
+
+    settings = _settings(warehouse=warehouse)
+    try:
+        result = evaluate(settings, creatives, livedoor, per_category)
+    except EvalInputError as exc:
+        _fail(str(exc))
+    console.print(f"ads eval: {creatives} x {livedoor}", soft_wrap=True)
+    for c in result.creatives:
+        share = "-" if c.share is None else f"{c.share:.3f}"
+        console.print(
+            f"  {c.creative_id}: {share} ({c.expected_matched}/{c.matched} matched articles of "
+            f"{', '.join(c.expected) or 'no expected category'})",
+            soft_wrap=True,
+        )
+    expected_matched = sum(c.expected_matched for c in result.creatives if c.expected)
+    console.print(
+        f"overall {EVAL_METRIC}: {result.overall:.3f} ({expected_matched}/{result.matched} matched articles; "
+        f"macro {result.macro:.3f}; {result.articles_matched} of {result.articles} articles matched)",
+        soft_wrap=True,
+    )
+    if warehouse is not None or os.environ.get("MSDB_WAREHOUSE"):
+        store_eval(settings, result, _logical_date(date_), f"{creatives} x {livedoor}")
+        console.print(f"stored in ops.model_evals ({EVAL_MODEL}, {EVAL_METRIC}) of {settings.warehouse}")
 
 
 def main(argv: list[str] | None = None) -> int:

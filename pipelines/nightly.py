@@ -1,4 +1,4 @@
-"""The nightly run: ingest → build → tag → similar → check → export, each stage idempotent for its date.
+"""The nightly run: ingest → build → tag → similar → ads → check → export, each stage idempotent for its date.
 
 The gate (`check`) runs after `tag` and `similar` because partner feeds carry tags and similar titles: it
 validates the rows export will deliver, read from the same dbt model (`marts.partner_feed_works`).
@@ -27,7 +27,7 @@ from pipelines.warehouse.run_lock import run_lock
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "build", "tag", "similar", "check", "export")
+STAGES = ("ingest", "build", "tag", "similar", "ads", "check", "export")
 
 
 def _stage_function(name: str) -> Callable[[MsdbSettings, date], Any]:
@@ -52,6 +52,10 @@ def _stage_function(name: str) -> Callable[[MsdbSettings, date], Any]:
         from pipelines.similarity import run_similarity
 
         return run_similarity
+    if name == "ads":
+        from pipelines.ads import run_ads
+
+        return run_ads
     if name == "export":
         from pipelines.export import run_export
 
@@ -220,6 +224,7 @@ class NightlyReport:
     articles: int | None = None
     articles_tagged: int | None = None
     neighbors: int | None = None
+    ad_matches: int | None = None  # article → ad creative matches of the night (similarity.ad_matches)
     quality_failures: list[str] = field(default_factory=list)  # "suite: expectation(column) — what was observed"
     identifier_conflicts: list[str] = field(default_factory=list)  # "ICPN 4589...: Title A / Title B (holders)"
     deliveries: list[dict] = field(default_factory=list)
@@ -271,6 +276,7 @@ def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
         out.works_tagged = _count(con, "kansei.work_tags", "count(DISTINCT work_id)")
         out.articles_tagged = _count(con, "kansei.article_tags", "count(DISTINCT article_id)")
         out.neighbors = _count(con, "similarity.work_neighbors")
+        out.ad_matches = _count(con, "similarity.ad_matches")
         out.quality_failures = [
             f"{r[0]}: {r[1]}({r[2] or ''}) — {r[3]}"
             for r in con.execute(

@@ -6,6 +6,11 @@ holds a licence window of the contract (territory, commercial model, use type) i
 (bounds inclusive). Its `licence_windows` are those windows, one per territory × model × use type, so a
 partner sees that JP ends earlier than KR.
 
+The feed model keeps a Worldwide window as one entry (`territory` 'Worldwide' and its `excluded_territories`);
+it is expanded here, at delivery, to the contract's territories it covers: a contract territory T is covered
+by a window whose territory is T, or 'Worldwide' when T is a known country (`pipelines.territories`) the
+window does not exclude. So a partner receives per-territory windows, and only for its own territories.
+
 A row that breaks the contract is withheld from that partner, with its reason, and the rest is delivered: a
 required field missing, a licence window of the contract that ends before it starts, a window in a territory
 that does not exist, a malformed identifier. Only feed-level faults block a whole feed (see `pipelines.check`).
@@ -24,6 +29,7 @@ from datetime import date
 from typing import Any
 
 from pipelines.registry import PartnerContract
+from pipelines.territories import WORLDWIDE, country_codes
 
 FEED_MODEL = "marts.partner_feed_works"
 
@@ -191,6 +197,23 @@ class PartnerFeed:
         return con.execute(f"SELECT count(*) FROM ({self.withheld_sql})").fetchone()[0]
 
 
+def _contract_windows(contract: PartnerContract) -> str:
+    """SQL: the usable windows per contract territory they cover, sorted as the feed model lists windows
+    (territory, model, use, start, end; open bounds last). A Worldwide window covers each known country of the
+    contract it does not exclude; any other window its own territory."""
+    territories = sorted(set(contract.territories) - {WORLDWIDE})
+    known = set(country_codes())
+    countries = [t for t in territories if t in known]
+    covered = (
+        f"CASE WHEN w.territory = {sql_literal(WORLDWIDE)} "
+        f"THEN list_filter({_sql_list(countries)}, t -> NOT list_contains(w.excluded_territories, t)) "
+        f"WHEN list_contains({_sql_list(territories)}, w.territory) THEN [w.territory] "
+        f"ELSE []::VARCHAR[] END"
+    )
+    window = "{'territory': t, 'commercial_model': w.commercial_model, 'use_type': w.use_type, 'window_start': w.window_start, 'window_end': w.window_end}"
+    return f"list_sort(flatten(list_transform(usable_windows, w -> list_transform({covered}, t -> {window}))))"
+
+
 def _judged_sql(contract: PartnerContract, on: date, source: str, types: dict[str, str]) -> str:
     inverted = "(w.window_start IS NOT NULL AND w.window_end IS NOT NULL AND w.window_end < w.window_start)"
     day = sql_literal(on)
@@ -203,7 +226,7 @@ def _judged_sql(contract: PartnerContract, on: date, source: str, types: dict[st
             FROM {source} {kinds}
         ),
         in_territory AS (
-            SELECT *, list_filter(usable_windows, w -> list_contains({_sql_list(contract.territories)}, w.territory)) AS contract_windows
+            SELECT *, {_contract_windows(contract)} AS contract_windows
             FROM contracted
         ),
         dated AS (

@@ -52,6 +52,10 @@ class PartnerContract(BaseModel):
     commercial_models: list[str] = Field(default_factory=list)
     use_types: list[str] = Field(default_factory=list)
     format: Literal["jsonl"] = "jsonl"
+    formats: list[Literal["jsonl", "csv", "parquet"]] = Field(
+        default_factory=list,
+        description="Files of each delivery (each with <feed>.schema.json); empty: works.jsonl alone, as always.",
+    )
     required_fields: list[str] = Field(default_factory=list)
     neighbors: int = 10
 

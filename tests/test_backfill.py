@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
 DAYS = ["2026-11-24", "2026-11-25", "2026-11-26"]
+PARTNERS = ("cinema-now", "kizuna-ads", "melody-stream")  # the ledger's order within a day: the contracts'
 # What the catalog holds, less when each row was loaded (wall-clock columns no two passes share).
 COMPARED_TABLES = ["marts.dim_work", "marts.fct_licence_window", "kansei.work_tags", "similarity.work_neighbors"]
 LOAD_TIME_COLUMNS = {"ingested_at", "first_ingested_at", "last_ingested_at", "loaded_at"}
@@ -85,7 +86,7 @@ def passes(tmp_path_factory) -> dict:
 
 
 def test_backfill_runs_each_day_whole_in_order(passes):
-    stages = ["ingest", "build", "tag", "similar", "check", "export"]
+    stages = ["ingest", "build", "tag", "similar", "ads", "check", "export"]
     assert passes["after_first"]["stage_days"] == [(day, stage) for day in DAYS for stage in stages]
     day_lines = [line.split(":")[0] for line in passes["first"].stdout.splitlines() if line[:4] == "2026"]
     assert day_lines == DAYS
@@ -100,7 +101,7 @@ def test_backfill_delivers_each_partner_feed_of_each_day(passes):
     assert b"JPSK02600001" in files["melody-stream/works/2026-11-24/works.jsonl"][0]
     first_ledger = passes["after_first"]["ledger"]
     assert [(day, partner, status) for day, partner, _, status, _ in first_ledger] == [
-        (day, partner, "delivered") for day in DAYS for partner in ("cinema-now", "melody-stream")
+        (day, partner, "delivered") for day in DAYS for partner in PARTNERS
     ]
 
 
@@ -120,7 +121,7 @@ def test_second_backfill_delivers_nothing_new(passes):
     assert second[: len(first)] == first
     again = second[len(first) :]
     assert [(day, partner, status) for day, partner, _, status, _ in again] == [
-        (day, partner, "already_delivered") for day in DAYS for partner in ("cinema-now", "melody-stream")
+        (day, partner, "already_delivered") for day in DAYS for partner in PARTNERS
     ]
     # the ledger names the very manifests the first pass delivered
     assert [sha for *_, sha in again] == [sha for *_, sha in first]

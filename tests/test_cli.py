@@ -97,7 +97,7 @@ def test_run_exits_3_and_names_the_blocked_feed_and_skipped_files(copy_run, tmp_
     assert result.exit_code == EXIT_FEED_BLOCKED == 3, result.output
     assert "blocked feed melody-stream/works: quality gate failed: partner:melody-stream" in result.output
     assert "partner:melody-stream: expect_column_to_exist(isan) — column isan is missing" in result.output
-    assert "files skipped as already loaded: 6" in result.output
+    assert "files skipped as already loaded: 10" in result.output
     assert "music/sakura-records/2026-11-24/ERN43_SKR0001.xml" in result.output
     assert "NaN" not in result.output
 

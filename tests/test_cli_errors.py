@@ -35,7 +35,7 @@ def test_an_unknown_stage_is_a_usage_error(tmp_path):
     result = msdb("stage", "bogus", cwd=tmp_path)
     assert result.returncode == 2
     assert one_error_line(result) == (
-        "msdb: error: Invalid value for NAME: unknown stage 'bogus': one of ingest, build, tag, similar, check, export"
+        "msdb: error: Invalid value for NAME: unknown stage 'bogus': one of ingest, build, tag, similar, ads, check, export"
     )
 
 

@@ -27,6 +27,10 @@ def test_every_sample_file_is_loaded_and_reconciles(sample_run):
         "SELECT file_path, status, records_found, records_loaded, records_quarantined FROM ops.ingest_files ORDER BY file_path",
     )
     assert [f[0] for f in files] == [
+        "ads/aoba-fashion/2026-11-24/creatives.jsonl",
+        "ads/hibiki-audio/2026-11-24/creatives.jsonl",
+        "ads/mori-coffee/2026-11-24/creatives.jsonl",
+        "ads/yamabiko-travel/2026-11-24/creatives.jsonl",
         "articles/harbour-review/2026-11-24.jsonl",
         "articles/tokyo-lifestyle/2026-11-24.jsonl",
         "articles/tokyo-lifestyle/livedoor-style/column-0001.txt",
@@ -114,21 +118,21 @@ def test_feeds_are_licensed_complete_and_manifested(sample_run):
     video = [json.loads(line) for line in (root / "cinema-now/works/2026-11-24/works.jsonl").read_text().splitlines()]
     assert sorted(v["provider_asset_id"] for v in video) == ["AOZT0000000000000001", "AOZT0000000000000002"]
     ledger = query(sample_run, "SELECT partner_id, status, row_count FROM exports.delivery_ledger ORDER BY partner_id")
-    assert ledger == [("cinema-now", "delivered", 2), ("melody-stream", "delivered", 9)]
+    assert ledger == [("cinema-now", "delivered", 2), ("kizuna-ads", "delivered", 63), ("melody-stream", "delivered", 9)]
 
 
 def test_summary_reads_the_run_back(sample_run):
     summary = report(sample_run, SAMPLE_DATE)
-    assert {r["kind"]: r["records_loaded"] for r in summary.ingest} == {"articles": 13, "music": 19, "video": 2}
+    assert {r["kind"]: r["records_loaded"] for r in summary.ingest} == {"ads": 34, "articles": 13, "music": 19, "video": 2}
     assert summary.works == 13 and summary.works_tagged == 13 and summary.articles == 13
-    assert [d["status"] for d in summary.deliveries] == ["delivered", "delivered"]
+    assert [d["status"] for d in summary.deliveries] == ["delivered", "delivered", "delivered"]
     assert summary.failed_stages == [] and summary.quality_failures == []
     assert summary.skipped_files == [] and summary.withheld == [] and summary.blocked_feeds == []
 
 
 def test_the_gate_runs_after_tag_and_similar_on_what_export_delivers(sample_run):
     stages = query(sample_run, "SELECT stage FROM ops.stage_runs WHERE logical_date = ? ORDER BY started_at", [SAMPLE_DATE])
-    assert [s for (s,) in stages] == ["ingest", "build", "tag", "similar", "check", "export"]
+    assert [s for (s,) in stages] == ["ingest", "build", "tag", "similar", "ads", "check", "export"]
     # the partner suite saw the rows export wrote, tags and similar titles included
     seen = query(
         sample_run,
@@ -157,8 +161,12 @@ def test_a_second_run_of_the_same_date_changes_nothing(copy_run, sample_run):
     second = run_nightly(again, SAMPLE_DATE)
     after = {p.relative_to(deliveries): p.read_bytes() for p in deliveries.rglob("*") if p.is_file()}
     assert after == before  # never overwritten
-    assert [d["status"] for d in second.deliveries] == ["already_delivered", "already_delivered"]
+    assert [d["status"] for d in second.deliveries] == ["already_delivered"] * 3
     assert second.skipped_files == [
+        "ads/aoba-fashion/2026-11-24/creatives.jsonl",
+        "ads/hibiki-audio/2026-11-24/creatives.jsonl",
+        "ads/mori-coffee/2026-11-24/creatives.jsonl",
+        "ads/yamabiko-travel/2026-11-24/creatives.jsonl",
         "articles/harbour-review/2026-11-24.jsonl",
         "articles/tokyo-lifestyle/2026-11-24.jsonl",
         "articles/tokyo-lifestyle/livedoor-style/column-0001.txt",

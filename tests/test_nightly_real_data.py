@@ -27,7 +27,7 @@ def test_japanese_album_release_and_its_licence(real_run):
         windows = con.execute(
             """
             SELECT DISTINCT l.territory, l.commercial_model, l.use_type, l.window_start, l.window_end
-            FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id)
+            FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id)
             WHERE w.isrc = 'JPTO09404900' AND l.commercial_model = 'SubscriptionModel'
             ORDER BY ALL
             """

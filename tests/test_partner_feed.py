@@ -2,7 +2,8 @@
 
 The contract is applied in SQL; each case runs it over a table shaped like the feed model. A property test
 compares it with `reference_feed`, the Python reading of the contract the feed was cut by before it moved
-to SQL (kept here as the specification).
+to SQL (kept here as the specification), applied to the windows expanded per country as the feed model held
+them before a Worldwide window became one entry (`per_country`): what partners receive did not change.
 """
 
 from __future__ import annotations
@@ -19,10 +20,14 @@ from hypothesis import strategies as st
 
 from pipelines.partner_feed import WORKS_FEED_COLUMNS, partner_feed
 from pipelines.registry import PartnerContract
+from pipelines.territories import country_codes
 
 ON = date(2026, 11, 25)
 
-WINDOW = "STRUCT(territory VARCHAR, commercial_model VARCHAR, use_type VARCHAR, window_start DATE, window_end DATE, is_known_territory BOOLEAN)"
+WINDOW = (
+    "STRUCT(territory VARCHAR, commercial_model VARCHAR, use_type VARCHAR, window_start DATE, window_end DATE, "
+    "is_known_territory BOOLEAN, excluded_territories VARCHAR[])"
+)
 FEED_TABLE = f"""
     CREATE TABLE feed_works (
         work_id VARCHAR, kind VARCHAR, rights_holder_id VARCHAR, isrc VARCHAR, icpn VARCHAR, grid VARCHAR,
@@ -68,10 +73,12 @@ def contract(**overrides) -> PartnerContract:
     return PartnerContract(**(values | overrides))
 
 
-def window(territory: str, start: date, end: date | None, model="SubscriptionModel", use="Stream", known=True) -> dict:
+def window(
+    territory: str, start: date, end: date | None, model="SubscriptionModel", use="Stream", known=True, excluded=()
+) -> dict:
     return {
         "territory": territory, "commercial_model": model, "use_type": use,
-        "window_start": start, "window_end": end, "is_known_territory": known,
+        "window_start": start, "window_end": end, "is_known_territory": known, "excluded_territories": list(excluded),
     }  # fmt: skip
 
 
@@ -95,6 +102,30 @@ def test_each_territory_keeps_its_own_window():
         {"territory": "JP", "commercial_model": "SubscriptionModel", "use_type": "Stream", "start": date(2026, 11, 1), "end": date(2026, 11, 30)},
         {"territory": "KR", "commercial_model": "SubscriptionModel", "use_type": "Stream", "start": date(2026, 10, 1), "end": date(2027, 3, 31)},
     ]  # fmt: skip
+
+
+def test_a_worldwide_window_is_delivered_per_contract_territory_it_does_not_exclude():
+    row, reasons = feed_row(
+        work(
+            window("KR", date(2026, 10, 1), date(2027, 3, 31)),
+            window("Worldwide", date(2026, 1, 1), None, excluded=["GB", "KR"]),
+        ),
+        contract(territories=["US", "KR", "JP", "GB", "XX"]),
+        ON,
+    )
+    assert reasons == []
+    assert row["territories"] == ["JP", "KR", "US"]  # GB excluded; XX is no country Worldwide covers
+    assert row["licence_windows"] == [
+        {"territory": "JP", "commercial_model": "SubscriptionModel", "use_type": "Stream", "start": date(2026, 1, 1), "end": None},
+        {"territory": "KR", "commercial_model": "SubscriptionModel", "use_type": "Stream", "start": date(2026, 10, 1), "end": date(2027, 3, 31)},
+        {"territory": "US", "commercial_model": "SubscriptionModel", "use_type": "Stream", "start": date(2026, 1, 1), "end": None},
+    ]  # fmt: skip
+
+
+def test_an_inverted_worldwide_window_is_reported_in_each_contract_territory():
+    row, reasons = feed_row(work(window("Worldwide", date(2026, 11, 20), date(2026, 11, 19), excluded=["JP"])), contract(), ON)
+    assert row is None
+    assert reasons == ["licence window KR SubscriptionModel/Stream 2026-11-20..2026-11-19 ends before it starts"]
 
 
 @pytest.mark.parametrize(
@@ -195,16 +226,36 @@ def reference_feed(works: list[dict], contract: PartnerContract, on: date) -> tu
     return rows, withheld
 
 
+def listing_order(w: dict) -> tuple:
+    """How the feed model orders a work's windows: territory, model, use, start, end (open bounds last)."""
+    bounds = [(w[k] is None, w[k] or date.min) for k in ("window_start", "window_end")]
+    return (w["territory"], w["commercial_model"], w["use_type"], *bounds)
+
+
+def per_country(windows: list[dict]) -> list[dict]:
+    """The windows as the feed model listed them before Worldwide stayed one entry: a Worldwide window once per
+    country of the seed it does not exclude."""
+    countries = [
+        {**w, "territory": country, "excluded_territories": []}
+        for w in windows
+        if w["territory"] == "Worldwide"
+        for country in country_codes()
+        if country not in w["excluded_territories"]
+    ]
+    return sorted([w for w in windows if w["territory"] != "Worldwide"] + countries, key=listing_order)
+
+
 DAYS = st.one_of(st.none(), st.integers(-3, 3).map(lambda d: ON + timedelta(days=d)))
 
 
 @st.composite
 def windows(draw) -> dict:
-    territory = draw(st.sampled_from(["JP", "KR", "US", "XX"]))
+    territory = draw(st.sampled_from(["JP", "KR", "US", "XX", "Worldwide"]))
+    excluded = draw(st.lists(st.sampled_from(["JP", "KR"]), unique=True)) if territory == "Worldwide" else []
     return {
         "territory": territory, "commercial_model": draw(st.sampled_from(["SubscriptionModel", "PayAsYouGoModel"])),
         "use_type": draw(st.sampled_from(["Stream", "PermanentDownload"])), "window_start": draw(DAYS),
-        "window_end": draw(DAYS), "is_known_territory": territory != "XX",
+        "window_end": draw(DAYS), "is_known_territory": territory != "XX", "excluded_territories": sorted(excluded),
     }  # fmt: skip
 
 
@@ -218,7 +269,7 @@ def catalogs(draw) -> list[dict]:
             "title": "Kaze no Michi", "title_ja": draw(st.sampled_from([None, "", "風の道"])),
             "isrc": draw(st.sampled_from([None, "JPZZ02600001", "JP-ZZ0-26-00001", "x'y"])), "icpn": None,
             "genres": draw(st.sampled_from([None, [], ["J-Pop"]])),
-            "licence_windows": draw(st.lists(windows(), max_size=4)),
+            "licence_windows": sorted(draw(st.lists(windows(), max_size=4)), key=listing_order),
             "kansei_tags": draw(st.sampled_from([[], [{"tag_id": "calm", "score": 0.5}]])),
             "similar_works": [
                 {"work_id": other, "rank": rank, "score": 1.0 / rank}
@@ -233,7 +284,7 @@ def catalogs(draw) -> list[dict]:
 def contracts(draw) -> PartnerContract:
     return contract(
         work_kinds=draw(st.sampled_from([[], ["recording"], ["recording", "release"]])),
-        territories=draw(st.lists(st.sampled_from(["JP", "KR", "US", "XX"]), min_size=1, max_size=3, unique=True)),
+        territories=draw(st.lists(st.sampled_from(["JP", "KR", "US", "XX", "Worldwide"]), min_size=1, max_size=3, unique=True)),
         commercial_models=draw(st.sampled_from([[], ["SubscriptionModel"]])),
         use_types=draw(st.sampled_from([[], ["Stream"]])),
         required_fields=draw(st.sampled_from([[], ["work_id", "title_ja"], ["genres", "kansei_tags", "territories", "isan"]])),
@@ -244,7 +295,8 @@ def contracts(draw) -> PartnerContract:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(works=catalogs(), partner=contracts(), on=st.integers(-2, 2).map(lambda d: ON + timedelta(days=d)))
 def test_the_sql_feed_delivers_and_withholds_what_the_python_reading_did(works, partner, on):
-    assert cut(works, partner, on) == reference_feed(works, partner, on)
+    per_country_works = [work | {"licence_windows": per_country(work["licence_windows"])} for work in works]
+    assert cut(works, partner, on) == reference_feed(per_country_works, partner, on)
 
 
 def test_similar_works_keep_only_neighbours_delivered_to_the_partner():

@@ -9,13 +9,14 @@
     takedowns by file_id, and the fingerprint must not depend on licence_term_id keeping the file in its hash.
     Two builds over the same terms of a work give the same fingerprint, and any change to them a different one.
     Changing what goes into the fingerprint changes it for every work: the next incremental night merges every
-    work again, which is also how a change to the merge logic itself reaches works whose terms did not change.
+    work again, which is also how a change to the merge logic itself reaches works whose terms did not change:
+    the leading tag names the merge logic ('cells': territories as cells, Worldwide one row), change it with it.
 
     delete_works_not_in(keep): a pre-hook deleting, on an incremental run, the works that are no longer in
     `keep` (delete+insert only replaces works that still have rows).
 -#}
 {% macro licence_terms_fingerprint(terms) -%}
-    md5(string_agg(
+    md5('cells:' || string_agg(
         {{ terms }}.licence_term_id
             || '|' || coalesce(cast({{ terms }}.file_id as varchar), '')
             || '|' || coalesce(cast({{ terms }}.granted_at as varchar), '')

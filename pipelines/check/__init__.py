@@ -31,6 +31,7 @@ from pathlib import Path
 from pipelines.check import sql_expectations
 from pipelines.partner_feed import sql_literal
 from pipelines.settings import MsdbSettings
+from pipelines.territories import WORLDWIDE, country_codes
 from pipelines.warehouse import writer
 
 log = logging.getLogger(__name__)
@@ -63,17 +64,26 @@ class CheckSummary:
 
 
 def iso_country_codes(dbt_project_dir: Path) -> list[str]:
-    lines = (dbt_project_dir / "seeds" / "iso_3166_countries.csv").read_text(encoding="utf-8").splitlines()[1:]
-    return [line.split(",", 1)[0] for line in lines if line]
+    return list(country_codes(dbt_project_dir))
+
+
+# value sets a suite names by placeholder, so suite and dbt seed never disagree
+VALUE_SETS = {
+    "$iso_3166_countries": iso_country_codes,
+    # a licence window's territory: a country, or Worldwide (every country but its excluded_territories)
+    "$licence_territories": lambda dbt_project_dir: [*iso_country_codes(dbt_project_dir), WORLDWIDE],
+}
 
 
 def _resolve_placeholders(expectations: list[dict], dbt_project_dir: Path) -> list[dict]:
-    """`"value_set": "$iso_3166_countries"` → the codes of the dbt seed, so suite and seed never disagree."""
+    """`"value_set": "$iso_3166_countries"` → the codes of the dbt seed; `"$licence_territories"` → those and
+    'Worldwide'."""
     resolved = []
     for expectation in expectations:
         kwargs = dict(expectation.get("kwargs", {}))
-        if kwargs.get("value_set") == "$iso_3166_countries":
-            kwargs["value_set"] = iso_country_codes(dbt_project_dir)
+        value_set = kwargs.get("value_set")
+        if isinstance(value_set, str) and value_set in VALUE_SETS:
+            kwargs["value_set"] = VALUE_SETS[value_set](dbt_project_dir)
         resolved.append({**expectation, "kwargs": kwargs})
     return resolved
 
@@ -284,6 +294,11 @@ def _suites_and_relations(con, settings: MsdbSettings, logical_date: date) -> li
 
     work = [(spec, suite_sql(con, spec)) for spec in load_suites(settings)]
     for spec, contract in partner_suites(settings):
+        if contract.feed == "ad_matches":  # an ad platform's rows: the night's article → creative matches
+            from pipelines.ads.feed import feed_sql
+
+            work.append((spec, feed_sql(con, logical_date)))
+            continue
         work.append((spec, partner_feed(con, contract, delivery_date(logical_date)).delivered_sql))
     return work
 

@@ -2,7 +2,8 @@
 
 Layout (local folder or S3, the same keys): `<partner_id>/<feed>/<logical_date>/works.jsonl`, then
 `manifest.json` (files, row counts, sha256) written last: a partner reads a delivery only once its manifest
-is there. A feed whose quality gate failed is not written; the ledger says why. Rows that break a partner's
+is there. A contract naming `formats` gets a file per format (`works.jsonl`, `works.csv`, `works.parquet`) and
+`works.schema.json` (`pipelines.export.formats`) before the manifest. A feed whose quality gate failed is not written; the ledger says why. Rows that break a partner's
 contract are withheld from that partner (`exports.withheld_rows`: work id and reason) and the rest delivered.
 
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
@@ -50,13 +53,18 @@ class ExportSummary:
     deliveries: list[Delivery] = field(default_factory=list)
 
 
-def _jsonl_line(row: dict, labels: dict[str, tuple[str, str]]) -> str:
+def labelled_row(row: dict, labels: dict[str, tuple[str, str]]) -> dict:
+    """A works-feed row as delivered: each kansei tag with its English and Japanese label."""
     row = dict(row)
     row["kansei_tags"] = [
         {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
         for t in row["kansei_tags"]
     ]
-    return json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")) + "\n"
+    return row
+
+
+def _jsonl_line(row: dict, labels: dict[str, tuple[str, str]]) -> str:
+    return json.dumps(labelled_row(row, labels), ensure_ascii=False, default=str, separators=(",", ":")) + "\n"
 
 
 def write_jsonl(fh: BinaryIO, con, feed: PartnerFeed, labels: dict[str, tuple[str, str]], batch_rows: int) -> dict:
@@ -72,6 +80,11 @@ def write_jsonl(fh: BinaryIO, con, feed: PartnerFeed, labels: dict[str, tuple[st
     return {"name": "works.jsonl", "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
 
 
+def _row_count(files: list[dict]) -> int:
+    """A delivery's rows: each format's file holds them all (the schema file none)."""
+    return max((f["rows"] for f in files), default=0)
+
+
 def _manifest(contract: PartnerContract, logical_date: date, files: list[dict], version: str) -> bytes:
     manifest = {
         "partner_id": contract.partner_id,
@@ -80,7 +93,7 @@ def _manifest(contract: PartnerContract, logical_date: date, files: list[dict], 
         "delivery_date": delivery_date(logical_date).isoformat(),
         "delivery_type": "full",
         "files": files,
-        "row_count": sum(f["rows"] for f in files),
+        "row_count": _row_count(files),
         "model_version": version,
     }
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
@@ -97,6 +110,26 @@ def _put_feed(target, key: str, write) -> dict:
         if not entry or target.sha256(key) != entry["sha256"]:
             raise DeliveryConflict(f"{exc} exists with other content and no manifest") from exc
     return entry
+
+
+def _delivery_files(target, prefix: str):
+    """`open_file` for `pipelines.export.formats.write_feed` over a delivery target: each file appears whole and
+    only if absent; an identical leftover of an interrupted attempt is accepted, a different one is not."""
+    from pipelines.export.formats import CountingWriter
+
+    @contextmanager
+    def open_file(name: str) -> Iterator[BinaryIO]:
+        key = f"{prefix}/{name}"
+        written = None
+        try:
+            with target.writing(key) as fh:
+                written = CountingWriter(fh)
+                yield written
+        except AlreadyExists as exc:
+            if written is None or target.sha256(key) != written.digest.hexdigest():
+                raise DeliveryConflict(f"{exc} exists with other content and no manifest") from exc
+
+    return open_file
 
 
 def blocked_for(con, logical_date: date) -> set[str]:
@@ -131,17 +164,50 @@ def deliver_partner(con, settings: MsdbSettings, contract: PartnerContract, logi
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"quality gate failed: {', '.join(held)}")
     if target.exists(manifest_key):
         return Delivery(contract.partner_id, contract.feed, "already_delivered", target.uri(manifest_key))
+    if contract.feed == "ad_matches":
+        return _deliver_ad_matches(con, settings, contract, logical_date, target, prefix)
     if contract.feed != "works":
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
     taxonomy = load_taxonomy(settings.models_dir)
     labels = {t.id: (t.label_en, t.label_ja) for t in taxonomy.tags}
     feed = partner_feed(con, contract, delivery_date(logical_date)).materialised(con, "export_partner_feed")
-    entry = _put_feed(
-        target, f"{prefix}/works.jsonl", lambda fh: write_jsonl(fh, con, feed, labels, settings.export_batch_rows)
-    )
-    target.put_new(manifest_key, _manifest(contract, logical_date, [entry], model_version(settings)))
+    if contract.formats and contract.formats != ["jsonl"]:
+        from pipelines.export.feed_schema import WORKS
+        from pipelines.export.formats import write_feed
+
+        batches = ([labelled_row(row, labels) for row in batch] for batch in feed.batches(con, settings.export_batch_rows))
+        files = [spec.entry() for spec in write_feed(batches, WORKS, contract.formats, _delivery_files(target, prefix))]
+    else:
+        files = [
+            _put_feed(
+                target, f"{prefix}/works.jsonl", lambda fh: write_jsonl(fh, con, feed, labels, settings.export_batch_rows)
+            )
+        ]
+    target.put_new(manifest_key, _manifest(contract, logical_date, files, model_version(settings)))
     withheld = _record_withheld(con, feed, logical_date)
-    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=entry["rows"], withheld=withheld)
+    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=_row_count(files), withheld=withheld)
+
+
+def _deliver_ad_matches(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, target, prefix: str) -> Delivery:
+    """An ad platform's feed: the night's article → creative matches (`pipelines.ads.feed`)."""
+    from pipelines.ads.feed import FEED_FILE, feed_model_version, write_ad_matches
+
+    if contract.formats and contract.formats != ["jsonl"]:
+        from pipelines.ads.feed import ad_match_batches
+        from pipelines.export.feed_schema import AD_MATCHES
+        from pipelines.export.formats import write_feed
+
+        batches = ad_match_batches(con, logical_date, settings.export_batch_rows)
+        files = [spec.entry() for spec in write_feed(batches, AD_MATCHES, contract.formats, _delivery_files(target, prefix))]
+    else:
+        files = [
+            _put_feed(
+                target, f"{prefix}/{FEED_FILE}", lambda fh: write_ad_matches(fh, con, logical_date, settings.export_batch_rows)
+            )
+        ]
+    manifest_key = f"{prefix}/manifest.json"
+    target.put_new(manifest_key, _manifest(contract, logical_date, files, feed_model_version(con, logical_date)))
+    return Delivery(contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=_row_count(files))
 
 
 def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date) -> list:
@@ -158,7 +224,7 @@ def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_d
         delivery.uri,
         hashlib.sha256(manifest).hexdigest() if manifest else "",
         json.dumps(files),
-        sum(f["rows"] for f in files),
+        _row_count(files),
         delivery.status,
         delivery.reason,
         datetime.now(UTC),

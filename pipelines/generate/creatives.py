@@ -1,8 +1,10 @@
 """Ad creatives as JSON Lines under `<landing>/ads/<advertiser_id>/<date>/`, one object per creative.
 
-Fields: advertiser_id, campaign_id, creative_id, language, headline, body, landing_url, target_kansei_tags
-(absent on about a third), iab_categories, brand_safety_exclusions, flight_start, flight_end. Tags are ids of
-models/kansei/taxonomy.yaml; IAB ids are IAB Content Taxonomy 1.0 tier-1 categories.
+The shape of pipelines/ingest/ad_creative.schema.json: advertiser_id, campaign_id, creative_id, language,
+headline, body, landing_url, target_kansei_tags (absent on about a third), iab_categories,
+brand_safety_exclusions ({categories, risk_levels}), flight_start, flight_end. Tags are ids of
+models/kansei/taxonomy.yaml; IAB ids are Unique IDs of the IAB Content Taxonomy 3.1 (models/iab/). Every flight
+is in progress on the night that delivers it (it may have started up to 29 days before), so ingest loads all.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 # advertiser → (IAB categories, kansei tags it targets, Japanese and English copy)
 THEMES = {
     "hanami-travel": (
-        ["IAB20"],
+        ["653", "655"],  # Travel, Travel Locations
         ["scene.travel", "scene.seaside", "mood.calm", "impression.cozy"],
         [
             ("{season}の温泉旅へ", "山あいの宿で、ゆっくり流れる時間を。早期予約で特典付き。"),
@@ -28,7 +30,7 @@ THEMES = {
         ],
     ),
     "kissa-coffee": (
-        ["IAB8"],
+        ["210", "222"],  # Food & Drink, Non-Alcoholic Beverages
         ["theme.food", "impression.cozy", "mood.nostalgic", "scene.morning"],
         [
             ("自家焙煎の{season}ブレンド", "懐かしい喫茶店の味を、ご自宅で。"),
@@ -40,7 +42,7 @@ THEMES = {
         ],
     ),
     "aoba-fashion": (
-        ["IAB18"],
+        ["552", "560"],  # Style & Fashion, Women's Fashion
         ["theme.fashion", "impression.stylish", "scene.winter", "mood.uplifting"],
         [
             ("{season}の新作ニット", "今年の主役はボルドー。軽くて暖かい一枚を。"),
@@ -54,7 +56,12 @@ THEMES = {
 }
 SEASONS_JA = ["春", "夏", "秋", "冬"]
 SEASONS_EN = ["spring", "summer", "autumn", "winter"]
-EXCLUSIONS = [[], ["IAB7-39"], ["IAB11", "IAB25"], ["IAB26"]]
+EXCLUSIONS = [
+    {},
+    {"categories": ["v9i3On"]},  # Sensitive Topics
+    {"categories": ["380", "381"], "risk_levels": ["high"]},  # Crime, Disasters
+    {"risk_levels": ["medium", "high"]},
+]
 
 
 def creative(number: int, advertiser: str, rng: random.Random, day: date) -> dict:
@@ -79,5 +86,5 @@ def creative(number: int, advertiser: str, rng: random.Random, day: date) -> dic
         "iab_categories": iab,
         "brand_safety_exclusions": rng.choice(EXCLUSIONS),
         "flight_start": start.isoformat(),
-        "flight_end": (start + timedelta(days=14 + rng.randrange(90))).isoformat(),
+        "flight_end": (day + timedelta(days=7 + rng.randrange(83))).isoformat(),
     }

@@ -250,7 +250,7 @@ def write_task(task, request: Request) -> Written:
                     json.dumps(creatives.creative(number, advertiser, rng, task.day), ensure_ascii=False)
                     + "\n"
                 )
-        written.items = len(task.numbers)
+        written.items = written.records = len(task.numbers)
     written.bytes = path.stat().st_size
     return written
 

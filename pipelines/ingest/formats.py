@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from pipelines.ingest import adi, articles, catalog_template, ddex, ern3, mead, xmlsafe
+from pipelines.ingest import ad_creatives, adi, articles, catalog_template, ddex, ern3, mead, xmlsafe
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 
 Adapter = Callable[[Path, FileContext], Iterator[Record | Quarantined]]
@@ -70,4 +70,6 @@ def choose(kind: str, path: Path) -> tuple[str, Adapter]:
             return "html-page", articles.parse_html_page
         if suffix in feeds.FEED_SUFFIXES:
             return feeds.feed_format(path), feeds.parse
+    if kind == "ads" and suffix == ".jsonl":
+        return "ad-creatives-jsonl", ad_creatives.parse
     raise RejectedFile(f"no reader for {kind} files with extension {suffix or '(none)'!r}")

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 KINDS = ("music", "video", "articles", "ads")
-# Kinds that may land but have no reader yet (ad creatives: issue 12). Their files are left untouched, neither
-# recorded nor quarantined, so the night that brings a reader loads them as new files.
-AWAITING_READER = ("ads",)
+# Kinds that may land but have no reader yet. Their files are left untouched, neither recorded nor quarantined,
+# so the night that brings a reader loads them as new files. (Ad creatives have had theirs since issue 12.)
+AWAITING_READER: tuple[str, ...] = ()
 IGNORED_NAMES = {"README.md", "LICENSE.txt", ".DS_Store"}
 
 

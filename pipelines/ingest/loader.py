@@ -211,7 +211,7 @@ def ingest_file(
         con.commit()
         return outcome
 
-    ctx = FileContext(landed.path, landed.relative_path, file_id, landed.kind, holder, report_dir)
+    ctx = FileContext(landed.path, landed.relative_path, file_id, landed.kind, holder, report_dir, logical_date)
     read = Tally()
     file_format = "unknown"
     con.begin()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ class FileContext:
     kind: str
     holder: Holder | HolderRef
     report_dir: Path | None = None  # where adapters that answer the sender (catalog template) write reports
+    logical_date: date | None = None  # the night loading the file (ad creatives: a flight that has ended)
 
     def provenance(self, position: str) -> dict[str, Any]:
         return {

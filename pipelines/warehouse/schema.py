@@ -299,6 +299,28 @@ CREATE TABLE IF NOT EXISTS raw.catalog_works (
     row_as_delivered JSON
 );
 
+-- Ad creatives (issue 12): one row per creative line of ads/<advertiser_id>/<date>/*.jsonl that passed its
+-- schema, IAB and flight checks (the refused ones are in ops.quarantine).
+CREATE TABLE IF NOT EXISTS raw.ad_creatives (
+    {PROVENANCE},
+    line_number INTEGER NOT NULL,      -- 1-based line of the file (record_position says 'line N')
+    advertiser_id VARCHAR NOT NULL,
+    campaign_id VARCHAR NOT NULL,
+    creative_id VARCHAR NOT NULL,
+    language VARCHAR NOT NULL,
+    headline VARCHAR NOT NULL,
+    body VARCHAR NOT NULL,
+    landing_url VARCHAR NOT NULL,
+    target_kansei_tags VARCHAR[],      -- models/kansei/taxonomy.yaml ids; empty when the creative names none
+    iab_categories VARCHAR[] NOT NULL, -- IAB Content Taxonomy 3.1 Unique IDs
+    excluded_categories VARCHAR[],     -- brand-safety exclusions: IAB ids (with their descendants)
+    excluded_risk_levels VARCHAR[],    -- brand-safety exclusions: article levels (low, medium, high)
+    flight_start DATE NOT NULL,        -- Asia/Tokyo days, both included
+    flight_end DATE NOT NULL,
+    creative_as_delivered JSON,
+    ingested_at TIMESTAMPTZ NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS ops.ingest_files (
     file_id VARCHAR NOT NULL,
     file_path VARCHAR NOT NULL,
@@ -442,6 +464,52 @@ CREATE TABLE IF NOT EXISTS similarity.work_vectors_state (
     vector_sha256 VARCHAR NOT NULL,    -- of the domain, the embedded text's hash and the kansei tag profile
     model_version VARCHAR NOT NULL,    -- embedding model, neighbour count and blend weights the rows depend on
     logical_date DATE NOT NULL         -- the night this fingerprint was first seen
+);
+
+-- The ads stage (pipelines/ads): what each article is about (IAB Content Taxonomy 3.1), how safe it is for a
+-- brand, and the creatives matched to it. Context only: no user, cookie or history is ever read.
+CREATE TABLE IF NOT EXISTS similarity.article_ad_vectors (
+    article_id VARCHAR NOT NULL,
+    text_sha256 VARCHAR NOT NULL,      -- the text classified; an article is classified again only when it changes
+    model_version VARCHAR NOT NULL,
+    embedding FLOAT[] NOT NULL,        -- multilingual USE v3 (512), of title and body head
+    logical_date DATE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS similarity.article_iab (
+    article_id VARCHAR NOT NULL,
+    iab_id VARCHAR NOT NULL,           -- IAB Content Taxonomy 3.1 Unique ID
+    iab_name VARCHAR NOT NULL,
+    iab_path VARCHAR NOT NULL,         -- 'Sports > Soccer'
+    rank INTEGER NOT NULL,             -- 1 = the article's main category
+    score DOUBLE NOT NULL,             -- 0..1
+    source VARCHAR NOT NULL,           -- embedding, keyword, embedding+keyword
+    model_version VARCHAR NOT NULL,
+    logical_date DATE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS similarity.article_brand_safety (
+    article_id VARCHAR NOT NULL,
+    level VARCHAR NOT NULL,            -- low, medium, high, floor (floor: never beside any ad)
+    reasons VARCHAR[] NOT NULL,        -- what raised it: 'keyword 殺人 (high)', 'IAB 380 Crime (high)'
+    model_version VARCHAR NOT NULL,
+    logical_date DATE NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS similarity.ad_matches (
+    article_id VARCHAR NOT NULL,
+    creative_id VARCHAR NOT NULL,
+    advertiser_id VARCHAR NOT NULL,
+    campaign_id VARCHAR NOT NULL,
+    rank INTEGER NOT NULL,             -- 1 = best creative for the article
+    score DOUBLE NOT NULL,
+    matched_tags VARCHAR[] NOT NULL,   -- kansei tags of the article the creative targets
+    iab_category VARCHAR,              -- the IAB category the match rests on (NULL: kansei and text only)
+    iab_category_name VARCHAR,
+    brand_safety_level VARCHAR NOT NULL,
+    explanation VARCHAR NOT NULL,      -- one line a trafficker reads
+    model_version VARCHAR NOT NULL,
+    logical_date DATE NOT NULL         -- the night matched: creatives in flight on that day (Asia/Tokyo)
 );
 
 -- Quality of a model measured by a run: recall@10 of the similarity index against exact search ...

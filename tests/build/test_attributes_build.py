@@ -80,7 +80,7 @@ def test_recordings_without_isrc_are_works_with_licence_windows(built):
     windows = rows(
         built,
         """
-        SELECT w.title, l.territory, l.window_start FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id)
+        SELECT w.title, l.territory, l.window_start FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id)
         WHERE w.kind = 'recording' AND w.isrc IS NULL ORDER BY ALL
         """,
     )

@@ -18,10 +18,11 @@ def test_build_is_green_with_data_tests_and_unit_tests(built_samples):
     results = json.loads((settings.var_dir / "dbt" / "target" / "run_results.json").read_text())["results"]
     unit_tests = {r["unique_id"].split(".")[-1]: r["status"] for r in results if r["unique_id"].startswith("unit_test.")}
     assert unit_tests.items() >= {
-        "worldwide_minus_exclusions_expands_to_the_other_countries": "pass",
+        "worldwide_is_one_cell_and_only_countries_singled_out_are_cells_of_their_own": "pass",
         "overlapping_and_adjacent_windows_merge_gaps_do_not_and_takedowns_withdraw": "pass",
         "takedowns_withdraw_their_own_message_on_the_single_term_shortcut_too": "pass",
-        "terms_listing_the_same_territories_merge_once_and_come_out_per_territory": "pass",
+        "worldwide_terms_merge_as_one_cell_and_stay_one_row": "pass",
+        "worldwide_windows_expand_to_every_country_but_their_exclusions": "pass",
         "same_isrc_from_two_holders_is_one_work_and_video_matches_on_title_and_year": "pass",
     }.items()
     data_tests = [r for r in results if r["unique_id"].startswith("test.")]
@@ -107,10 +108,30 @@ def test_licence_windows_per_territory_from_deals_and_adi(built_samples):
         "JOIN marts.dim_work w USING (work_id) WHERE w.provider_asset_id = 'AOZT0000000000000001'",
     )
     assert movie == [("JP", "SubscriptionModel", "Stream", date(2026, 11, 1), date(2027, 10, 31), "adi")]
-    # every territory is an ISO 3166-1 alpha-2 code
+    # every territory is an ISO 3166-1 alpha-2 code, or Worldwide (every country but the excluded ones)
     assert rows(
         settings,
-        "SELECT count(*) FROM marts.fct_licence_window WHERE territory NOT IN (SELECT country_code FROM reference.iso_3166_countries)",
+        "SELECT count(*) FROM marts.fct_licence_window "
+        "WHERE territory NOT IN (SELECT country_code FROM reference.iso_3166_countries) AND territory <> 'Worldwide'",
+    ) == [(0,)]
+    assert rows(
+        settings,
+        "SELECT count(*) FROM marts.fct_licence_window WHERE territory <> 'Worldwide' AND len(excluded_territories) > 0",
+    ) == [(0,)]
+    # per country, a Worldwide window is every country of the seed (249) but its exclusions
+    per_country = rows(
+        settings,
+        """
+        SELECT l.licence_window_id, len(l.excluded_territories), count(c.territory)
+        FROM marts.fct_licence_window l JOIN marts.fct_licence_window_by_territory c USING (licence_window_id)
+        WHERE l.territory = 'Worldwide' GROUP BY ALL
+        """,
+    )
+    assert per_country and all(countries == 249 - excluded for _, excluded, countries in per_country)
+    assert rows(
+        settings,
+        "SELECT count(*) FROM marts.fct_licence_window_by_territory "
+        "WHERE territory NOT IN (SELECT country_code FROM reference.iso_3166_countries)",
     ) == [(0,)]
 
 

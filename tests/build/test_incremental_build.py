@@ -208,7 +208,7 @@ def _windows(settings, album) -> list[tuple]:
         return con.execute(
             """
             SELECT w.territory, w.commercial_model, w.use_type, w.window_start, w.window_end, w.status
-            FROM marts.fct_licence_window AS w JOIN marts.dim_work AS d USING (work_id)
+            FROM marts.fct_licence_window_by_territory AS w JOIN marts.dim_work AS d USING (work_id)
             WHERE d.isrc = ? AND w.territory IN ('JP', 'KR', 'FR') ORDER BY ALL
             """,
             [isrc],

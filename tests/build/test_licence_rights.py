@@ -161,7 +161,7 @@ def track_windows(settings, isrc: str, territory: str) -> list[tuple]:
         settings,
         """
         SELECT commercial_model, use_type, window_start, window_end, status, term_count
-        FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id)
+        FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id)
         WHERE w.isrc = ? AND territory = ? ORDER BY ALL
         """,
         [isrc, territory],
@@ -189,10 +189,20 @@ def test_tied_track_and_release_deals_make_one_window_each(rights_run):
     album = rows(
         settings,
         "SELECT count(DISTINCT territory), min(window_start), max(window_end), max(term_count) "
-        "FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) WHERE w.icpn = ?",
+        "FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id) WHERE w.icpn = ?",
         [TIED_ALBUM_ICPN],
     )
     assert album == [(249, first, last, 2)]  # SubscriptionModel OnDemandStream: album deals 1 and 2
+    # in the mart, each Worldwide window is one row, not one per country
+    assert rows(
+        settings,
+        "SELECT territory, excluded_territories, commercial_model, use_type, term_count "
+        "FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) WHERE w.icpn = ? ORDER BY ALL",
+        [TIED_ALBUM_ICPN],
+    ) == [
+        ("Worldwide", [], "AdvertisementSupportedModel", "OnDemandStream", 1),
+        ("Worldwide", [], "SubscriptionModel", "OnDemandStream", 2),
+    ]
 
 
 def windows_of(settings, where: str, params: list) -> list[tuple]:
@@ -200,7 +210,7 @@ def windows_of(settings, where: str, params: list) -> list[tuple]:
         settings,
         f"""
         SELECT territory, commercial_model, use_type, window_start, window_end, status
-        FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id)
+        FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id)
         WHERE {where} ORDER BY ALL
         """,
         params,

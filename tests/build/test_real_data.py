@@ -22,7 +22,7 @@ def windows(settings, where: str, params: list) -> list[tuple]:
         settings,
         f"""
         SELECT territory, commercial_model, use_type, window_start, window_end, status
-        FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id)
+        FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id)
         WHERE {where} ORDER BY ALL
         """,
         params,
@@ -54,6 +54,13 @@ def test_ern371_worldwide_deal_expands_to_every_country(real_warehouse):
     rows_ = windows(real_warehouse, "w.icpn = ? AND commercial_model = 'SubscriptionModel' AND use_type = 'OnDemandStream'", ["669447000013"])
     assert len(rows_) == 249 and {r[0] for r in rows_} >= {"JP", "US", "GB", "FR", "BR"}
     assert {r[3:] for r in rows_} == {(date(2012, 2, 1), None, "active")}
+    # in the mart it is one Worldwide window
+    assert rows(
+        real_warehouse,
+        "SELECT territory, excluded_territories, window_start FROM marts.fct_licence_window l JOIN marts.dim_work w "
+        "USING (work_id) WHERE w.icpn = ? AND commercial_model = 'SubscriptionModel' AND use_type = 'OnDemandStream'",
+        ["669447000013"],
+    ) == [("Worldwide", [], date(2012, 2, 1))]
     assert rows(real_warehouse, "SELECT title FROM marts.dim_work WHERE icpn = '669447000013'") == [("The Art of Translation",)]
 
 
@@ -68,7 +75,7 @@ def test_ern37_territory_lists_per_deal_and_merged_windows(real_warehouse):
     # one merged window; streaming in BG only comes with the track deal, from 2020-07-17
     track = rows(
         real_warehouse,
-        "SELECT use_type, window_start, window_end, term_count FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) "
+        "SELECT use_type, window_start, window_end, term_count FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id) "
         "WHERE w.isrc = 'USUM71804534' AND territory = 'BG' AND commercial_model = 'PayAsYouGoModel' ORDER BY ALL",
     )
     assert track == [
@@ -81,7 +88,7 @@ def test_ern37_territory_lists_per_deal_and_merged_windows(real_warehouse):
 def test_ern43_music_video_release_in_three_countries(real_warehouse):
     territories = rows(
         real_warehouse,
-        "SELECT DISTINCT territory FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) "
+        "SELECT DISTINCT territory FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id) "
         "WHERE w.icpn = '05099962136853' ORDER BY 1",
     )
     assert territories == [("AT",), ("CH",), ("DE",)]

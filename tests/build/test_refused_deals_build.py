@@ -21,7 +21,7 @@ def test_only_the_valid_deals_become_windows(tmp_path):
     assert ingest_and_build(settings).failures == []
     windows = rows(
         settings,
-        "SELECT w.kind, f.territory, f.window_start, f.window_end FROM marts.fct_licence_window f "
+        "SELECT w.kind, f.territory, f.window_start, f.window_end FROM marts.fct_licence_window_by_territory f "
         "JOIN marts.dim_work w USING (work_id) WHERE f.territory IN ('JP', 'KR', 'US') ORDER BY 1, 2",
     )
     assert windows == [

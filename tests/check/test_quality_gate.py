@@ -40,8 +40,8 @@ def test_clean_samples_pass_every_suite_and_render_data_docs(gate_settings):
     suites = {s for (s,) in execute(gate_settings, "SELECT DISTINCT suite FROM ops.quality_results WHERE logical_date = ?", [SAMPLE_DATE])}
     assert suites == {
         "dim_article", "dim_work", "dim_work_rows", "fct_licence_window", "fct_licence_window_rows", "fct_work_descriptor",
-        "ingest_reconciliation_articles", "ingest_reconciliation_catalog", "work_reconciliation",
-        "partner:cinema-now", "partner:melody-stream",
+        "ingest_reconciliation_ads", "ingest_reconciliation_articles", "ingest_reconciliation_catalog", "work_reconciliation",
+        "partner:cinema-now", "partner:kizuna-ads", "partner:melody-stream",
     }  # fmt: skip
     index = gate_settings.var_dir / "data_docs" / "index.html"
     assert summary.data_docs == str(index) and index.exists()
@@ -78,6 +78,7 @@ def test_a_feed_missing_a_required_column_blocks_only_that_partner(gate_settings
     ]
     assert deliveries(gate_settings) == {
         "cinema-now": ("delivered", None),
+        "kizuna-ads": ("delivered", None),
         "melody-stream": ("blocked", "quality gate failed: partner:melody-stream"),
     }
 
@@ -90,6 +91,7 @@ def test_works_missing_a_required_title_are_withheld_and_the_rest_delivered(gate
     delivered = run_export(gate_settings, SAMPLE_DATE).deliveries
     assert [(d.partner_id, d.status, d.rows, d.withheld) for d in delivered] == [
         ("cinema-now", "delivered", 2, 0),
+        ("kizuna-ads", "delivered", 0, 0),  # the ads stage has not run on this warehouse
         ("melody-stream", "delivered", 7, 2),
     ]
     assert withheld(gate_settings) == [
@@ -111,7 +113,9 @@ def test_a_window_in_an_unknown_territory_withholds_its_work_only(gate_settings)
     summary = run_check(gate_settings, SAMPLE_DATE)
     assert summary.blocked == []
     assert [f.split(" — ")[0] for f in summary.failed] == ["fct_licence_window_rows: expect_column_values_to_be_in_set(territory)"]
-    assert deliveries(gate_settings) == {"cinema-now": ("delivered", None), "melody-stream": ("delivered", None)}
+    assert deliveries(gate_settings) == {
+        "cinema-now": ("delivered", None), "kizuna-ads": ("delivered", None), "melody-stream": ("delivered", None),
+    }  # fmt: skip
     assert withheld(gate_settings) == [
         (
             "melody-stream",
@@ -120,7 +124,7 @@ def test_a_window_in_an_unknown_territory_withholds_its_work_only(gate_settings)
         )
     ]
     assert report(gate_settings, SAMPLE_DATE).quality_failures == [
-        "fct_licence_window_rows: expect_column_values_to_be_in_set(territory) — 1 of 2264 rows unexpected: [\"XX\"]"
+        "fct_licence_window_rows: expect_column_values_to_be_in_set(territory) — 1 of 50 rows unexpected: [\"XX\"]"
     ]
 
 
@@ -129,7 +133,9 @@ def test_a_window_ending_before_it_starts_withholds_the_works_it_licenses(gate_s
     summary = run_check(gate_settings, SAMPLE_DATE)
     assert summary.blocked == []
     assert any(f.startswith("fct_licence_window_rows: expect_column_pair_values_a_to_be_greater_than_b(window_end)") for f in summary.failed)
-    assert deliveries(gate_settings) == {"cinema-now": ("delivered", None), "melody-stream": ("delivered", None)}
+    assert deliveries(gate_settings) == {
+        "cinema-now": ("delivered", None), "kizuna-ads": ("delivered", None), "melody-stream": ("delivered", None),
+    }  # fmt: skip
     reasons = execute(
         gate_settings,
         "SELECT w.provider_asset_id, r.reason FROM exports.withheld_rows r JOIN marts.dim_work w USING (work_id) "
@@ -145,7 +151,11 @@ def test_an_article_failure_does_not_hold_back_works_feeds(gate_settings):
     execute(gate_settings, "INSERT INTO marts.dim_article (article_id) VALUES ('a_without_url')")  # url is required
     summary = run_check(gate_settings, SAMPLE_DATE)
     assert sorted(summary.blocked) == ["ad_matches", "articles"]
-    assert deliveries(gate_settings) == {"cinema-now": ("delivered", None), "melody-stream": ("delivered", None)}
+    assert deliveries(gate_settings) == {
+        "cinema-now": ("delivered", None),
+        "kizuna-ads": ("blocked", "quality gate failed: ad_matches"),  # ad matches are made of articles
+        "melody-stream": ("delivered", None),
+    }
 
 
 def test_rows_lost_between_ingest_and_raw_fail_the_reconciliation(gate_settings):
@@ -161,6 +171,7 @@ def test_rows_lost_between_ingest_and_raw_fail_the_reconciliation(gate_settings)
     ) == [("1 of 3 rows unexpected: [1]",)]
     assert deliveries(gate_settings) == {
         "cinema-now": ("blocked", "quality gate failed: works"),
+        "kizuna-ads": ("delivered", None),
         "melody-stream": ("blocked", "quality gate failed: works"),
     }
 
@@ -169,7 +180,7 @@ def test_gx_validates_a_bounded_sample_and_the_verdicts_count_every_row(gate_set
     from pipelines import check
 
     execute(
-        gate_settings,  # 2264 windows, one in a territory that does not exist
+        gate_settings,  # 50 windows (a Worldwide deal is one), one in a territory that does not exist
         "INSERT INTO marts.fct_licence_window SELECT l.* REPLACE ('bad-window' AS licence_window_id, 'XX' AS territory) "
         "FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) "
         "WHERE w.isrc = 'JPSK02600002' AND l.commercial_model = 'SubscriptionModel' AND l.use_type = 'Stream'",
@@ -186,9 +197,9 @@ def test_gx_validates_a_bounded_sample_and_the_verdicts_count_every_row(gate_set
     summary = run_check(settings, SAMPLE_DATE)
     assert max(len(f) for f in frames.values()) == 5  # pandas never holds more than the cap
     assert len(frames["fct_licence_window_rows"]) == 5 and "XX" in set(frames["fct_licence_window_rows"]["territory"])
-    assert [f.split(" — ")[1] for f in summary.failed] == ['1 of 2264 rows unexpected: ["XX"]']  # counted over all rows
+    assert [f.split(" — ")[1] for f in summary.failed] == ['1 of 50 rows unexpected: ["XX"]']  # counted over all rows
     observed = dict(execute(settings, "SELECT suite, observed FROM ops.quality_results WHERE expectation = 'expect_column_values_to_be_unique'"))
-    assert observed["fct_licence_window"] == "0 of 2264 rows unexpected: []"
+    assert observed["fct_licence_window"] == "0 of 50 rows unexpected: []"
     assert observed["partner:melody-stream"] == "0 of 8 rows unexpected: []"  # the XX window's work is withheld
     # the same sample on every run of the same data
     first = {name: frame.to_json() for name, frame in frames.items()}

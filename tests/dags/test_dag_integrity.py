@@ -32,7 +32,7 @@ HEAVY_MODULES = (
     "great_expectations",
     "dbt",
 )
-NIGHTLY_STAGES = ["ingest", "build", "tag", "similar", "check", "export"]
+NIGHTLY_STAGES = ["ingest", "build", "tag", "similar", "ads", "check", "export"]
 
 DESCRIBE_DAGBAG = """
 import json, sys
@@ -229,7 +229,8 @@ NIGHTLY_WIRING = {
     "build": ["ingest"],
     "tag": ["build"],
     "similar": ["tag"],
-    "check": ["similar"],
+    "ads": ["similar"],
+    "check": ["ads"],
     "export": ["check", "partners"],
     "release_warehouse": ["claim_warehouse", "export"],
 }
@@ -266,6 +267,7 @@ def test_nightly_announces_its_assets(nightly):
         "build": ["msdb://warehouse/marts"],
         "tag": ["msdb://warehouse/kansei"],
         "similar": ["msdb://warehouse/similarity"],
+        "ads": ["msdb://warehouse/similarity/ad_matches"],
         # each partner feed is `msdb://deliveries/<partner_id>/<feed>`, announced through this alias
         "export": ["alias:msdb_partner_feeds"],
     }

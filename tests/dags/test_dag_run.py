@@ -22,11 +22,14 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"
 LOGICAL_DATE = "2026-11-24"
-STAGES = ["ingest", "build", "tag", "similar", "check", "export"]
+STAGES = ["ingest", "build", "tag", "similar", "ads", "check", "export"]
 # one ingest per holder folder of data/samples, one export per partner contract
-INGEST_SOURCES = ["articles/harbour-review", "articles/tokyo-lifestyle", "music/sakura-records", "video/aozora-pictures"]
-PARTNERS = ["cinema-now", "melody-stream"]
-TASKS = ["build", "check", "claim_warehouse", "ingest_sources", "partners", "release_warehouse", "similar", "tag"]
+INGEST_SOURCES = [
+    "ads/aoba-fashion", "ads/hibiki-audio", "ads/mori-coffee", "ads/yamabiko-travel",
+    "articles/harbour-review", "articles/tokyo-lifestyle", "music/sakura-records", "video/aozora-pictures",
+]  # fmt: skip
+PARTNERS = ["cinema-now", "kizuna-ads", "melody-stream"]
+TASKS = ["ads", "build", "check", "claim_warehouse", "ingest_sources", "partners", "release_warehouse", "similar", "tag"]
 COMPARED_TABLES = [
     "marts.dim_work",
     "marts.fct_licence_window",
@@ -179,8 +182,10 @@ def test_dag_run_emitted_its_assets(metadata_db):
         ("build", "msdb://warehouse/marts"),
         ("tag", "msdb://warehouse/kansei"),
         ("similar", "msdb://warehouse/similarity"),
+        ("ads", "msdb://warehouse/similarity/ad_matches"),
         # one per partner feed delivered, through the alias msdb_partner_feeds
         ("export", "msdb://deliveries/cinema-now/works"),
+        ("export", "msdb://deliveries/kizuna-ads/ad_matches"),
         ("export", "msdb://deliveries/melody-stream/works"),
     ]
 

@@ -225,7 +225,12 @@ def test_every_holder_and_partner_had_its_task(finished_run):
     mapped = sorted((t["task_id"], t["rendered_map_index"]) for t in finished_run["tasks"] if t["map_index"] >= 0)
     assert mapped == [
         ("export", "cinema-now"),
+        ("export", "kizuna-ads"),
         ("export", "melody-stream"),
+        ("ingest", "ads/aoba-fashion"),
+        ("ingest", "ads/hibiki-audio"),
+        ("ingest", "ads/mori-coffee"),
+        ("ingest", "ads/yamabiko-travel"),
         ("ingest", "articles/harbour-review"),
         ("ingest", "articles/tokyo-lifestyle"),
         ("ingest", "music/sakura-records"),

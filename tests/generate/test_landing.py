@@ -95,7 +95,8 @@ def test_files_are_shaped_like_deliveries(tmp_path):
         "advertiser_id", "campaign_id", "creative_id", "language", "headline", "body", "landing_url",
         "iab_categories", "brand_safety_exclusions", "flight_start", "flight_end",
     }  # fmt: skip
-    assert creative["iab_categories"] == ["IAB18"]
+    assert creative["iab_categories"] == ["552", "560"]  # IAB Content Taxonomy 3.1: Style & Fashion, Women's Fashion
+    assert set(creative["brand_safety_exclusions"]) <= {"categories", "risk_levels"}
 
 
 def test_ingest_loads_every_generated_work_and_quarantines_nothing(tmp_path):
@@ -118,8 +119,8 @@ def test_ingest_loads_every_generated_work_and_quarantines_nothing(tmp_path):
     assert query(settings, "SELECT language, count(*) FROM raw.articles GROUP BY ALL ORDER BY ALL") == [
         ("en", 9), ("ja", 21),
     ]  # fmt: skip
-    # ads have no reader yet: left in the landing, neither loaded nor quarantined
-    assert query(settings, "SELECT count(*) FROM ops.ingest_files WHERE kind = 'ads'") == [(0,)]
+    # every generated creative passes the schema, IAB and flight checks
+    assert query(settings, "SELECT count(*) FROM raw.ad_creatives") == [(12,)]
 
 
 def test_a_follow_up_night_changes_about_one_percent(tmp_path):

@@ -37,7 +37,7 @@ def _release(settings):
 def _release_windows(settings):
     return rows(
         settings,
-        "SELECT territory, window_start, status FROM marts.fct_licence_window l JOIN marts.dim_work w USING (work_id) "
+        "SELECT territory, window_start, status FROM marts.fct_licence_window_by_territory l JOIN marts.dim_work w USING (work_id) "
         "WHERE w.icpn = ? AND territory IN ('JP', 'US', 'GB') ORDER BY territory",
         [ICPN],
     )
@@ -72,16 +72,25 @@ def test_update_then_purge_in_order_gives_scd2_versions_and_change_sequence(tmp_
     assert rows(settings, "SELECT title FROM marts.works_as_of(?) WHERE work_id = ?", [between, work_id]) == [("Hoshi no Uta",)]
     assert rows(
         settings,
-        "SELECT territory, window_start FROM marts.licence_windows_as_of(?) WHERE work_id = ? AND territory IN ('JP', 'GB')",
+        "SELECT territory, window_start FROM marts.licence_windows_by_territory_as_of(?) WHERE work_id = ? AND territory IN ('JP', 'GB')",
         [between, work_id],
     ) == [("JP", date(2026, 2, 1))]
-    # the JP window of the first deal is closed in the window snapshot, not deleted
+    # the JP window of the first deal is closed in the window snapshot, not deleted; the Update's deal is one
+    # Worldwide window excluding US, not a version per country
     assert rows(
         settings,
-        "SELECT window_start, dbt_valid_to IS NOT NULL FROM snapshots.snap_fct_licence_window "
-        "WHERE work_id = ? AND territory = 'JP' ORDER BY dbt_valid_from",
+        "SELECT territory, excluded_territories, window_start, dbt_valid_to IS NOT NULL FROM snapshots.snap_fct_licence_window "
+        "WHERE work_id = ? ORDER BY dbt_valid_from",
         [work_id],
-    ) == [(date(2026, 2, 1), True), (date(2026, 3, 15), False)]
+    ) == [("JP", [], date(2026, 2, 1), True), ("Worldwide", ["US"], date(2026, 3, 15), False)]
+    # as of now, per country: JP and GB from the Update, US not licensed
+    latest = versions[1][1] + timedelta(seconds=1)
+    assert rows(
+        settings,
+        "SELECT territory, licensed_as, window_start FROM marts.licence_windows_by_territory_as_of(?) "
+        "WHERE work_id = ? AND territory IN ('JP', 'GB', 'US') ORDER BY territory",
+        [latest, work_id],
+    ) == [("GB", "Worldwide", date(2026, 3, 15)), ("JP", "Worldwide", date(2026, 3, 15))]
     changes = rows(settings, "SELECT change_sequence, change_kinds FROM marts.fct_work_change WHERE work_id = ? ORDER BY 1", [work_id])
     assert changes == [(1, ["licence_changed", "work_created"]), (2, ["licence_changed", "work_updated"])]
 

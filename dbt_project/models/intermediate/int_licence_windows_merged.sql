@@ -1,5 +1,8 @@
 -- One row per work × territory × commercial model × use type × window: terms that overlap or touch are one
 -- window (two releases licensing the same recording, a renewal that starts the day after the old end).
+-- A territory is an ISO 3166-1 code, or 'Worldwide': every known country except excluded_territories (empty
+-- on the other rows), so a Worldwide deal is one row per window, never one per country.
+-- Memory: rows are the terms' territory cells (int_licence_windows_expanded) of the works merged this night.
 -- A takedown deal withdraws the terms of its own message (file) for that work/territory/model/use: deals belong
 -- to a release, so an album's takedown does not withdraw the licence a single's current deals give the same
 -- recording. When every term of a work/territory/model/use is taken down, its windows stay, withdrawn.
@@ -31,171 +34,14 @@ changed_works as (
     {%- endif %}
 ),
 
--- Uniform partitions: a work/model/use whose terms (none a takedown) all list the same territories has, in
--- every one of those territories, the same terms, so the same windows. Its windows are merged once, from the
--- terms (few rows), and only then emitted per territory: a Worldwide deal is ~249 countries, and joining and
--- sorting every country's rows in the passes below spilled tens of GB at catalog scale. Most work/model/use hold
--- one term, which is uniform: it comes out as the single-term shortcut below would give it. Territories are compared as
--- delivered (normalised: Worldwide or not, the named territories, the exclusions): equal lists are a sufficient
--- condition for equal sets; terms listing the same countries differently take the window passes, as any would.
-work_terms as (
-    select
-        terms.*,
-        {
-            'worldwide': coalesce(list_contains(list_transform(terms.territories, x -> upper(trim(x))), 'WORLDWIDE'), false),
-            'named': list_sort(list_distinct(list_filter(
-                list_transform(terms.territories, x -> upper(trim(x))), x -> x is not null and x <> 'WORLDWIDE'
-            ))),
-            'excluded': list_sort(list_distinct(list_transform(terms.excluded_territories, x -> upper(trim(x)))))
-        } as territory_key
-    from {{ ref('int_licence_terms') }} as terms
-    {% if is_incremental() -%}
-    where terms.work_id in (select work_id from changed_works)
-    {%- endif %}
-),
-
-work_term_uses as (
-    select distinct
-        work_terms.work_id,
-        work_terms.licence_term_id,
-        cm.commercial_model,
-        ut.use_type,
-        work_terms.is_takedown,
-        work_terms.territory_key
-    from work_terms
-    cross join unnest(work_terms.commercial_models) as cm(commercial_model)
-    cross join unnest(work_terms.use_types) as ut(use_type)
-),
-
-uniform_partitions as (
-    select
-        work_id,
-        commercial_model,
-        use_type,
-        min(licence_term_id) as representative_term_id,
-        count(distinct licence_term_id) as partition_terms
-    from work_term_uses
-    where work_id is not null and commercial_model is not null and use_type is not null
-    group by work_id, commercial_model, use_type
-    having bool_and(is_takedown is not distinct from false)
-       and count(distinct territory_key) = 1
-       and count(*) filter (where territory_key is null) = 0
-       and count(*) filter (where licence_term_id is null) = 0
-),
-
-all_expanded as (
+-- Territories come as cells (int_licence_windows_expanded): a country, or 'Worldwide' for every known country
+-- the work/model/use's terms do not single out (excluded_territories lists those). Every country of a cell
+-- holds the same terms, so a cell is merged like one territory, and a Worldwide deal stays one row here.
+expanded as (
     select * from {{ ref('int_licence_windows_expanded') }}
     {% if is_incremental() -%}
     where work_id in (select work_id from changed_works)
     {%- endif %}
-),
-
--- the rows of every other work/model/use go through the passes below
-expanded as (
-    select all_expanded.*
-    from all_expanded
-    anti join uniform_partitions using (work_id, commercial_model, use_type)
-),
-
--- the territories of a uniform partition: those of any one of its terms
-uniform_territories as (
-    select all_expanded.work_id, all_expanded.commercial_model, all_expanded.use_type, all_expanded.territory
-    from all_expanded
-    semi join uniform_partitions
-        on all_expanded.work_id = uniform_partitions.work_id
-        and all_expanded.commercial_model = uniform_partitions.commercial_model
-        and all_expanded.use_type = uniform_partitions.use_type
-        and all_expanded.licence_term_id = uniform_partitions.representative_term_id
-),
-
--- the terms of the uniform partitions, one row per term × model × use (as expanded has it per territory)
-uniform_bounded as (
-    select
-        work_terms.work_id,
-        work_terms.licence_term_id,
-        uniform_partitions.commercial_model,
-        uniform_partitions.use_type,
-        coalesce(work_terms.start_date, date '0001-01-01') as start_bound,
-        coalesce(work_terms.end_date, date '9999-12-31') as end_bound,
-        work_terms.is_withdrawn,
-        work_terms.purged_at,
-        work_terms.holder_id as rights_holder_id,
-        work_terms.source,
-        uniform_partitions.partition_terms
-    from work_term_uses
-    inner join uniform_partitions
-        on work_term_uses.work_id = uniform_partitions.work_id
-        and work_term_uses.commercial_model = uniform_partitions.commercial_model
-        and work_term_uses.use_type = uniform_partitions.use_type
-    inner join work_terms on work_term_uses.licence_term_id = work_terms.licence_term_id
-),
-
-uniform_ordered as (
-    select
-        *,
-        max(end_bound) over (
-            partition by work_id, commercial_model, use_type
-            order by start_bound, end_bound, licence_term_id
-            rows between unbounded preceding and 1 preceding
-        ) as previous_end
-    from uniform_bounded
-),
-
-uniform_islands as (
-    select
-        *,
-        sum(case when previous_end is null or start_bound > previous_end + 1 then 1 else 0 end) over (
-            partition by work_id, commercial_model, use_type
-            order by start_bound, end_bound, licence_term_id
-            rows between unbounded preceding and current row
-        ) as island
-    from uniform_ordered
-),
-
-uniform_merged as (
-    select
-        work_id,
-        commercial_model,
-        use_type,
-        min(start_bound) as start_bound,
-        max(end_bound) as end_bound,
-        min(rights_holder_id) as rights_holder_id,
-        -- as single_terms has it for a partition of one term, as merged for the others
-        case
-            when min(partition_terms) = 1 then [min(rights_holder_id)]
-            else list(distinct rights_holder_id order by rights_holder_id)
-        end as rights_holder_ids,
-        min(source) as source,
-        count(distinct licence_term_id) as term_count,
-        max(purged_at) filter (where is_withdrawn) as purged_at,
-        bool_and(is_withdrawn) as all_purged,
-        false as all_taken_down,
-        cast(null as timestamptz) as taken_down_at
-    from uniform_islands
-    group by work_id, commercial_model, use_type, island
-),
-
-uniform_windows as (
-    select
-        uniform_merged.work_id,
-        uniform_territories.territory,
-        uniform_merged.commercial_model,
-        uniform_merged.use_type,
-        uniform_merged.start_bound,
-        uniform_merged.end_bound,
-        uniform_merged.rights_holder_id,
-        uniform_merged.rights_holder_ids,
-        uniform_merged.source,
-        uniform_merged.term_count,
-        uniform_merged.purged_at,
-        uniform_merged.all_purged,
-        uniform_merged.all_taken_down,
-        uniform_merged.taken_down_at
-    from uniform_merged
-    inner join uniform_territories
-        on uniform_merged.work_id = uniform_territories.work_id
-        and uniform_merged.commercial_model = uniform_territories.commercial_model
-        and uniform_merged.use_type = uniform_territories.use_type
 ),
 
 -- the takedowns of each message (file): they withdraw that message's terms only
@@ -207,9 +53,9 @@ taken_down as (
 ),
 
 -- Most work/territory/model/use hold one term (its window is itself): they skip the two window passes, which
--- sort every partition. That is known from the terms (few rows), before the territories multiply them: when a
--- work has one non-takedown term for a model and use, each of its territories has one row for them (a term
--- lists a territory once). Rows of a work/model/use not found there take the window passes, as any would.
+-- sort every partition. That is known from the terms (few rows), before the territory cells multiply them: when
+-- a work has one non-takedown term for a model and use, each of its cells has one row for them (a term covers
+-- a cell once). Rows of a work/model/use not found there take the window passes, as any would.
 -- The count includes terms their own message takes down: such a work/model/use has one row per territory still,
 -- and a row taken down takes the window passes anyway (see single_terms).
 term_uses as (
@@ -274,6 +120,7 @@ single_terms as (
     select
         work_id,
         territory,
+        excluded_territories,
         commercial_model,
         use_type,
         start_bound,
@@ -320,6 +167,7 @@ merged as (
     select
         work_id,
         territory,
+        excluded_territories,
         commercial_model,
         use_type,
         min(start_bound) as start_bound,
@@ -333,7 +181,8 @@ merged as (
         bool_and(is_taken_down) as all_taken_down,
         min(taken_down_at) as taken_down_at
     from islands
-    group by work_id, territory, commercial_model, use_type, island
+    -- a cell's exclusions are those of its work/model/use: grouping by them splits nothing
+    group by work_id, territory, excluded_territories, commercial_model, use_type, island
     union all by name
     select * from single_terms
 ),
@@ -341,7 +190,7 @@ merged as (
 takedowns_only as (
     -- a takedown with nothing to take down is still a fact worth keeping
     select
-        expanded.work_id, expanded.territory, expanded.commercial_model, expanded.use_type,
+        expanded.work_id, expanded.territory, expanded.excluded_territories, expanded.commercial_model, expanded.use_type,
         coalesce(min(expanded.window_start), date '0001-01-01') as start_bound,
         coalesce(max(expanded.window_end), date '9999-12-31') as end_bound,
         min(expanded.rights_holder_id) as rights_holder_id,
@@ -362,8 +211,6 @@ windows as (
     select * from merged
     union all by name
     select * from takedowns_only
-    union all by name
-    select * from uniform_windows
 ),
 
 final as (
@@ -371,6 +218,7 @@ final as (
         -- ids
         windows.work_id,
         windows.territory,
+        windows.excluded_territories,
         windows.commercial_model,
         windows.use_type,
         -- window

@@ -34,6 +34,7 @@ final as (
         {{ dbt_utils_surrogate(['windows.work_id', 'territory', 'commercial_model', 'use_type', 'window_start']) }} as licence_window_id,
         windows.work_id,
         territory,
+        excluded_territories,
         commercial_model,
         use_type,
         -- window

@@ -2,7 +2,9 @@
 
 {#-
     What every works feed is cut from: one row per work with an active licence window, carrying all its
-    active windows (per territory, commercial model and use type), its kansei tags and its similar works.
+    active windows (per territory, commercial model and use type; a 'Worldwide' window with its
+    excluded_territories stays one window here, expanded to a partner's contract territories at delivery),
+    its kansei tags and its similar works.
     A view, not a table: dbt builds before the tag and similar stages, and the view reads their tables when
     it is queried, so the quality gate and the export (both after those stages) read the same current rows.
     A partner's contract and the delivery date are applied in pipelines/partner_feed.py.
@@ -41,7 +43,8 @@ work_windows as (
                 'use_type': windows.use_type,
                 'window_start': windows.window_start,
                 'window_end': windows.window_end,
-                'is_known_territory': countries.country_code is not null
+                'is_known_territory': countries.country_code is not null or windows.territory = 'Worldwide',
+                'excluded_territories': windows.excluded_territories
             }
             order by windows.territory, windows.commercial_model, windows.use_type, windows.window_start, windows.window_end
         ) as licence_windows
