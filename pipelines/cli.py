@@ -127,6 +127,13 @@ def _logical_date(value: str | None) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--date") from exc
 
 
+def _date_option(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from exc
+
+
 def _shown(count: int | None) -> str:
     return "not built" if count is None else str(count)
 
@@ -278,6 +285,64 @@ def stage(
         except Exception as exc:
             _fail(f"stage {name} failed: {type(exc).__name__}: {exc}", EXIT_STAGE_FAILED)
     console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First logical date, YYYY-MM-DD (included).")],
+    end: Annotated[str, typer.Option("--end", help="Last logical date, YYYY-MM-DD (included).")],
+    landing: LandingOption = None,
+    warehouse: WarehouseOption = None,
+    deliver: DeliverOption = None,
+    wait: WaitOption = 0,
+) -> None:
+    """Run the whole nightly for each day from --start to --end, both included, in order, one day at a time
+    (each a full `msdb run --date D`), holding the warehouse for the whole backfill. Stops at the first day
+    that fails. Days already delivered are delivered again to no one: their feeds are `already_delivered`.
+
+    Exit codes: 0 every day delivered every feed; 1 a day failed (the days before it are done, the ones after
+    it were not run); 2 a bad argument or setting; 3 every day ran but a feed was blocked on at least one;
+    4 another run holds the warehouse.
+    """
+    from pipelines.nightly import STAGES, BackfillStopped, backfill_days, run_backfill
+
+    first = _date_option(start, "--start")
+    last = _date_option(end, "--end")
+    try:
+        days = backfill_days(first, last)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--end") from exc
+    settings = _settings(landing, warehouse, deliver)
+    _preflight(settings, STAGES)
+    blocked_days: list[str] = []
+
+    def on_day(day: date, night) -> None:
+        statuses: dict[str, int] = {}
+        for delivery in night.deliveries:
+            statuses[delivery["status"]] = statuses.get(delivery["status"], 0) + 1
+        feeds = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "no feeds"
+        quarantined = sum(row["records_quarantined"] for row in night.ingest)
+        console.print(f"{day}: feeds {feeds}; {len(night.withheld)} rows withheld; {quarantined} records quarantined")
+        if night.blocked_feeds:
+            names = ", ".join(f"{d['partner_id']}/{d['feed']}" for d in night.blocked_feeds)
+            blocked_days.append(f"{day} ({names})")
+
+    console.print(f"backfill {first} .. {last}: {len(days)} days, one at a time")
+    with ExitStack() as held:
+        _hold_warehouse(held, settings, f"backfill --start {first} --end {last}", wait)
+        try:
+            run_backfill(settings, first, last, on_day)
+        except BackfillStopped as stopped:
+            done = f"{stopped.done[0]} .. {stopped.done[-1]} done" if stopped.done else "no day done"
+            not_run = f"{stopped.not_run[0]} .. {stopped.not_run[-1]} not run" if stopped.not_run else "no day left"
+            _fail(
+                f"backfill stopped at {stopped.day}: {type(stopped.cause).__name__}: {stopped.cause} ({done}; "
+                f"{not_run}; `msdb run --date {stopped.day}` shows that day)",
+                EXIT_STAGE_FAILED,
+            )
+    if blocked_days:
+        console.print(f"[red]exit {EXIT_FEED_BLOCKED}: blocked feeds on {'; '.join(blocked_days)}[/red]")
+        raise typer.Exit(EXIT_FEED_BLOCKED)
 
 
 @app.command()

@@ -231,7 +231,8 @@ def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_d
     ]
 
 
-def run_export(settings: MsdbSettings, logical_date: date) -> ExportSummary:
+def run_export(settings: MsdbSettings, logical_date: date, partner_id: str | None = None) -> ExportSummary:
+    """Delivers each partner's feed of the logical date (`partner_id`: only that partner's)."""
     target = target_for(settings.deliver, settings.s3_endpoint_url, settings.s3_region)
     summary = ExportSummary()
     with writer(settings.warehouse) as con:
@@ -239,6 +240,8 @@ def run_export(settings: MsdbSettings, logical_date: date) -> ExportSummary:
             con.execute(f"SET memory_limit = '{settings.query_memory_limit}'")
         blocked = blocked_for(con, logical_date)
         for contract in load_partners(settings.partners_dir):
+            if partner_id is not None and contract.partner_id != partner_id:
+                continue
             delivery = deliver_partner(con, settings, contract, logical_date, target, blocked)
             summary.deliveries.append(delivery)
             con.execute(
