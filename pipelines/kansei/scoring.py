@@ -1,0 +1,307 @@
+"""One calibrated kansei weight (0-100) per tag, fused from signals that each speak a probability.
+
+Signals, each first brought to one scale where 0.5 means "this signal alone would tag it":
+
+- **head**: the Ekman-7 heads (`heads.py`) for the tags whose taxonomy entry maps Ekman labels; the head's
+  probability is calibrated so that the label's threshold tuned on held-out GoEmotions lands on 0.5;
+- **exemplar**: cosine of the text to the tag's exemplar phrases (en + ja, best one), z-scored against a
+  reference corpus (the exemplars of every other tag: what an unrelated phrase scores) and passed through a
+  logistic with its midpoint at `exemplar_z_mid` standard deviations; where another signal speaks for the tag
+  it only adds (being far from every exemplar says nothing a head, tuned on its own, or a lemma did not);
+- **lexicon**: Japanese lexicon hits (SudachiPy lemmas); the summed weight w of the tag's hits gives
+  1 - 0.5^(1 + w / lexicon_unit) (one hit of weight 1: 0.75), and a negated hit (悲しくない) counts against the tag, never for it;
+- **mead**: a MEAD mood the rights-holder delivered that the tag maps.
+
+The fused weight is 100 · sigmoid(Σ wᵢ · logit(pᵢ)) over the signals present for the tag (a signal that does
+not apply is absent, not zero), so agreeing signals reinforce each other and one strong signal is not drowned
+by the absence of the others. Then at most `max_per_type` tags per type are kept, those under `min_weight` are
+dropped (a text none reaches keeps its best tag if at least `floor_weight`), and the heaviest tag is the
+primary one. Each tag carries its per-signal scores and its evidence: what contributed most (the exemplar
+phrase, the lemma as written, or the head's label). Pure numpy on sorted inputs: same inputs, same output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, Field
+
+from pipelines.kansei.heads import EKMAN_LABELS, EmotionHeads
+
+NO_TAG = "no tag above threshold"
+_EPS = 1e-4
+
+
+class SignalWeights(BaseModel):
+    head: float = 1.0
+    exemplar: float = 0.8
+    lexicon: float = 1.0
+    mead: float = 1.5
+
+
+class ScoringSettings(BaseModel):
+    """models/kansei/scoring.yaml."""
+
+    version: str = "0"
+    embedder: str = Field(default="use:multilingual-v3", description="Model of the exemplar signal and the heads' input.")
+    heads_dir: str = Field(default="kansei/heads", description="Under models/: the trained heads and their manifest.")
+    max_per_type: int = 3
+    min_weight: float = Field(default=50.0, description="Tags below this weight are dropped.")
+    floor_weight: float = Field(default=25.0, description="A text no tag reaches min_weight for keeps its best tag down to this.")
+    exemplar_z_mid: float = Field(default=2.5, description="z-score of exemplar similarity that maps to 0.5.")
+    exemplar_z_scale: float = Field(default=0.75, description="z-score units per unit of log-odds.")
+    lexicon_unit: float = Field(default=1.0, description="Summed lexicon weight that halves the remaining doubt (1: 0.75).")
+    negated_lexicon: float = Field(default=0.25, description="Probability a negated hit stands for (evidence against).")
+    weights: SignalWeights = SignalWeights()
+
+
+@cache
+def load_scoring_settings(models_dir: Path) -> ScoringSettings:
+    path = models_dir / "kansei" / "scoring.yaml"
+    return ScoringSettings.model_validate(yaml.safe_load(path.read_text("utf-8"))) if path.exists() else ScoringSettings()
+
+
+def logit(p: np.ndarray | float) -> np.ndarray | float:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+@dataclass
+class TagScore:
+    tag_id: str
+    type: str
+    weight: float  # 0-100, one decimal
+    signals: dict[str, float]  # signal -> its calibrated probability (0-1)
+    evidence: str  # the exemplar, lemma or head label that contributed most
+    evidence_signal: str
+    rank: int = 0  # 1 = heaviest of the item
+    is_primary: bool = False
+
+
+@dataclass
+class ItemTags:
+    tags: list[TagScore] = field(default_factory=list)
+    untaggable_reason: str | None = None
+
+
+def lexicon_evidence(hits: Sequence) -> dict[str, tuple[float, float, str]]:
+    """tag_id -> (weight of non-negated hits, weight of negated hits, the best non-negated hit as written).
+
+    Reads h11content's `LexiconHit`s (tag_id, weight, lemma, surface, negated) and the older tag_id -> weight
+    mapping alike."""
+    if isinstance(hits, dict):
+        return {tag_id: (float(w), 0.0, tag_id) for tag_id, w in hits.items()}
+    out: dict[str, list] = {}
+    for hit in sorted(hits, key=lambda h: (h.tag_id, -h.weight, h.lemma, h.surface)):
+        entry = out.setdefault(hit.tag_id, [0.0, 0.0, "", -1.0])
+        if hit.negated:
+            entry[1] += hit.weight
+        else:
+            entry[0] += hit.weight
+            if hit.weight > entry[3]:
+                entry[2], entry[3] = hit.surface or hit.lemma, hit.weight
+    return {tag_id: (e[0], e[1], e[2]) for tag_id, e in out.items()}
+
+
+class KanseiScorer:
+    """Scores texts against a taxonomy; built once per run (it embeds the exemplars and the reference corpus)."""
+
+    def __init__(self, taxonomy, embedder, settings: ScoringSettings, heads: EmotionHeads | None = None, lexicon=None, cache=None):
+        from pipelines.kansei.embedders import embed_texts
+
+        self.taxonomy, self.embedder, self.settings, self.heads, self.lexicon, self.cache = taxonomy, embedder, settings, heads, lexicon, cache
+        if heads is not None and heads.manifest.get("embedder", {}).get("model_id") not in (None, embedder.model_id):
+            raise ValueError(f"heads were trained on {heads.manifest['embedder']['model_id']}, the scorer embeds with {embedder.model_id}")
+        self.tags = list(taxonomy.tags)
+        self.tag_index = {t.id: i for i, t in enumerate(self.tags)}
+        phrases: list[str] = []
+        owners: list[int] = []
+        for i, tag in enumerate(self.tags):
+            for phrase in (*getattr(tag, "exemplars_en", ()), *getattr(tag, "exemplars_ja", ())) or (tag.description,):
+                phrases.append(phrase)
+                owners.append(i)
+        self.phrases, self.phrase_owner = phrases, np.array(owners)
+        self.phrase_vectors = embed_texts(embedder, phrases, cache).vectors
+        # Reference: each tag's best similarity over the exemplars of the other tags.
+        similarity = self.phrase_vectors @ self.phrase_vectors.T
+        self.ref_mean = np.zeros(len(self.tags))
+        self.ref_std = np.ones(len(self.tags))
+        for i in range(len(self.tags)):
+            own = self.phrase_owner == i
+            best = similarity[~own][:, own].max(axis=1)
+            self.ref_mean[i], self.ref_std[i] = best.mean(), max(best.std(), 1e-3)
+        self.ekman_of = {t.id: [EKMAN_LABELS.index(e) for e in getattr(t, "ekman", ()) if e in EKMAN_LABELS] for t in self.tags}
+
+    # -- signals ------------------------------------------------------------------------------------------
+    def exemplar_signal(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, tags) calibrated exemplar probabilities, and (n, tags) index of the best phrase."""
+        similarity = vectors @ self.phrase_vectors.T
+        best = np.full((len(vectors), len(self.tags)), -2.0)
+        which = np.zeros((len(vectors), len(self.tags)), dtype=np.int64)
+        for i in range(len(self.tags)):
+            columns = np.flatnonzero(self.phrase_owner == i)
+            part = similarity[:, columns]
+            which[:, i] = columns[np.argmax(part, axis=1)]
+            best[:, i] = part.max(axis=1)
+        z = (best - self.ref_mean) / self.ref_std
+        return sigmoid((z - self.settings.exemplar_z_mid) / self.settings.exemplar_z_scale), which
+
+    def lexicon_signal(self, texts: list[str], hits: list | None = None) -> list[dict[str, tuple[float | None, float, str]]]:
+        """Per text: tag_id -> (probability of the non-negated hits or None, negated weight, surface). `hits`:
+        the texts' lexicon hits when the caller has them, else matched here."""
+        if hits is None:
+            if self.lexicon is None:
+                return [{} for _ in texts]
+            from pipelines.kansei.lexicon import lexicon_hits
+
+            hits = [lexicon_hits(text, self.lexicon) for text in texts]
+        unit = self.settings.lexicon_unit
+        out = []
+        for text_hits in hits:
+            evidence = lexicon_evidence(text_hits)
+            out.append({tag: ((1 - 0.5 ** (1 + w / unit)) if w > 0 else None, neg, surface) for tag, (w, neg, surface) in evidence.items()})
+        return out
+
+    def _fuse(self, parts: dict[str, tuple[float, str]]) -> tuple[float, str, str]:
+        """Σ wᵢ·logit(pᵢ) → (weight 0-100, evidence, its signal)."""
+        weights = self.settings.weights
+        total, best = 0.0, (-np.inf, "", "")
+        for signal, (p, evidence) in sorted(parts.items()):
+            contribution = getattr(weights, signal.split(":")[0]) * float(logit(p))
+            total += contribution
+            if contribution > best[0]:
+                best = (contribution, evidence, signal)
+        return round(100.0 * float(sigmoid(total)), 1), best[1], best[2]
+
+    # -- emotion (Ekman-7), shared by the tag scoring and `msdb kansei eval` ------------------------------
+    def ekman_scores(self, texts: list[str], vectors: np.ndarray, hits: list | None = None) -> np.ndarray:
+        """(n, 7) fused Ekman-7 probabilities: the heads, plus the lexicon hits of the tags mapping each label."""
+        head = self.heads.calibrated(vectors) if self.heads is not None else np.full((len(texts), 7), 0.5)
+        lexicon = self.lexicon_signal(texts, hits)
+        out = np.zeros_like(head)
+        neutral = EKMAN_LABELS.index("neutral")
+        for row in range(len(texts)):
+            per_label: dict[int, list[float]] = {}
+            any_emotion = False
+            for tag_id, (p, negated, _) in lexicon[row].items():
+                for label in self.ekman_of.get(tag_id, ()):
+                    if p is not None:
+                        per_label.setdefault(label, []).append(float(logit(p)))
+                        any_emotion = True
+                    if negated > 0:
+                        per_label.setdefault(label, []).append(float(logit(self.settings.negated_lexicon)))
+            for label in range(7):
+                total = self.settings.weights.head * float(logit(head[row, label]))
+                if label in per_label:
+                    # several tags of one label are one piece of evidence: their strongest
+                    total += self.settings.weights.lexicon * max(per_label[label], key=abs)
+                if label == neutral and any_emotion:
+                    total += self.settings.weights.lexicon * float(logit(self.settings.negated_lexicon))
+                out[row, label] = sigmoid(total)
+        return out
+
+    @staticmethod
+    def ekman_predictions(scores: np.ndarray) -> np.ndarray:
+        """Labels at or above 0.5, and the best one where none is (every text has at least one)."""
+        predicted = scores >= 0.5
+        none = ~predicted.any(axis=1)
+        predicted[none, np.argmax(scores[none], axis=1)] = True
+        return predicted
+
+    # -- tags ----------------------------------------------------------------------------------------------
+    def score(
+        self,
+        texts: list[str],
+        vectors: np.ndarray | None = None,
+        mead_moods: list[list[str]] | None = None,
+        hits: list | None = None,
+    ) -> list[ItemTags]:
+        """Tags of each text (see the module docstring). `vectors`: the texts' embeddings by this scorer's
+        embedder, when the caller has them; `mead_moods`: the MEAD moods a rights-holder delivered per text;
+        `hits`: the texts' lexicon hits, when the caller has them."""
+        from pipelines.kansei.embedders import embed_texts, untaggable_reason
+
+        if vectors is None:
+            vectors = embed_texts(self.embedder, texts, self.cache).vectors
+        reasons = [untaggable_reason(text) for text in texts]
+        exemplar, which = self.exemplar_signal(vectors)
+        head = self.heads.calibrated(vectors) if self.heads is not None else None
+        lexicon = self.lexicon_signal(texts, hits)
+        results = []
+        for row in range(len(texts)):
+            if reasons[row] is not None:
+                results.append(ItemTags([], reasons[row]))
+                continue
+            moods = {m.casefold() for m in (mead_moods[row] if mead_moods else ())}
+            candidates = []
+            for i, tag in enumerate(self.tags):
+                parts: dict[str, tuple[float, str]] = {"exemplar": (float(exemplar[row, i]), self.phrases[which[row, i]])}
+                labels = self.ekman_of[tag.id]
+                if head is not None and labels:
+                    best = max(labels, key=lambda j: head[row, j])
+                    parts["head"] = (float(head[row, best]), f"head:{EKMAN_LABELS[best]}")
+                hit = lexicon[row].get(tag.id)
+                if hit is not None:
+                    p, negated, surface = hit
+                    if p is not None:
+                        parts["lexicon"] = (p, surface)
+                    if negated > 0:
+                        parts["lexicon:negated"] = (self.settings.negated_lexicon, "negated")
+                mapped = [m for m in getattr(tag, "mead_moods", ()) if m.casefold() in moods]
+                if mapped:
+                    parts["mead"] = (0.9, f"mead:{mapped[0]}")
+                signals = {name: round(p, 4) for name, (p, _) in sorted(parts.items())}
+                if len(parts) > 1:
+                    # where another signal speaks, being far from every exemplar says nothing it did not (a
+                    # head was tuned alone, a lemma is in the text); being near one still adds
+                    parts["exemplar"] = (max(parts["exemplar"][0], 0.5), parts["exemplar"][1])
+                weight, evidence, signal = self._fuse(parts)
+                candidates.append(TagScore(tag.id, tag.type if hasattr(tag, "type") else tag.facet, weight, signals, evidence, signal))
+            results.append(self._select(candidates))
+        return results
+
+    def _select(self, candidates: list[TagScore]) -> ItemTags:
+        settings = self.settings
+        # a tag the text negates (悲しくない) and does not otherwise name in the lexicon is never kept
+        ordered = sorted(
+            (t for t in candidates if "lexicon:negated" not in t.signals or "lexicon" in t.signals),
+            key=lambda t: (-t.weight, t.tag_id),
+        )
+        kept: list[TagScore] = []
+        per_type: dict[str, int] = {}
+        for tag in ordered:
+            if tag.weight < settings.min_weight or per_type.get(tag.type, 0) >= settings.max_per_type:
+                continue
+            per_type[tag.type] = per_type.get(tag.type, 0) + 1
+            kept.append(tag)
+        if not kept and ordered and ordered[0].weight >= settings.floor_weight:
+            kept = [ordered[0]]
+        if not kept:
+            return ItemTags([], NO_TAG)
+        for rank, tag in enumerate(kept, 1):
+            tag.rank, tag.is_primary = rank, rank == 1
+        return ItemTags(kept, None)
+
+
+def build_scorer(models_dir: Path, var_dir: Path, taxonomy=None, lexicon=None, with_heads: bool = True) -> KanseiScorer:
+    """The scorer the tag stage and `msdb kansei eval` use: settings, embedder, heads and lexicon of models/."""
+    from pipelines.kansei.config import load_lexicon, load_taxonomy
+    from pipelines.kansei.embedders import EmbeddingCache, get_embedder
+
+    settings = load_scoring_settings(models_dir)
+    embedder = get_embedder(settings.embedder)
+    cache = EmbeddingCache(var_dir / "kansei" / "embeddings", embedder.model_id, embedder.dim)
+    heads_dir = models_dir / settings.heads_dir
+    heads = EmotionHeads.load(heads_dir) if with_heads and (heads_dir / "ekman.manifest.json").exists() else None
+    taxonomy = taxonomy or load_taxonomy(models_dir)
+    lexicon = lexicon if lexicon is not None else load_lexicon(models_dir)
+    return KanseiScorer(taxonomy, embedder, settings, heads, lexicon, cache)
