@@ -33,7 +33,7 @@ def fixed_heads(dim: int) -> EmotionHeads:
     """Heads whose output ignores the text: sadness 0.9, everything else 0.1 (thresholds 0.5)."""
     logits = np.log(np.array([0.1, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1]) / (1 - np.array([0.1, 0.1, 0.1, 0.1, 0.9, 0.1, 0.1])))
     weights = [np.zeros((dim, 1), np.float32), np.zeros(1, np.float32), np.zeros((1, 7), np.float32), logits.astype(np.float32)]
-    return EmotionHeads(weights, np.full(7, 0.5), {})
+    return EmotionHeads([weights], np.full(7, 0.5), {})
 
 
 @pytest.fixture(scope="module")
