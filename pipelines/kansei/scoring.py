@@ -34,6 +34,8 @@ from pydantic import BaseModel, Field
 from pipelines.kansei.heads import EKMAN_LABELS, EmotionHeads
 
 NO_TAG = "no tag above threshold"
+SIGNALS = ("exemplar", "head", "lexicon", "lexicon:negated", "mead")
+MEAD_PROBABILITY = 0.9  # a delivered MEAD mood the tag maps
 _EPS = 1e-4
 
 
@@ -123,6 +125,7 @@ class KanseiScorer:
             raise ValueError(f"heads were trained on {heads.manifest['embedder']['model_id']}, the scorer embeds with {embedder.model_id}")
         self.tags = list(taxonomy.tags)
         self.tag_index = {t.id: i for i, t in enumerate(self.tags)}
+        self.tag_types = [t.type if hasattr(t, "type") else t.facet for t in self.tags]
         phrases: list[str] = []
         owners: list[int] = []
         for i, tag in enumerate(self.tags):
@@ -171,17 +174,6 @@ class KanseiScorer:
             out.append({tag: ((1 - 0.5 ** (1 + w / unit)) if w > 0 else None, neg, surface) for tag, (w, neg, surface) in evidence.items()})
         return out
 
-    def _fuse(self, parts: dict[str, tuple[float, str]]) -> tuple[float, str, str]:
-        """Σ wᵢ·logit(pᵢ) → (weight 0-100, evidence, its signal)."""
-        weights = self.settings.weights
-        total, best = 0.0, (-np.inf, "", "")
-        for signal, (p, evidence) in sorted(parts.items()):
-            contribution = getattr(weights, signal.split(":")[0]) * float(logit(p))
-            total += contribution
-            if contribution > best[0]:
-                best = (contribution, evidence, signal)
-        return round(100.0 * float(sigmoid(total)), 1), best[1], best[2]
-
     # -- emotion (Ekman-7), shared by the tag scoring and `msdb kansei eval` ------------------------------
     def ekman_scores(self, texts: list[str], vectors: np.ndarray, hits: list | None = None) -> np.ndarray:
         """(n, 7) fused Ekman-7 probabilities: the heads, plus the lexicon hits of the tags mapping each label."""
@@ -227,55 +219,97 @@ class KanseiScorer:
     ) -> list[ItemTags]:
         """Tags of each text (see the module docstring). `vectors`: the texts' embeddings by this scorer's
         embedder, when the caller has them; `mead_moods`: the MEAD moods a rights-holder delivered per text;
-        `hits`: the texts' lexicon hits, when the caller has them."""
+        `hits`: the texts' lexicon hits, when the caller has them. Signals and their sum are computed as
+        (texts x tags) matrices; only the tags that can be kept are looked at one by one."""
         from pipelines.kansei.embedders import embed_texts, untaggable_reason
 
         if vectors is None:
             vectors = embed_texts(self.embedder, texts, self.cache).vectors
+        n, count = len(texts), len(self.tags)
         reasons = [untaggable_reason(text) for text in texts]
         exemplar, which = self.exemplar_signal(vectors)
-        head = self.heads.calibrated(vectors) if self.heads is not None else None
-        lexicon = self.lexicon_signal(texts, hits)
+        weights = self.settings.weights
+        # (signal, probability, present): each (n, tags)
+        head_p = np.full((n, count), 0.5)
+        head_label = np.zeros((n, count), dtype=np.int64)
+        head_on = np.zeros((n, count), dtype=bool)
+        if self.heads is not None:
+            head = self.heads.calibrated(vectors)
+            for t, tag in enumerate(self.tags):
+                labels = self.ekman_of[tag.id]
+                if labels:
+                    part = head[:, labels]
+                    best = np.argmax(part, axis=1)
+                    head_p[:, t] = part[np.arange(n), best]
+                    head_label[:, t] = np.asarray(labels)[best]
+                    head_on[:, t] = True
+        lexicon_p = np.full((n, count), 0.5)
+        lexicon_on = np.zeros((n, count), dtype=bool)
+        negated_on = np.zeros((n, count), dtype=bool)
+        surfaces: dict[tuple[int, int], str] = {}
+        for row, found in enumerate(self.lexicon_signal(texts, hits)):
+            for tag_id, (p, negated, surface) in found.items():
+                t = self.tag_index.get(tag_id)
+                if t is None:
+                    continue
+                if p is not None:
+                    lexicon_p[row, t], lexicon_on[row, t] = p, True
+                    surfaces[row, t] = surface
+                negated_on[row, t] = negated > 0
+        mead_on = np.zeros((n, count), dtype=bool)
+        mead_value: dict[tuple[int, int], str] = {}
+        for row, moods in enumerate(mead_moods or ()):
+            folded = {m.casefold() for m in moods}
+            for t, tag in enumerate(self.tags):
+                mapped = [m for m in getattr(tag, "mead_moods", ()) if m.casefold() in folded]
+                if mapped:
+                    mead_on[row, t] = True
+                    mead_value[row, t] = mapped[0]
+        # Where another signal speaks, being far from every exemplar says nothing it did not (a head was tuned
+        # alone, a lemma is in the text); being near one still adds.
+        others = head_on | lexicon_on | negated_on | mead_on
+        exemplar_used = np.where(others, np.maximum(exemplar, 0.5), exemplar)
+        contributions = np.stack(  # in the order of SIGNALS
+            [
+                weights.exemplar * logit(exemplar_used),
+                np.where(head_on, weights.head * logit(head_p), -np.inf),
+                np.where(lexicon_on, weights.lexicon * logit(lexicon_p), -np.inf),
+                np.where(negated_on, weights.lexicon * logit(self.settings.negated_lexicon), -np.inf),
+                np.where(mead_on, weights.mead * logit(MEAD_PROBABILITY), -np.inf),
+            ]
+        )
+        total = np.where(np.isfinite(contributions), contributions, 0.0).sum(axis=0)
+        fused = np.round(100.0 * sigmoid(total), 1)
+        strongest = np.argmax(contributions, axis=0)
+        present = np.stack([np.ones((n, count), dtype=bool), head_on, lexicon_on, negated_on, mead_on])
+        raw = np.stack([exemplar, head_p, lexicon_p, np.full((n, count), self.settings.negated_lexicon), np.full((n, count), MEAD_PROBABILITY)])
+        # a tag the text negates (悲しくない) and does not otherwise name in the lexicon is never kept
+        eligible = ~(negated_on & ~lexicon_on)
+        floor = min(self.settings.min_weight, self.settings.floor_weight)
+
         results = []
-        for row in range(len(texts)):
+        for row in range(n):
             if reasons[row] is not None:
                 results.append(ItemTags([], reasons[row]))
                 continue
-            moods = {m.casefold() for m in (mead_moods[row] if mead_moods else ())}
             candidates = []
-            for i, tag in enumerate(self.tags):
-                parts: dict[str, tuple[float, str]] = {"exemplar": (float(exemplar[row, i]), self.phrases[which[row, i]])}
-                labels = self.ekman_of[tag.id]
-                if head is not None and labels:
-                    best = max(labels, key=lambda j: head[row, j])
-                    parts["head"] = (float(head[row, best]), f"head:{EKMAN_LABELS[best]}")
-                hit = lexicon[row].get(tag.id)
-                if hit is not None:
-                    p, negated, surface = hit
-                    if p is not None:
-                        parts["lexicon"] = (p, surface)
-                    if negated > 0:
-                        parts["lexicon:negated"] = (self.settings.negated_lexicon, "negated")
-                mapped = [m for m in getattr(tag, "mead_moods", ()) if m.casefold() in moods]
-                if mapped:
-                    parts["mead"] = (0.9, f"mead:{mapped[0]}")
-                signals = {name: round(p, 4) for name, (p, _) in sorted(parts.items())}
-                if len(parts) > 1:
-                    # where another signal speaks, being far from every exemplar says nothing it did not (a
-                    # head was tuned alone, a lemma is in the text); being near one still adds
-                    parts["exemplar"] = (max(parts["exemplar"][0], 0.5), parts["exemplar"][1])
-                weight, evidence, signal = self._fuse(parts)
-                candidates.append(TagScore(tag.id, tag.type if hasattr(tag, "type") else tag.facet, weight, signals, evidence, signal))
+            for t in np.flatnonzero(eligible[row] & (fused[row] >= floor)):
+                signal = int(strongest[row, t])
+                evidence = (
+                    self.phrases[which[row, t]],
+                    f"head:{EKMAN_LABELS[head_label[row, t]]}",
+                    surfaces.get((row, t), ""),
+                    "negated",
+                    f"mead:{mead_value.get((row, t), '')}",
+                )[signal]
+                signals = {SIGNALS[k]: round(float(raw[k, row, t]), 4) for k in range(len(SIGNALS)) if present[k, row, t]}
+                candidates.append(TagScore(self.tags[t].id, self.tag_types[t], float(fused[row, t]), signals, evidence, SIGNALS[signal]))
             results.append(self._select(candidates))
         return results
 
     def _select(self, candidates: list[TagScore]) -> ItemTags:
         settings = self.settings
-        # a tag the text negates (悲しくない) and does not otherwise name in the lexicon is never kept
-        ordered = sorted(
-            (t for t in candidates if "lexicon:negated" not in t.signals or "lexicon" in t.signals),
-            key=lambda t: (-t.weight, t.tag_id),
-        )
+        ordered = sorted(candidates, key=lambda t: (-t.weight, t.tag_id))
         kept: list[TagScore] = []
         per_type: dict[str, int] = {}
         for tag in ordered:
