@@ -42,7 +42,7 @@ _EPS = 1e-4
 class SignalWeights(BaseModel):
     head: float = 1.0
     exemplar: float = 0.8
-    lexicon: float = 1.0
+    lexicon: float = 3.0
     mead: float = 1.5
 
 
@@ -176,30 +176,33 @@ class KanseiScorer:
 
     # -- emotion (Ekman-7), shared by the tag scoring and `msdb kansei eval` ------------------------------
     def ekman_scores(self, texts: list[str], vectors: np.ndarray, hits: list | None = None) -> np.ndarray:
-        """(n, 7) fused Ekman-7 probabilities: the heads, plus the lexicon hits of the tags mapping each label."""
+        """(n, 7) fused Ekman-7 probabilities, by the rules of `score` for an emotion tag: the heads, plus the
+        exemplar similarity (only where it adds) and the lexicon hits of the tags mapping each label; a text
+        with a non-negated emotion hit is that much less neutral."""
+        weights = self.settings.weights
         head = self.heads.calibrated(vectors) if self.heads is not None else np.full((len(texts), 7), 0.5)
-        lexicon = self.lexicon_signal(texts, hits)
-        out = np.zeros_like(head)
+        total = weights.head * logit(head)
+        exemplar, _ = self.exemplar_signal(vectors)
+        for label in range(7):
+            tags = [self.tag_index[tag_id] for tag_id, labels in self.ekman_of.items() if label in labels]
+            if tags:
+                total[:, label] += weights.exemplar * np.maximum(logit(exemplar[:, tags].max(axis=1)), 0.0)
         neutral = EKMAN_LABELS.index("neutral")
-        for row in range(len(texts)):
+        against = float(logit(self.settings.negated_lexicon))
+        for row, found in enumerate(self.lexicon_signal(texts, hits)):
             per_label: dict[int, list[float]] = {}
-            any_emotion = False
-            for tag_id, (p, negated, _) in lexicon[row].items():
+            for tag_id, (p, negated, _) in sorted(found.items()):
                 for label in self.ekman_of.get(tag_id, ()):
                     if p is not None:
                         per_label.setdefault(label, []).append(float(logit(p)))
-                        any_emotion = True
                     if negated > 0:
-                        per_label.setdefault(label, []).append(float(logit(self.settings.negated_lexicon)))
-            for label in range(7):
-                total = self.settings.weights.head * float(logit(head[row, label]))
-                if label in per_label:
-                    # several tags of one label are one piece of evidence: their strongest
-                    total += self.settings.weights.lexicon * max(per_label[label], key=abs)
-                if label == neutral and any_emotion:
-                    total += self.settings.weights.lexicon * float(logit(self.settings.negated_lexicon))
-                out[row, label] = sigmoid(total)
-        return out
+                        per_label.setdefault(label, []).append(against)
+            for label, values in per_label.items():
+                # several tags of one label are one piece of evidence: the strongest
+                total[row, label] += weights.lexicon * max(values, key=abs)
+            if any(v > 0 for label, values in per_label.items() if label != neutral for v in values):
+                total[row, neutral] += weights.lexicon * against
+        return sigmoid(total)
 
     @staticmethod
     def ekman_predictions(scores: np.ndarray) -> np.ndarray:

@@ -100,7 +100,7 @@ def test_lexicon_hits_and_mead_moods_fuse_into_the_weight_and_name_the_evidence(
     with_hit = scorer.score([text], hits=hits)[0]
     melancholic = next(t for t in with_hit.tags if t.tag_id == "mood.melancholic")
     assert melancholic.signals["lexicon"] == 0.75 and melancholic.evidence == "切なく"
-    assert melancholic.evidence_signal == "lexicon" and melancholic.weight == 75.0
+    assert melancholic.evidence_signal == "lexicon" and melancholic.weight == 96.4  # 100 sigmoid(3 logit(0.75))
     assert "mood.melancholic" not in plain or plain["mood.melancholic"].weight < melancholic.weight
     negated = scorer.score([text], hits=[[Hit("mood.melancholic", 1.0, "切ない", "切なくない", True)]])[0]
     assert all(t.tag_id != "mood.melancholic" for t in negated.tags)
