@@ -310,6 +310,15 @@ class KanseiScorer:
             results.append(self._select(candidates))
         return results
 
+    def dense_vectors(self, items: list[ItemTags]) -> np.ndarray:
+        """(n, tags) float32: each item's kept tags' weights / 100 in taxonomy order, zero elsewhere (the kansei
+        vector of an item, for similarity); an untaggable item's row is zero."""
+        out = np.zeros((len(items), len(self.tags)), dtype=np.float32)
+        for row, item in enumerate(items):
+            for tag in item.tags:
+                out[row, self.tag_index[tag.tag_id]] = tag.weight / 100.0
+        return out
+
     def _select(self, candidates: list[TagScore]) -> ItemTags:
         settings = self.settings
         ordered = sorted(candidates, key=lambda t: (-t.weight, t.tag_id))

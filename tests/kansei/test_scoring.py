@@ -61,8 +61,15 @@ def test_weights_are_0_to_100_with_one_primary_and_at_most_n_per_type(scorer):
     assert results[4].tags[0].evidence in {"a summer festival", "fireworks over the beach"}
 
 
-def test_same_inputs_give_identical_output(scorer):
-    assert scorer.score(TEXTS) == scorer.score(list(TEXTS))
+def test_same_inputs_give_identical_output_and_a_dense_vector(scorer):
+    results = scorer.score(TEXTS)
+    assert results == scorer.score(list(TEXTS))
+    dense = scorer.dense_vectors(results)
+    assert dense.shape == (5, 16) and dense.dtype == np.float32
+    assert not dense[2].any() and not dense[3].any()
+    summer = scorer.tag_index["scene.summer"]
+    assert dense[4, summer] == pytest.approx(results[4].tags[0].weight / 100)
+    assert np.count_nonzero(dense[4]) == len(results[4].tags)
 
 
 def test_signals_fuse_as_log_odds_and_negated_lexicon_hits_never_add_a_tag():
