@@ -53,11 +53,12 @@ EXPECTED = {
 
 
 @pytest.mark.real_data
+@pytest.mark.slow  # encodes the 5,426 dev texts: about 45 s on a quiet core, 2 min on a busy one
 def test_goemotions_dev_macro_f1_of_the_committed_heads(shared_data, tmp_path):
     name, path, data = load_dataset("goemotions-dev", None, shared_data)
     result = evaluate(build_scorer(PROJECT_ROOT / "models", tmp_path), name, path, data)
     assert result.size == 5426 and result.support["joy"] == 2219
-    # The target is 0.58; these heads reach 0.5499 (see the branch report).
+    # The target is 0.58; these heads reach 0.549-0.550 (the exemplars of the taxonomy move it a little).
     assert result.macro_f1 >= 0.545
     assert result.f1["joy"] >= 0.77
 
