@@ -135,9 +135,13 @@ class EmbeddingConfig(BaseModel):
 
 
 class LexiconEntry(BaseModel):
-    lemma: str
+    """One line of lexicon_ja.tsv: a SudachiPy dictionary form, the tag it signals and how strongly (0, 1]."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lemma: str = Field(min_length=1)
     tag_id: str
-    weight: float = 1.0
+    weight: float = Field(default=1.0, gt=0.0, le=1.0)
 
 
 @cache
@@ -152,7 +156,10 @@ def load_taxonomy(models_dir: Path) -> Taxonomy:
             KanseiTag.model_validate(tag)
         except ValidationError as error:
             name = tag.get("id") if isinstance(tag, dict) else None
-            raise ValueError(f"{path}: tag {name or f'#{position}'!r}: {_problems(error)}") from error
+            problems = _problems(error)
+            if not problems.startswith("tag "):
+                problems = f"tag {name or f'#{position}'!r}: {problems}"
+            raise ValueError(f"{path}: {problems}") from error
     try:
         return Taxonomy.model_validate(raw)
     except ValidationError as error:
@@ -161,7 +168,9 @@ def load_taxonomy(models_dir: Path) -> Taxonomy:
 
 def _problems(error: ValidationError) -> str:
     return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or 'taxonomy'}: {problem['msg'].removeprefix('Value error, ')}"
+        ": ".join(
+            part for part in (".".join(str(p) for p in problem["loc"]), problem["msg"].removeprefix("Value error, ")) if part
+        )
         for problem in error.errors()
     )
 

@@ -1,39 +1,150 @@
-"""Japanese kansei signals: SudachiPy normalized forms matched against models/kansei/lexicon_ja.tsv.
+"""Japanese kansei signals: models/kansei/lexicon_ja.tsv matched on SudachiPy lemmas, negation included.
 
-The embedding model reads English only; for Japanese titles and articles the lexicon is the signal.
+Lexicon lemmas are Sudachi dictionary forms (core dictionary, mode C). A token matches an entry by its
+dictionary form or by its normalized form (哀しい → 悲しい, ムカつく → むかつく), and a compound noun the lexicon
+does not know matches by its mode A parts.
+
+Negation (悲しくない is not sad). A hit's phrase is the run of function words after it: particles,
+auxiliaries, dependent verbs and adjectives (いる, ある, ない) and the formal nouns わけ, こと, はず, もの. The
+phrase ends at the next content word or punctuation mark. The hit is negated when the phrase holds an odd
+number of negators (ない, ぬ/ん, ず, まい):
+
+- negated: 悲しくない, 怖くなかった, 好きじゃない, 寂しくはない, 泣かなかった, 泣いていない, 悲しくありません,
+  元気がない, 怖くなんかなかった;
+- not negated, since the negator belongs to the next content word: 涙が止まらない, 切なくてたまらない,
+  嬉しくてしょうがない, 悲しいかもしれない, 悲しいに違いない;
+- not negated, since two negators cancel: 泣かずにはいられない, 悲しくないわけじゃない;
+- exceptions (a negator that does not negate): ない after しか (泣くしかない: nothing but tears) and ならない
+  after て/で (楽しみでならない: cannot help it).
+
+Lexical ない-words (切ない, 少ない, 危ない, 情けない) are single tokens: words, not negations.
 """
 
 from __future__ import annotations
 
+import threading
 import unicodedata
-from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
 
 from pipelines.kansei.config import LexiconEntry
 
 _JAPANESE = ("CJK UNIFIED", "HIRAGANA", "KATAKANA")
+
+# Normalized forms of the negating auxiliaries: ない (助動詞), 無い (ない/ねえ as a dependent adjective), ず (ず, ぬ, ん),
+# まい.
+_NEGATORS = frozenset({"ない", "無い", "ず", "まい"})
+# Formal nouns a negation reaches through (悲しいわけではない, 悲しいことはない), by normalized form.
+_FORMAL_NOUNS = frozenset({"訳", "わけ", "こと", "事", "筈", "はず", "物", "もの"})
+_FUNCTION_POS = frozenset({"助詞", "助動詞", "接尾辞"})
+_DEPENDENT_POS = frozenset({"動詞", "形容詞"})
+# Content words whose mode A parts are tried when the word itself is not in the lexicon.
+_COMPOUND_POS = "名詞"
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class LexiconHit:
+    tag_id: str
+    weight: float
+    lemma: str  # the lexicon's lemma
+    surface: str  # the text as written
+    negated: bool
 
 
 def has_japanese(text: str) -> bool:
     return any(unicodedata.name(ch, "").startswith(_JAPANESE) for ch in text)
 
 
-def lemmas(text: str) -> list[str]:
-    """Every form a lexicon entry may be written in: Sudachi lemmas, surfaces, and compound parts."""
-    from pipelines.text.japanese import tokenize_japanese
-
-    tokens = tokenize_japanese(unicodedata.normalize("NFKC", text))
-    return [*tokens.lemmas, *tokens.surfaces, *tokens.search_keys]
-
-
-def lexicon_hits(text: str, lexicon: tuple[LexiconEntry, ...]) -> dict[str, float]:
-    """tag_id → summed weight of the distinct lexicon lemmas the text contains."""
-    if not text or not has_japanese(text):
-        return {}
-    index: dict[str, list[LexiconEntry]] = defaultdict(list)
+@lru_cache(maxsize=8)
+def _index(lexicon: tuple[LexiconEntry, ...]) -> dict[str, tuple[LexiconEntry, ...]]:
+    index: dict[str, list[LexiconEntry]] = {}
     for entry in lexicon:
-        index[unicodedata.normalize("NFKC", entry.lemma)].append(entry)
-    hits: dict[str, float] = defaultdict(float)
-    for lemma in set(lemmas(text)):
-        for entry in index.get(lemma, ()):
-            hits[entry.tag_id] += entry.weight
-    return dict(hits)
+        index.setdefault(unicodedata.normalize("NFKC", entry.lemma), []).append(entry)
+    return {lemma: tuple(entries) for lemma, entries in index.items()}
+
+
+def _tokenizer():
+    tokenizer = getattr(_local, "tokenizer", None)
+    if tokenizer is None:
+        from sudachipy import SplitMode
+
+        from pipelines.text.japanese import sudachi_dictionary
+
+        tokenizer = _local.tokenizer = sudachi_dictionary().tokenizer(mode=SplitMode.C)
+    return tokenizer
+
+
+def lexicon_hits(text: str, lexicon: tuple[LexiconEntry, ...]) -> list[LexiconHit]:
+    """Every lexicon entry the text holds, in text order, each with whether its phrase negates it."""
+    if not text or not has_japanese(text):
+        return []
+    from sudachipy import SplitMode
+
+    from pipelines.text.japanese import sudachi_chunks
+
+    index = _index(lexicon)
+    hits: list[LexiconHit] = []
+    for chunk in sudachi_chunks(unicodedata.normalize("NFKC", text)):
+        morphemes = list(_tokenizer().tokenize(chunk))
+        for position, morpheme in enumerate(morphemes):
+            matched = _entries(index, morpheme)
+            if not matched and morpheme.part_of_speech()[0] == _COMPOUND_POS and len(morpheme.surface()) >= 3:
+                parts = morpheme.split(SplitMode.A)
+                if len(parts) > 1:
+                    matched = [entry for part in parts for entry in _entries(index, part)]
+            if not matched:
+                continue
+            negated = is_negated(morphemes, position)
+            best: dict[str, LexiconEntry] = {}
+            for entry in matched:  # a token written ひとり matches both ひとり and 一人: it counts once per tag
+                if entry.tag_id not in best or entry.weight > best[entry.tag_id].weight:
+                    best[entry.tag_id] = entry
+            hits.extend(LexiconHit(e.tag_id, e.weight, e.lemma, morpheme.surface(), negated) for e in best.values())
+    return hits
+
+
+def _entries(index: dict[str, tuple[LexiconEntry, ...]], morpheme) -> list[LexiconEntry]:
+    forms = dict.fromkeys((morpheme.dictionary_form(), morpheme.normalized_form()))
+    return [entry for form in forms for entry in index.get(form, ())]
+
+
+def _is_function_word(morpheme) -> bool:
+    pos = morpheme.part_of_speech()
+    if pos[0] in _FUNCTION_POS:
+        return True
+    if pos[0] in _DEPENDENT_POS and pos[1] == "非自立可能":
+        return True
+    return pos[0] == "名詞" and morpheme.normalized_form() in _FORMAL_NOUNS
+
+
+def _is_negator(morpheme) -> bool:
+    return morpheme.part_of_speech()[0] in ("助動詞", "形容詞") and morpheme.normalized_form() in _NEGATORS
+
+
+def is_negated(morphemes, position: int) -> bool:
+    """Whether the function words after morphemes[position], up to the next content word, negate it."""
+    negators = 0
+    phrase = []
+    for morpheme in morphemes[position + 1 :]:
+        if not _is_function_word(morpheme):
+            break
+        if _is_negator(morpheme) and not _idiom(phrase):
+            negators += 1
+        phrase.append(morpheme)
+    return negators % 2 == 1
+
+
+def _idiom(before: list) -> bool:
+    """A negator that does not negate, by what precedes it in the phrase: しか〜ない (nothing but), て/で＋ならない
+    (cannot help)."""
+    if not before:
+        return False
+    if before[-1].surface() == "しか":
+        return True
+    return (
+        len(before) >= 2
+        and before[-1].normalized_form() == "成る"
+        and before[-2].surface() in ("て", "で")
+    )
