@@ -148,3 +148,16 @@ def _idiom(before: list) -> bool:
         and before[-1].normalized_form() == "成る"
         and before[-2].surface() in ("て", "で")
     )
+
+
+def lemmas_not_in_dictionary_form(lexicon: tuple[LexiconEntry, ...]) -> dict[str, list[str]]:
+    """Lexicon lemmas that are not one Sudachi token in its own dictionary form (core dictionary, mode C), with the
+    dictionary forms Sudachi reads them as: such a lemma can never match. Empty for a sound lexicon."""
+    tokenizer = _tokenizer()
+    wrong: dict[str, list[str]] = {}
+    for lemma in sorted({entry.lemma for entry in lexicon}):
+        morphemes = tokenizer.tokenize(lemma)
+        if len(morphemes) != 1 or morphemes[0].dictionary_form() != lemma:
+            wrong[lemma] = [m.dictionary_form() for m in morphemes]
+    return wrong
+
