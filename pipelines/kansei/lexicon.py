@@ -10,7 +10,7 @@ phrase ends at the next content word or punctuation mark. The hit is negated whe
 number of negators (ない, ぬ/ん, ず, まい):
 
 - negated: 悲しくない, 怖くなかった, 好きじゃない, 寂しくはない, 泣かなかった, 泣いていない, 悲しくありません,
-  元気がない, 怖くなんかなかった;
+  元気がない, 怖くなんかなかった, 心配いらない (要る is read through);
 - not negated, since the negator belongs to the next content word: 涙が止まらない, 切なくてたまらない,
   嬉しくてしょうがない, 悲しいかもしれない, 悲しいに違いない;
 - not negated, since two negators cancel: 泣かずにはいられない, 悲しくないわけじゃない;
@@ -36,6 +36,8 @@ _JAPANESE = ("CJK UNIFIED", "HIRAGANA", "KATAKANA")
 _NEGATORS = frozenset({"ない", "無い", "ず", "まい"})
 # Formal nouns a negation reaches through (悲しいわけではない, 悲しいことはない), by normalized form.
 _FORMAL_NOUNS = frozenset({"訳", "わけ", "こと", "事", "筈", "はず", "物", "もの"})
+# 要る (need), read through so that 心配いらない (no need to worry) negates 心配.
+_NEED = frozenset({"いる", "要る"})
 _FUNCTION_POS = frozenset({"助詞", "助動詞", "接尾辞"})
 _DEPENDENT_POS = frozenset({"動詞", "形容詞"})
 # Content words whose mode A parts are tried when the word itself is not in the lexicon.
@@ -115,6 +117,8 @@ def _is_function_word(morpheme) -> bool:
     if pos[0] in _FUNCTION_POS:
         return True
     if pos[0] in _DEPENDENT_POS and pos[1] == "非自立可能":
+        return True
+    if pos[0] == "動詞" and morpheme.normalized_form() in _NEED:
         return True
     return pos[0] == "名詞" and morpheme.normalized_form() in _FORMAL_NOUNS
 

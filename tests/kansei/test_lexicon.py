@@ -60,6 +60,8 @@ def test_every_lemma_is_one_sudachi_token_in_its_dictionary_form(lexicon):
         ("悲しくねえよ", "emotion.sadness", "悲しく", True),
         ("泣かずに笑った", "emotion.sadness", "泣か", True),
         ("悲しいことはない", "emotion.sadness", "悲しい", True),
+        ("心配いらない", "emotion.nervousness", "心配", True),
+        ("後悔はしていない", "emotion.regret", "後悔", True),
         # not negated: the negator belongs to the next content word
         ("涙が止まらない", "emotion.sadness", "涙", False),
         ("切なくてたまらない", "mood.melancholic", "切なく", False),
