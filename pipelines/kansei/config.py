@@ -181,6 +181,14 @@ def load_embedding_config(models_dir: Path) -> EmbeddingConfig:
 
 
 @cache
+def lexicon_version(models_dir: Path) -> str:
+    """The lexicon's version, recorded with tags: the first 12 hex digits of lexicon_ja.tsv's sha256."""
+    import hashlib
+
+    return hashlib.sha256((models_dir / "kansei" / "lexicon_ja.tsv").read_bytes()).hexdigest()[:12]
+
+
+@cache
 def load_lexicon(models_dir: Path) -> tuple[LexiconEntry, ...]:
     taxonomy = load_taxonomy(models_dir).by_id()
     with (models_dir / "kansei" / "lexicon_ja.tsv").open(encoding="utf-8") as fh:

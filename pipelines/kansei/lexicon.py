@@ -17,7 +17,8 @@ number of negators (ない, ぬ/ん, ず, まい):
 - exceptions (a negator that does not negate): ない after しか (泣くしかない: nothing but tears) and ならない
   after て/で (楽しみでならない: cannot help it).
 
-Lexical ない-words (切ない, 少ない, 危ない, 情けない) are single tokens: words, not negations.
+Lexical ない-words (切ない, 少ない, 危ない, 情けない) are single tokens: words, not negations. Known limit: a
+rhetorical question (怖すぎない？ "isn't it too scary?") reads as a negation.
 """
 
 from __future__ import annotations

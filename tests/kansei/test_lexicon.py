@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 
 from pipelines.kansei import lexicon_weights
-from pipelines.kansei.config import LexiconEntry, load_lexicon, load_taxonomy
+from pipelines.kansei.config import LexiconEntry, lexicon_version, load_lexicon, load_taxonomy
 from pipelines.kansei.lexicon import LexiconHit, lemmas_not_in_dictionary_form, lexicon_hits
 from pipelines.settings import PROJECT_ROOT
 
@@ -31,6 +31,13 @@ def test_lexicon_size_tags_and_weights(lexicon):
     assert per_tag.keys() == load_taxonomy(MODELS).by_id().keys()
     assert min(per_tag.values()) == per_tag["mood.bittersweet"] == 6 and per_tag["emotion.sadness"] == 32
     assert ("悲しい", "emotion.sadness", 1.0) in {(e.lemma, e.tag_id, e.weight) for e in lexicon}
+
+
+def test_lexicon_version_follows_the_file(tmp_path):
+    (tmp_path / "kansei").mkdir()
+    (tmp_path / "kansei" / "lexicon_ja.tsv").write_text("lemma\ttag_id\tweight\n雨\tscene.rain\t1.0\n", "utf-8")
+    assert lexicon_version(tmp_path) == "f9985c1409ad"
+    assert len(lexicon_version(MODELS)) == 12 and lexicon_version(MODELS) != lexicon_version(tmp_path)
 
 
 def test_every_lemma_is_one_sudachi_token_in_its_dictionary_form(lexicon):
