@@ -42,7 +42,7 @@ def test_every_tag_speaks_both_languages():
         assert _KANA_OR_KANJI.search(tag.label_ja) and _KANA_OR_KANJI.search(tag.definition_ja), tag.id
         assert all(_KANA_OR_KANJI.search(phrase) for phrase in tag.exemplars_ja), tag.id
         assert tag.definition_en.isascii() and all(phrase.isascii() for phrase in tag.exemplars_en), tag.id
-        assert 4 <= len(tag.exemplars_en) <= 8 and 4 <= len(tag.exemplars_ja) <= 8, tag.id
+        assert len(tag.exemplars_en) == len(tag.exemplars_ja) == 7, tag.id
         assert len(set(tag.exemplars_en)) == len(tag.exemplars_en) and len(set(tag.exemplars_ja)) == len(tag.exemplars_ja)
 
 
