@@ -2,7 +2,8 @@
 
 Lexicon lemmas are Sudachi dictionary forms (core dictionary, mode C). A token matches an entry by its
 dictionary form or by its normalized form (哀しい → 悲しい, ムカつく → むかつく), and a compound noun the lexicon
-does not know matches by its mode A parts.
+does not know matches by its mode A parts. A word right after a numeral is a counter and matches nothing
+(12月 is a month, not the moon).
 
 Negation (悲しくない is not sad). A hit's phrase is the run of function words after it: particles,
 auxiliaries, dependent verbs and adjectives (いる, ある, ない) and the formal nouns わけ, こと, はず, もの. The
@@ -92,6 +93,8 @@ def lexicon_hits(text: str, lexicon: tuple[LexiconEntry, ...]) -> list[LexiconHi
     for chunk in sudachi_chunks(unicodedata.normalize("NFKC", text)):
         morphemes = list(_tokenizer().tokenize(chunk))
         for position, morpheme in enumerate(morphemes):
+            if position and morphemes[position - 1].part_of_speech()[1] == "数詞":
+                continue  # a counter, not a word: 12月 is December, not the moon
             matched = _entries(index, morpheme)
             if not matched and morpheme.part_of_speech()[0] == _COMPOUND_POS and len(morpheme.surface()) >= 3:
                 parts = morpheme.split(SplitMode.A)

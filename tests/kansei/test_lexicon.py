@@ -116,8 +116,14 @@ def test_spelling_variants_and_compounds_match(lexicon):
     assert lexicon_hits("１２３", lexicon) == []
 
 
+def test_a_word_after_a_numeral_is_a_counter(lexicon):
+    assert ("scene.night", "月", False) in _hits("月が綺麗な夜", lexicon)
+    assert {hit.surface for hit in lexicon_hits("12月の夜", lexicon)} == {"夜"}
+    assert {hit.surface for hit in lexicon_hits("十二月の夜", lexicon)} == {"夜"}
+
+
 def test_the_tag_stage_leaves_negated_hits_out(lexicon):
     assert lexicon_weights("悲しくない", lexicon) == {}
-    assert lexicon_weights("怖くなかったけど、最後は泣いた", lexicon) == {"emotion.sadness": 1.0, "theme.farewell": 0.4}
+    assert lexicon_weights("怖くなかったけど、最後は泣いた", lexicon) == {"emotion.sadness": 1.0, "theme.farewell": 0.3}
     # 雨 twice is one lemma: its weight counts once
     assert lexicon_weights("雨、雨、雨", lexicon) == {"scene.rain": 1.0}
