@@ -46,6 +46,7 @@ _DEPENDENT_POS = frozenset({"動詞", "形容詞"})
 _COMPOUND_POS = "名詞"
 
 _local = threading.local()
+_INDEXES: dict[int, tuple[tuple[LexiconEntry, ...], dict[str, tuple[LexiconEntry, ...]]]] = {}
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,20 @@ def has_japanese(text: str) -> bool:
     return any(unicodedata.name(ch, "").startswith(_JAPANESE) for ch in text)
 
 
-@lru_cache(maxsize=8)
 def _index(lexicon: tuple[LexiconEntry, ...]) -> dict[str, tuple[LexiconEntry, ...]]:
-    index: dict[str, list[LexiconEntry]] = {}
+    """lemma → its entries, built once per lexicon object (load_lexicon returns the same one each time; hashing
+    the whole lexicon on every call would cost more than matching a short title)."""
+    cached = _INDEXES.get(id(lexicon))
+    if cached is not None and cached[0] is lexicon:
+        return cached[1]
+    grouped: dict[str, list[LexiconEntry]] = {}
     for entry in lexicon:
-        index.setdefault(unicodedata.normalize("NFKC", entry.lemma), []).append(entry)
-    return {lemma: tuple(entries) for lemma, entries in index.items()}
+        grouped.setdefault(unicodedata.normalize("NFKC", entry.lemma), []).append(entry)
+    index = {lemma: tuple(entries) for lemma, entries in grouped.items()}
+    if len(_INDEXES) >= 8:
+        _INDEXES.clear()
+    _INDEXES[id(lexicon)] = (lexicon, index)
+    return index
 
 
 def _tokenizer():
@@ -76,7 +85,9 @@ def _tokenizer():
 
         from pipelines.text.japanese import sudachi_dictionary
 
-        tokenizer = _local.tokenizer = sudachi_dictionary().tokenizer(mode=SplitMode.C)
+        tokenizer = _local.tokenizer = sudachi_dictionary().tokenizer(
+            mode=SplitMode.C, fields={"pos", "dictionary_form", "normalized_form", "split_a"}
+        )
     return tokenizer
 
 
@@ -84,20 +95,27 @@ def lexicon_hits(text: str, lexicon: tuple[LexiconEntry, ...]) -> list[LexiconHi
     """Every lexicon entry the text holds, in text order, each with whether its phrase negates it."""
     if not text or not has_japanese(text):
         return []
-    from sudachipy import SplitMode
+    from sudachipy import Morpheme, SplitMode
 
     from pipelines.text.japanese import sudachi_chunks
 
     index = _index(lexicon)
+    numerals, nouns = _part_of_speech_classes()
     hits: list[LexiconHit] = []
     for chunk in sudachi_chunks(unicodedata.normalize("NFKC", text)):
         morphemes = list(_tokenizer().tokenize(chunk))
-        for position, morpheme in enumerate(morphemes):
-            if position and morphemes[position - 1].part_of_speech()[1] == "数詞":
+        # Per-token work in C (map); Python looks only at the tokens the lexicon knows and at nouns.
+        dictionary_forms = list(map(Morpheme.dictionary_form, morphemes))
+        normalized_forms = list(map(Morpheme.normalized_form, morphemes))
+        pos_ids = list(map(Morpheme.part_of_speech_id, morphemes))
+        for position, (form, normal, pos_id) in enumerate(zip(dictionary_forms, normalized_forms, pos_ids, strict=True)):
+            if form not in index and normal not in index and pos_id not in nouns:
+                continue
+            if position and pos_ids[position - 1] in numerals:
                 continue  # a counter, not a word: 12月 is December, not the moon
-            matched = _entries(index, morpheme)
-            if not matched and morpheme.part_of_speech()[0] == _COMPOUND_POS and len(morpheme.surface()) >= 3:
-                parts = morpheme.split(SplitMode.A)
+            matched = [entry for f in dict.fromkeys((form, normal)) for entry in index.get(f, ())]
+            if not matched and pos_id in nouns and len(morphemes[position].surface()) >= 3:
+                parts = morphemes[position].split(SplitMode.A)
                 if len(parts) > 1:
                     matched = [entry for part in parts for entry in _entries(index, part)]
             if not matched:
@@ -107,8 +125,30 @@ def lexicon_hits(text: str, lexicon: tuple[LexiconEntry, ...]) -> list[LexiconHi
             for entry in matched:  # a token written ひとり matches both ひとり and 一人: it counts once per tag
                 if entry.tag_id not in best or entry.weight > best[entry.tag_id].weight:
                     best[entry.tag_id] = entry
-            hits.extend(LexiconHit(e.tag_id, e.weight, e.lemma, morpheme.surface(), negated) for e in best.values())
+            surface = morphemes[position].surface()
+            hits.extend(LexiconHit(e.tag_id, e.weight, e.lemma, surface, negated) for e in best.values())
     return hits
+
+
+@lru_cache(maxsize=1)
+def _part_of_speech_classes() -> tuple[frozenset[int], frozenset[int]]:
+    """Sudachi part-of-speech ids of (numerals, nouns)."""
+    from pipelines.text.japanese import sudachi_dictionary
+
+    dictionary = sudachi_dictionary()
+    numerals, nouns = set(), set()
+    pos_id = 0
+    while True:
+        try:
+            pos = dictionary.pos_of(pos_id)
+        except (IndexError, ValueError, OverflowError):
+            break
+        if pos is None:
+            break
+        if pos[0] == _COMPOUND_POS:
+            (numerals if pos[1] == "数詞" else nouns).add(pos_id)
+        pos_id += 1
+    return frozenset(numerals), frozenset(nouns)
 
 
 def _entries(index: dict[str, tuple[LexiconEntry, ...]], morpheme) -> list[LexiconEntry]:
