@@ -28,6 +28,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from pipelines.kansei.config import LexiconEntry
 
@@ -175,7 +176,7 @@ def is_negated(morphemes, position: int) -> bool:
     """Whether the function words after morphemes[position], up to the next content word, negate it."""
     negators = 0
     phrase = []
-    for morpheme in morphemes[position + 1 :]:
+    for morpheme in islice(morphemes, position + 1, None):
         if not _is_function_word(morpheme):
             break
         if _is_negator(morpheme) and not _idiom(phrase):
