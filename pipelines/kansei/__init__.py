@@ -152,7 +152,7 @@ class Scorer:
             for tag_id, value in best:
                 if value >= tagging.embedding_min_score:
                     scores[tag_id] = (value, "embedding")
-        for tag_id, weight in lexicon_hits(japanese, self.lexicon).items():
+        for tag_id, weight in lexicon_weights(japanese, self.lexicon).items():
             if weight < 0.5:
                 continue
             value = min(0.95, tagging.lexicon_base_score + tagging.lexicon_step * (weight - 1.0))
@@ -166,6 +166,14 @@ class Scorer:
             floor = max(tagging.embedding_floor, tagging.embedding_relative_floor * best[0][1])
             scores = {tag_id: (value, "embedding") for tag_id, value in best if value >= floor}
         return scores
+
+
+def lexicon_weights(text: str, lexicon) -> dict[str, float]:
+    """tag_id → summed weight of the distinct lexicon lemmas the text holds, negated ones left out (悲しくない)."""
+    weights: dict[str, float] = {}
+    for tag_id, _lemma, weight in sorted({(h.tag_id, h.lemma, h.weight) for h in lexicon_hits(text, lexicon) if not h.negated}):
+        weights[tag_id] = weights.get(tag_id, 0.0) + weight
+    return weights
 
 
 def score_texts(
