@@ -52,8 +52,16 @@ class ExportSummary:
 
 def _jsonl_line(row: dict, labels: dict[str, tuple[str, str]]) -> str:
     row = dict(row)
+    # Both labels always (from the taxonomy when the row lacks them), then what the row carries of weight,
+    # primary and evidence.
     row["kansei_tags"] = [
-        {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
+        {
+            "tag_id": t["tag_id"],
+            "label_en": t.get("label_en") or labels[t["tag_id"]][0],
+            "label_ja": t.get("label_ja") or labels[t["tag_id"]][1],
+            "score": t["score"],
+            **{key: t[key] for key in ("tag_type", "weight", "is_primary", "evidence") if key in t},
+        }
         for t in row["kansei_tags"]
     ]
     return json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")) + "\n"

@@ -114,6 +114,8 @@ def lexicon_hits(text: str, lexicon: tuple[LexiconEntry, ...]) -> list[LexiconHi
                 continue
             if position and pos_ids[position - 1] in numerals:
                 continue  # a counter, not a word: 12月 is December, not the moon
+            if not has_japanese(morphemes[position].surface()):
+                continue  # a Latin word of mixed text (Mystery, team, sense): the embedding reads those
             matched = [entry for f in dict.fromkeys((form, normal)) for entry in index.get(f, ())]
             if not matched and pos_id in nouns and len(morphemes[position].surface()) >= 3:
                 parts = morphemes[position].split(SplitMode.A)

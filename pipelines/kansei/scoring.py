@@ -3,7 +3,8 @@
 Signals, each first brought to one scale where 0.5 means "this signal alone would tag it":
 
 - **head**: the Ekman-7 heads (`heads.py`) for the tags whose taxonomy entry maps Ekman labels; the head's
-  probability is calibrated so that the label's threshold tuned on held-out GoEmotions lands on 0.5;
+  probability is calibrated so that the label's threshold tuned on held-out GoEmotions lands on 0.5; each
+  label speaks for one tag per text, the one of the tags mapping it whose exemplars the text is nearest;
 - **exemplar**: cosine of the text to the tag's exemplar phrases (en + ja, best one), z-scored against a
   reference corpus (the exemplars of every other tag: what an unrelated phrase scores) and passed through a
   logistic with its midpoint at `exemplar_z_mid` standard deviations; where another signal speaks for the tag
@@ -246,6 +247,14 @@ class KanseiScorer:
                     head_p[:, t] = part[np.arange(n), best]
                     head_label[:, t] = np.asarray(labels)[best]
                     head_on[:, t] = True
+            # An Ekman label speaks for one tag per text: of the tags mapping it, the one nearest its exemplars
+            # (joy is not at once admiration, amusement, bliss and confidence).
+            chosen = np.zeros((n, count), dtype=bool)
+            for label in range(len(EKMAN_LABELS)):
+                tags = np.asarray([self.tag_index[tag_id] for tag_id, labels in self.ekman_of.items() if label in labels], dtype=np.int64)
+                if len(tags):
+                    chosen[np.arange(n), tags[np.argmax(exemplar[:, tags], axis=1)]] = True
+            head_on &= chosen
         lexicon_p = np.full((n, count), 0.5)
         lexicon_on = np.zeros((n, count), dtype=bool)
         negated_on = np.zeros((n, count), dtype=bool)

@@ -127,3 +127,10 @@ def test_the_tag_stage_leaves_negated_hits_out(lexicon):
     assert lexicon_weights("怖くなかったけど、最後は泣いた", lexicon) == {"emotion.sadness": 1.0, "theme.farewell": 0.3}
     # 雨 twice is one lemma: its weight counts once
     assert lexicon_weights("雨、雨、雨", lexicon) == {"scene.rain": 1.0}
+
+
+def test_latin_words_of_mixed_text_are_left_to_the_embedding(lexicon):
+    # Sudachi normalises ミステリー and チーム to Latin forms; written in Latin letters they are not Japanese words.
+    hits = lexicon_hits("真夜中キッチン探偵団. A cosy mystery: the team follows a trail.", lexicon)
+    assert {h.surface for h in hits} <= {"真夜中", "キッチン", "探偵", "探偵団"}
+    assert "theme.sports" not in {h.tag_id for h in hits}
