@@ -114,3 +114,21 @@ def test_lexicon_hits_and_mead_moods_fuse_into_the_weight_and_name_the_evidence(
     mead = scorer.score([text], mead_moods=[["Sad"]], hits=[[]])[0]
     assert mead.tags[0].tag_id in {"mood.melancholic", "emotion.sadness"} and mead.tags[0].evidence == "mead:Sad"
     assert mead.tags[0].signals["mead"] == 0.9
+
+
+def test_the_scorer_of_models_finds_the_expected_japanese_tags(tmp_path):
+    """The figures of models/kansei/scoring.yaml on ja_tags.jsonl (40 Japanese titles with expected and excluded
+    tags), with the committed taxonomy, lexicon and heads."""
+    import json
+
+    from pipelines.kansei.scoring import build_scorer
+    from pipelines.settings import PROJECT_ROOT
+
+    rows = [json.loads(line) for line in (FIXTURES / "ja_tags.jsonl").read_text("utf-8").splitlines()]
+    items = build_scorer(PROJECT_ROOT / "models", tmp_path / "var").score([row["text"] for row in rows])
+    kept = [{t.tag_id for t in item.tags} for item in items]
+    found = sum(len(tags & set(row["tags"])) for tags, row in zip(kept, rows, strict=True))
+    excluded = sum(len(tags & set(row["not_tags"])) for tags, row in zip(kept, rows, strict=True))
+    assert (found, sum(len(row["tags"]) for row in rows), excluded, sum(map(len, kept))) == (87, 91, 2, 145)
+    # 夜の雨、ひとり: rain and night first, lonely and melancholic, never joy or morning
+    assert [t.tag_id for t in items[0].tags][:4] == ["scene.rain", "scene.night", "emotion.loneliness", "mood.melancholic"]
