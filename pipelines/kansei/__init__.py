@@ -118,7 +118,7 @@ def versions(settings: MsdbSettings) -> dict[str, str]:
         "scoring": scoring.version,
         "taxonomy": load_taxonomy(settings.models_dir).version,
         "lexicon": lexicon_version(settings.models_dir),
-        "heads": _file_sha256(heads),
+        "heads": _file_sha256(heads) + "+" + _file_sha256(heads.with_name("ekman_chars.npz")),
     }
 
 

@@ -9,10 +9,17 @@ teach the network more than the six coarse ones (dev macro-F1 0.553 against 0.54
 directly). Each Ekman label's decision threshold is the one that maximises its F1 on the held-out tenth (never
 on a dev set we report on).
 
+Beside the MLPs, `CharHeads`: class-balanced logistic regressions on char 2-5-gram TF-IDF of the same rows
+(what the words look like, where the encoder gives what they mean). For a text without Japanese the two are
+blended in log-odds (CHAR_BLEND, chosen on the held-out tenth) and thresholded with their own thresholds tuned
+there; a Japanese text keeps the MLPs alone, since English char n-grams say nothing of it. GoEmotions dev
+macro-F1: 0.549 with the MLPs alone, 0.593 blended.
+
 Reproducible: rows sorted by their GoEmotions id, the held-out split by a hash of the id, fixed seeds, one BLAS
 thread, and the weights written in a zip with fixed timestamps: the same inputs give the same bytes.
 
-At tag time `EmotionHeads.predict` is numpy only (no scikit-learn), and deterministic per text.
+At tag time the MLPs are numpy only; the char heads use scikit-learn's TfidfVectorizer with the stored
+vocabulary and idf. Both are deterministic per text.
 """
 
 from __future__ import annotations
@@ -29,6 +36,10 @@ import numpy as np
 EKMAN_LABELS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 WEIGHTS_FILE = "ekman.npz"
 MANIFEST_FILE = "ekman.manifest.json"
+CHARS_FILE = "ekman_chars.npz"
+# The char n-gram heads' share of the log-odds for a text without Japanese, chosen on the held-out tenth of train
+# (macro-F1 there 0.5497 / 0.5769 / 0.5945 / 0.5984 / 0.6021 / 0.5934 at 0 / 0.2 / 0.35 / 0.5 / 0.65 / 0.8).
+CHAR_BLEND = 0.65
 
 
 @dataclass(frozen=True)
@@ -149,10 +160,24 @@ class EmotionHeads:
             return outputs
         return np.minimum(outputs @ self.grouping.astype(np.float64), 1.0)
 
-    def calibrated(self, vectors: np.ndarray) -> np.ndarray:
+    chars: CharHeads | None = None
+
+    def calibrated(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
         """Probabilities mapped so that each label's threshold lands on 0.5 (piecewise linear): one scale for
-        every label, whatever its base rate."""
-        return calibrate(self.probabilities(vectors), self.thresholds)
+        every label, whatever its base rate. With `texts` and char heads, a text without Japanese takes the
+        blend of the MLPs and the char n-gram heads (English char n-grams say nothing of Japanese)."""
+        probabilities = self.probabilities(vectors)
+        out = calibrate(probabilities, self.thresholds)
+        if self.chars is not None and texts is not None:
+            from pipelines.kansei.lexicon import has_japanese
+
+            rows = np.flatnonzero([bool(t and t.strip()) and not has_japanese(t) for t in texts])
+            if len(rows):
+                chars = self.chars.probabilities([texts[row] for row in rows])
+                known = ~np.isnan(chars).any(axis=1)
+                rows, chars = rows[known], chars[known]
+                out[rows] = calibrate(blend(probabilities[rows], chars), self.chars.thresholds)
+        return out
 
     @property
     def embedder(self) -> str:
@@ -165,7 +190,104 @@ class EmotionHeads:
             weights = [[z[f"{name}_{seed}"] for name in ("W1", "b1", "W2", "b2")] for seed in range(manifest["hyper_parameters"]["seeds"])]
             grouping = z["grouping"]
         thresholds = np.array([manifest["thresholds"][label] for label in EKMAN_LABELS])
-        return cls(weights, thresholds, manifest, grouping)
+        chars = CharHeads.load(heads_dir, manifest["char_heads"]) if "char_heads" in manifest else None
+        return cls(weights, thresholds, manifest, grouping, chars=chars)
+
+
+def blend(mlp: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    def logit(p):
+        p = np.clip(p, 1e-4, 1 - 1e-4)
+        return np.log(p / (1 - p))
+
+    return 1.0 / (1.0 + np.exp(-((1 - CHAR_BLEND) * logit(mlp) + CHAR_BLEND * logit(chars))))
+
+
+@dataclass
+class CharHeads:
+    """Class-balanced logistic regressions on char 2-5-gram TF-IDF (word-bounded, sublinear, 50,000 n-grams),
+    one per Ekman label: what the words look like, where the sentence encoder gives what they mean."""
+
+    vocabulary: np.ndarray  # (features,) str, in column order
+    idf: np.ndarray  # (features,)
+    coef: np.ndarray  # (features, 7) float32
+    intercept: np.ndarray  # (7,)
+    thresholds: np.ndarray  # (7,) of the blended probability, tuned on the held-out tenth
+
+    VECTORIZER = {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 3, "sublinear_tf": True, "max_features": 50_000}
+
+    # A text with fewer known n-grams than this ('ＡＢＣ １２３', a bare name) gets NaN: its probabilities would be
+    # the intercepts, not evidence.
+    MIN_NGRAMS = 10
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        features = self._vectorizer().transform(texts)
+        logits = np.asarray(features @ self.coef.astype(np.float64)) + self.intercept
+        out = 1.0 / (1.0 + np.exp(-logits))
+        out[np.diff(features.indptr) < self.MIN_NGRAMS] = np.nan
+        return out
+
+    def _vectorizer(self):
+        vectorizer = getattr(self, "_fitted", None)
+        if vectorizer is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            vectorizer = TfidfVectorizer(**self.VECTORIZER, vocabulary={str(term): i for i, term in enumerate(self.vocabulary)})
+            vectorizer.idf_ = self.idf
+            self._fitted = vectorizer
+        return vectorizer
+
+    @classmethod
+    def fit(cls, texts: list[str], labels: np.ndarray) -> CharHeads:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        vectorizer = TfidfVectorizer(**cls.VECTORIZER)
+        features = vectorizer.fit_transform(texts)
+        vocabulary = np.array(sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__))
+        coef = np.zeros((len(vocabulary), labels.shape[1]), dtype=np.float32)
+        intercept = np.zeros(labels.shape[1])
+        for j in range(labels.shape[1]):
+            if labels[:, j].min() == labels[:, j].max():  # a label no row (or every row) has: its constant
+                intercept[j] = 9.0 if labels[0, j] else -9.0
+                continue
+            model = LogisticRegression(C=2.0, class_weight="balanced", max_iter=300).fit(features, labels[:, j])
+            coef[:, j], intercept[j] = model.coef_[0], model.intercept_[0]
+        return cls(vocabulary, vectorizer.idf_.astype(np.float64), coef, intercept, np.full(labels.shape[1], 0.5))
+
+    def save(self, heads_dir: Path) -> None:
+        _write_npz(heads_dir / CHARS_FILE, {"vocabulary": self.vocabulary, "idf": self.idf, "coef": self.coef, "intercept": self.intercept})
+
+    @classmethod
+    def load(cls, heads_dir: Path, entry: dict) -> CharHeads:
+        with np.load(heads_dir / CHARS_FILE) as z:
+            arrays = {name: z[name] for name in ("vocabulary", "idf", "coef", "intercept")}
+        return cls(**arrays, thresholds=np.array([entry["thresholds"][label] for label in EKMAN_LABELS]))
+
+
+def train_char_heads(data: LabelledTexts, vectors: np.ndarray, keep: np.ndarray, tune: np.ndarray, heads_dir: Path) -> dict:
+    """Fit the char n-gram heads on the embedded rows not in `tune`, tune the blend's thresholds on those in it,
+    write them beside the MLPs and add their entry to the manifest."""
+    texts = [t for t, k in zip(data.texts, keep, strict=True) if k]
+    labels = data.labels[keep]
+    heads = EmotionHeads.load(heads_dir)
+    chars = CharHeads.fit([t for t, k in zip(texts, tune, strict=True) if not k], labels[~tune])
+    probabilities = chars.probabilities([t for t, k in zip(texts, tune, strict=True) if k])
+    known = ~np.isnan(probabilities).any(axis=1)  # the rows the blend will be applied to
+    blended = blend(heads.probabilities(vectors[tune][known]), probabilities[known])
+    thresholds, scores = best_thresholds(blended, labels[tune][known])
+    chars.save(heads_dir)
+    manifest = json.loads((heads_dir / MANIFEST_FILE).read_text("utf-8"))
+    manifest["char_heads"] = {
+        "model": "sklearn TfidfVectorizer(char_wb 2-5, min_df 3, sublinear, 50,000 n-grams) + LogisticRegression(C=2, "
+        "class-balanced) per Ekman label, blended with the MLPs in log-odds for texts without Japanese",
+        "blend": CHAR_BLEND,
+        "thresholds": {label: round(float(t), 2) for label, t in zip(EKMAN_LABELS, thresholds, strict=True)},
+        "held_out_f1": {label: round(float(s), 4) for label, s in zip(EKMAN_LABELS, scores, strict=True)},
+        "held_out_macro_f1": round(float(np.mean(scores)), 4),
+        "weights_sha256": file_sha256(heads_dir / CHARS_FILE),
+    }
+    (heads_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    return manifest
 
 
 def calibrate(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -268,4 +390,4 @@ def train_heads(
         "weights_sha256": file_sha256(out_dir / WEIGHTS_FILE),
     }
     (out_dir / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    return manifest
+    return train_char_heads(data, embedded.vectors[keep], keep, tune, out_dir)

@@ -181,7 +181,7 @@ class KanseiScorer:
         exemplar similarity (only where it adds) and the lexicon hits of the tags mapping each label; a text
         with a non-negated emotion hit is that much less neutral."""
         weights = self.settings.weights
-        head = self.heads.calibrated(vectors) if self.heads is not None else np.full((len(texts), 7), 0.5)
+        head = self.heads.calibrated(vectors, texts) if self.heads is not None else np.full((len(texts), 7), 0.5)
         total = weights.head * logit(head)
         exemplar, _ = self.exemplar_signal(vectors)
         for label in range(7):
@@ -238,7 +238,7 @@ class KanseiScorer:
         head_label = np.zeros((n, count), dtype=np.int64)
         head_on = np.zeros((n, count), dtype=bool)
         if self.heads is not None:
-            head = self.heads.calibrated(vectors)
+            head = self.heads.calibrated(vectors, texts)
             for t, tag in enumerate(self.tags):
                 labels = self.ekman_of[tag.id]
                 if labels:

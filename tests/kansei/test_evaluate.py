@@ -47,8 +47,8 @@ def test_eval_file_prints_and_stores_f1_per_label(tmp_path, monkeypatch):
 
 # what the committed heads give on the fixture (retrain them and these move: pin them again)
 EXPECTED = {
-    "f1:anger": 1.0, "f1:disgust": 1.0, "f1:fear": 1.0, "f1:joy": 1.0, "f1:neutral": 0.6667, "f1:sadness": 0.5,
-    "f1:surprise": 1.0, "macro_f1": 0.881,
+    "f1:anger": 1.0, "f1:disgust": 1.0, "f1:fear": 1.0, "f1:joy": 1.0, "f1:neutral": 0.4, "f1:sadness": 1.0,
+    "f1:surprise": 1.0, "macro_f1": 0.9143,
 }
 
 
@@ -58,8 +58,8 @@ def test_goemotions_dev_macro_f1_of_the_committed_heads(shared_data, tmp_path):
     name, path, data = load_dataset("goemotions-dev", None, shared_data)
     result = evaluate(build_scorer(PROJECT_ROOT / "models", tmp_path), name, path, data)
     assert result.size == 5426 and result.support["joy"] == 2219
-    # The target is 0.58; these heads reach 0.549-0.550 (the exemplars of the taxonomy move it a little).
-    assert result.macro_f1 >= 0.545
+    # The target is 0.58: the MLPs alone reach 0.549-0.550, blended with the char n-gram heads 0.593.
+    assert result.macro_f1 >= 0.585
     assert result.f1["joy"] >= 0.77
 
 
@@ -71,4 +71,4 @@ def test_japanese_dev_set_macro_f1(tmp_path):
     name, path, data = load_dataset(None, path)
     result = evaluate(build_scorer(PROJECT_ROOT / "models", tmp_path), name, path, data)
     assert result.size == 151
-    assert result.macro_f1 >= 0.72  # 0.758 with taxonomy 2026.12.2, lexicon of 1,703 lemmas and the committed heads
+    assert result.macro_f1 >= 0.72  # 0.755 with taxonomy 2026.12.2, lexicon of 1,703 lemmas, scoring 2026.12.2

@@ -62,7 +62,7 @@ def test_training_twice_gives_the_same_bytes_and_a_manifest(tiny, tmp_path):
     first = train_heads(tiny / "train.tsv", tiny / "ekman_mapping.json", use, cache, tmp_path / "a", "test.1", params)
     assert len(cache) == 40
     second = train_heads(tiny / "train.tsv", tiny / "ekman_mapping.json", use, cache, tmp_path / "b", "test.1", params)
-    for name in ("ekman.npz", "ekman.manifest.json"):
+    for name in ("ekman.npz", "ekman_chars.npz", "ekman.manifest.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert first == second
     assert first["training_data"]["sha256"] == hashlib.sha256((tiny / "train.tsv").read_bytes()).hexdigest()
@@ -79,6 +79,12 @@ def test_training_twice_gives_the_same_bytes_and_a_manifest(tiny, tmp_path):
     single = labels.sum(axis=1) == 1
     assert (np.argmax(probabilities[single], axis=1) == np.argmax(labels[single], axis=1)).mean() == 1.0
     assert not probabilities[:, EKMAN_LABELS.index("disgust")].any()  # no fine label maps to it
+    # the char n-gram heads beside them, blended for texts without Japanese only
+    assert first["char_heads"]["blend"] == 0.65 and heads.chars is not None
+    vectors = use.encode(["I am so happy today", "今日はとても嬉しい"])
+    both = heads.calibrated(vectors, ["I am so happy today", "今日はとても嬉しい"])
+    assert np.allclose(both[1], heads.calibrated(vectors[1:])[0], atol=1e-6)
+    assert np.abs(both[0] - heads.calibrated(vectors[:1])[0]).max() > 1e-3
 
 
 def test_thresholds_maximise_f1_and_calibration_puts_them_on_one_half():
