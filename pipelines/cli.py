@@ -591,6 +591,61 @@ def ads_eval(
         console.print(f"stored in ops.model_evals ({EVAL_MODEL}, {EVAL_METRIC}) of {settings.warehouse}")
 
 
+kansei_app = typer.Typer(help="Kansei models: train the emotion heads, measure the emotion scoring.", no_args_is_help=True)
+app.add_typer(kansei_app, name="kansei")
+
+
+@kansei_app.command("train")
+def kansei_train(
+    data: Annotated[Path | None, typer.Option("--data", help="Folder holding goemotions/ (default: ../shared/data).")] = None,
+) -> None:
+    """Rebuild the Ekman-7 heads under models/kansei/heads/ from GoEmotions train, reproducibly."""
+    from pipelines.kansei.evaluate import train
+
+    manifest = train(_settings(), data)
+    table = Table(title=f"Ekman-7 heads — {manifest['embedder']['model_id']}", title_justify="left")
+    for column in ("label", "threshold", "held-out F1"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for label, threshold in manifest["thresholds"].items():
+        table.add_row(label, f"{threshold:.2f}", f"{manifest['held_out_f1'][label]:.4f}")
+    table.add_row("macro", "", f"{manifest['held_out_macro_f1']:.4f}")
+    console.print(table)
+    console.print(f"training data sha256 {manifest['training_data']['sha256']}, weights sha256 {manifest['weights_sha256']}")
+
+
+@kansei_app.command("eval")
+def kansei_eval(
+    dataset: Annotated[str | None, typer.Option("--dataset", help="goemotions-dev (from ../shared/data).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help='JSON Lines of {"text": ..., "labels": [Ekman-7 names]}.')] = None,
+    warehouse: WarehouseOption = None,
+    date_: DateOption = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="Write ops.model_evals (when a warehouse exists).")] = True,
+) -> None:
+    """Macro-F1 and F1 per Ekman-7 label of the tag stage's emotion scoring (heads + Japanese lexicon)."""
+    from pipelines.kansei.evaluate import evaluate, load_dataset, record_eval
+    from pipelines.kansei.scoring import build_scorer
+
+    if (dataset is None) == (file is None):
+        raise typer.BadParameter("give one of --dataset or --file")
+    settings = _settings(warehouse=warehouse)
+    try:
+        name, path, data = load_dataset(dataset, file)
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    result = evaluate(build_scorer(settings.models_dir, settings.var_dir), name, path, data)
+    table = Table(title=f"kansei eval — {name} ({result.size} texts)", title_justify="left")
+    for column in ("label", "support", "F1"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for label, value in result.f1.items():
+        table.add_row(label, str(result.support[label]), f"{value:.4f}")
+    table.add_row("macro", "", f"{result.macro_f1:.4f}")
+    console.print(table)
+    if store and (warehouse is not None or settings.warehouse.exists()):
+        rows = record_eval(settings, result, _logical_date(date_))
+        console.print(f"ops.model_evals: {rows} rows ({settings.warehouse})")
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `msdb` entry point: Typer's parsing, our error lines (one line on stderr, exit codes above)."""
     global _debugging

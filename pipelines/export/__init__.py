@@ -56,8 +56,16 @@ class ExportSummary:
 def labelled_row(row: dict, labels: dict[str, tuple[str, str]]) -> dict:
     """A works-feed row as delivered: each kansei tag with its English and Japanese label."""
     row = dict(row)
+    # Both labels always (from the taxonomy when the row lacks them), then what the row carries of weight,
+    # primary and evidence.
     row["kansei_tags"] = [
-        {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
+        {
+            "tag_id": t["tag_id"],
+            "label_en": t.get("label_en") or labels[t["tag_id"]][0],
+            "label_ja": t.get("label_ja") or labels[t["tag_id"]][1],
+            "score": t["score"],
+            **{key: t[key] for key in ("tag_type", "weight", "is_primary", "evidence") if key in t},
+        }
         for t in row["kansei_tags"]
     ]
     return row
