@@ -34,6 +34,7 @@ BENCHMARKS = [
     Benchmark("ingest", "ingest.py", ["--size-mb", "200"], ["--size-mb", "20"]),
     Benchmark("articles", "articles.py", ["--articles", "100000"], ["--articles", "5000"]),
     Benchmark("tagging", "tagging.py", ["--works", "20000"], ["--works", "2000"]),
+    Benchmark("kansei", "kansei.py", ["--texts", "20000", "--embedders"], ["--texts", "2000"]),
     Benchmark("similarity", "similarity.py", ["--n", "1000000"], ["--n", "50000"]),
     Benchmark("night", "night.py", ["--works", "1000000", "--articles", "100000"], ["--works", "5000", "--articles", "500"]),
 ]
@@ -74,6 +75,9 @@ def rows(name: str, f: dict) -> list[tuple[str, str, str, str]]:
         ]
     if name == "tagging":
         return [(name, key, str(value), "") for key, value in f.items()]
+    if name == "kansei":
+        targets = {"tag_vs_encode": ">= 0.9", "rerun_speedup": ">= 20", "rerun_new_texts_only_speedup": ">= 20"}
+        return [(name, key, str(value), targets.get(key, "")) for key, value in f.items()]
     if name == "similarity":
         return [(name, key, str(value), {"recall_at_10": ">= 0.95", "speedup": ">= 20"}.get(key, "")) for key, value in f.items()]
     if name == "night":

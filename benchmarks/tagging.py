@@ -7,8 +7,8 @@ works repeat another's text, as re-releases and compilations do) straight into m
 marts.dim_article of a temporary warehouse, then in child processes:
   1. runs `pipelines.kansei.run_tagging` on it (a first, full night: every text scored), after an untimed
      warm-up that loads the model; it reports its own peak RSS;
-  2. encodes the distinct English-side texts the stage embeds with sentence-transformers' own `encode`
-     (batch 64, sorted by length: the raw cost of the model on those texts);
+  2. encodes the distinct texts the stage embeds with the scorer's embedder's raw `encode` (no cache, no
+     chunking: the raw cost of the model on those texts);
   3. changes the summary of 1% of the works and runs the stage again (an incremental night).
 Prints the tagging and raw encode throughputs, their ratio, the peak RSS of the stage (with the memory the
 parent samples from outside), the 1%-changed night's time as a fraction of the full one, and last a JSON line
@@ -153,32 +153,27 @@ def _child_tag(warehouse: str, night: str, warm: str) -> None:
 
 
 def _child_encode(warehouse: str) -> None:
-    """sentence-transformers' own encode of the distinct English-side texts the stage embeds."""
+    """The scorer's embedder's raw encode of the distinct texts the stage embeds."""
     sys.path.insert(0, str(REPO))
     import duckdb
 
-    from pipelines.kansei import ITEM_TEXTS
-    from pipelines.kansei.config import load_embedding_config
-    from pipelines.kansei.embedder import _model, resolve_model_path
+    from pipelines.kansei import ITEM_TEXTS, MAX_TEXT_CHARS, NO_MOODS_SQL
+    from pipelines.kansei.scoring import build_scorer
 
     settings = _settings(warehouse)
-    config = load_embedding_config(settings.models_dir)
     con = duckdb.connect(warehouse, read_only=True)
     texts = [
         row[0]
         for row in con.execute(
-            f"""
-            SELECT DISTINCT CASE WHEN trim(english) <> '' THEN left(english, {config.max_chars})
-                                 WHEN kind = 'work' THEN left(japanese, {config.max_chars}) END AS text
-            FROM ({ITEM_TEXTS}) WHERE text IS NOT NULL
-            """
+            f"SELECT DISTINCT text FROM ({ITEM_TEXTS.format(moods=NO_MOODS_SQL, max_chars=MAX_TEXT_CHARS)}) "
+            "WHERE trim(text) <> '' ORDER BY text"
         ).fetchall()
     ]
     con.close()
-    encoder = _model(resolve_model_path(config.model))
-    encoder.encode(texts[:64], batch_size=config.batch_size)
+    embedder = build_scorer(settings.models_dir, settings.var_dir, with_heads=False).embedder
+    embedder.encode(texts[:64])
     started = time.perf_counter()
-    encoder.encode(texts, batch_size=config.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    embedder.encode(texts)
     elapsed = time.perf_counter() - started
     print(json.dumps({"seconds": elapsed, "texts": len(texts), "rss": peak_rss_mb()}))
 

@@ -2,8 +2,9 @@
 ### MSDB nightly
 
 Files landed by rights-holders and media become partner feeds:
-`ingest → build → tag → similar → ads → check → export`, one task per stage of `pipelines.nightly`,
-the same functions `msdb run` calls from a shell. The quality gate runs after tag and similar:
+`claim_warehouse → ingest (one per rights-holder, publisher and advertiser) → build → tag → similar →
+ads → check → export (one per partner) → release_warehouse`, each a stage of `pipelines.nightly`, the same
+functions `msdb run` calls from a shell. The quality gate (`check`) runs after tag and similar:
 it checks the partner feeds as they will be delivered, tags and similar titles included.
 
 **Schedule.** Daily at 02:00 Asia/Tokyo. The run that fires at 02:00 JST on D+1 processes day D:
@@ -11,8 +12,17 @@ its data interval starts at 02:00 JST on D, and that start is the logical date. 
 the logical date in Asia/Tokyo, so `airflow dags test msdb_nightly D` and `msdb run --date D`
 process the same day.
 
+**One run at a time.** `max_active_runs=1` holds scheduled runs apart, but each backfill has its
+own `max_active_runs`: `claim_warehouse` waits (rescheduled, not holding a slot) until no run of an
+earlier logical date is active and no other run holds the warehouse, and `release_warehouse` (a
+teardown: it runs even when a stage failed) lets the next one go. Runs so go one after another in
+logical-date order, whatever made them. Backfill: see `dags/README.md` for the date bounds.
+
+**Retries.** 2 per task, 2 then 4 minutes apart (exponential backoff); a task that fails for good
+logs an alert and POSTs it to the `msdb_alerts` connection's webhook when there is one.
+
 **Pool.** Every stage writes the one DuckDB warehouse file, which takes one writer at a time:
-all tasks run in the pool `duckdb_writer` (1 slot), created with
+the stage tasks run in the pool `duckdb_writer` (1 slot), created with
 `airflow pools set duckdb_writer 1 "one writer on the MSDB DuckDB warehouse"`.
 
 **Configuration.** `MSDB_*` environment variables of the worker (`MSDB_LANDING`,
@@ -25,18 +35,26 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+from airflow.sdk import Asset, AssetAlias, CronDataIntervalTimetable, PokeReturnValue, dag, task
 
+from pipelines.alerts import on_task_failure
+
+DAG_ID = "msdb_nightly"
 BUSINESS_TZ = "Asia/Tokyo"
 DUCKDB_WRITER_POOL = "duckdb_writer"
 
-# What downstream DAGs can schedule on; partner feeds are one asset (their list lives in contract files,
-# which are not read at parse time).
+# What downstream DAGs can schedule on. Each partner feed is its own asset,
+# `msdb://deliveries/<partner_id>/<feed>`, announced through the alias when a new delivery is written:
+# which partners exist is in contract files, read by the tasks, not at parse time.
 WAREHOUSE_MARTS = Asset(name="msdb_marts", uri="msdb://warehouse/marts")
 KANSEI_TAGS = Asset(name="msdb_kansei_tags", uri="msdb://warehouse/kansei")
 WORK_NEIGHBORS = Asset(name="msdb_work_neighbors", uri="msdb://warehouse/similarity")
 AD_MATCHES = Asset(name="msdb_ad_matches", uri="msdb://warehouse/similarity/ad_matches")
-PARTNER_FEEDS = Asset(name="msdb_partner_feeds", uri="msdb://deliveries/")
+PARTNER_FEEDS = AssetAlias(name="msdb_partner_feeds")
+
+
+def partner_feed_asset(partner_id: str, feed: str) -> Asset:
+    return Asset(name=f"msdb_feed__{partner_id}__{feed}", uri=f"msdb://deliveries/{partner_id}/{feed}")
 
 
 def processing_day(dag_run) -> date:
@@ -52,7 +70,7 @@ def processing_day(dag_run) -> date:
 
 
 @dag(
-    dag_id="msdb_nightly",
+    dag_id=DAG_ID,
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 2 * * *", timezone=BUSINESS_TZ),
     start_date=pendulum.datetime(2026, 1, 1, tz=BUSINESS_TZ),
@@ -61,18 +79,38 @@ def processing_day(dag_run) -> date:
     tags=["msdb", "nightly"],
     default_args={
         "retries": 2,
-        "retry_delay": timedelta(minutes=5),
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
         "pool": DUCKDB_WRITER_POOL,
+        "on_failure_callback": on_task_failure,
     },
 )
 def msdb_nightly():
-    @task
-    def ingest(dag_run=None) -> dict:
+    @task.sensor(pool="default_pool", mode="reschedule", poke_interval=30, timeout=timedelta(hours=20))
+    def claim_warehouse(dag_run=None, ti=None) -> PokeReturnValue:
+        from pipelines.nightly import ACTIVE_RUN_STATES, claim_warehouse_for_run
+
+        waiting = claim_warehouse_for_run(
+            dag_run.run_id,
+            earlier_run_active=any(ti.get_previous_dagrun(state=state) for state in ACTIVE_RUN_STATES),
+            run_active=lambda run_id: ti.get_dagrun_state(DAG_ID, run_id) in ACTIVE_RUN_STATES,
+        )
+        return PokeReturnValue(is_done=waiting is None, xcom_value=waiting)
+
+    @task(pool="default_pool")
+    def ingest_sources() -> list[str]:
+        from pipelines.nightly import ingest_sources
+
+        return ingest_sources()
+
+    @task(map_index_template="{{ source }}")
+    def ingest(source: str, dag_run=None) -> dict:
         from pipelines.nightly import run_stage
 
-        return run_stage("ingest", processing_day(dag_run))
+        return run_stage("ingest", processing_day(dag_run), source=source)
 
-    @task(outlets=[WAREHOUSE_MARTS])
+    @task(outlets=[WAREHOUSE_MARTS], trigger_rule="none_failed")  # built even when no holder has files
     def build(dag_run=None) -> dict:
         from pipelines.nightly import run_stage
 
@@ -102,13 +140,37 @@ def msdb_nightly():
 
         return run_stage("check", processing_day(dag_run))
 
-    @task(outlets=[PARTNER_FEEDS])
-    def export(dag_run=None) -> dict:
+    @task(pool="default_pool")
+    def partners() -> list[str]:
+        from pipelines.nightly import partner_ids
+
+        return partner_ids()
+
+    @task(outlets=[PARTNER_FEEDS], map_index_template="{{ partner_id }}")
+    def export(partner_id: str, dag_run=None, outlet_events=None) -> dict:
         from pipelines.nightly import run_stage
 
-        return run_stage("export", processing_day(dag_run))
+        summary = run_stage("export", processing_day(dag_run), partner_id=partner_id)
+        for delivery in summary["deliveries"]:
+            if delivery["status"] == "delivered":
+                outlet_events[PARTNER_FEEDS].add(
+                    partner_feed_asset(delivery["partner_id"], delivery["feed"]), extra={"uri": delivery["uri"]}
+                )
+        return summary
 
-    ingest() >> build() >> tag() >> similar() >> ads() >> check() >> export()
+    @task(pool="default_pool")
+    def release_warehouse(dag_run=None) -> bool:
+        from pipelines.nightly import release_warehouse_for_run
+
+        return release_warehouse_for_run(dag_run.run_id)
+
+    claim = claim_warehouse()
+    sources, partner_list = ingest_sources(), partners()
+    claim >> [sources, partner_list]
+    loaded = ingest.expand(source=sources)
+    built = build()
+    loaded >> built >> tag() >> similar() >> ads() >> check() >> (delivered := export.expand(partner_id=partner_list))
+    delivered >> release_warehouse().as_teardown(setups=claim)
 
 
 msdb_nightly()

@@ -127,6 +127,13 @@ def _logical_date(value: str | None) -> date:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--date") from exc
 
 
+def _date_option(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from exc
+
+
 def _shown(count: int | None) -> str:
     return "not built" if count is None else str(count)
 
@@ -278,6 +285,64 @@ def stage(
         except Exception as exc:
             _fail(f"stage {name} failed: {type(exc).__name__}: {exc}", EXIT_STAGE_FAILED)
     console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+
+
+@app.command()
+def backfill(
+    start: Annotated[str, typer.Option("--start", help="First logical date, YYYY-MM-DD (included).")],
+    end: Annotated[str, typer.Option("--end", help="Last logical date, YYYY-MM-DD (included).")],
+    landing: LandingOption = None,
+    warehouse: WarehouseOption = None,
+    deliver: DeliverOption = None,
+    wait: WaitOption = 0,
+) -> None:
+    """Run the whole nightly for each day from --start to --end, both included, in order, one day at a time
+    (each a full `msdb run --date D`), holding the warehouse for the whole backfill. Stops at the first day
+    that fails. Days already delivered are delivered again to no one: their feeds are `already_delivered`.
+
+    Exit codes: 0 every day delivered every feed; 1 a day failed (the days before it are done, the ones after
+    it were not run); 2 a bad argument or setting; 3 every day ran but a feed was blocked on at least one;
+    4 another run holds the warehouse.
+    """
+    from pipelines.nightly import STAGES, BackfillStopped, backfill_days, run_backfill
+
+    first = _date_option(start, "--start")
+    last = _date_option(end, "--end")
+    try:
+        days = backfill_days(first, last)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--end") from exc
+    settings = _settings(landing, warehouse, deliver)
+    _preflight(settings, STAGES)
+    blocked_days: list[str] = []
+
+    def on_day(day: date, night) -> None:
+        statuses: dict[str, int] = {}
+        for delivery in night.deliveries:
+            statuses[delivery["status"]] = statuses.get(delivery["status"], 0) + 1
+        feeds = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "no feeds"
+        quarantined = sum(row["records_quarantined"] for row in night.ingest)
+        console.print(f"{day}: feeds {feeds}; {len(night.withheld)} rows withheld; {quarantined} records quarantined")
+        if night.blocked_feeds:
+            names = ", ".join(f"{d['partner_id']}/{d['feed']}" for d in night.blocked_feeds)
+            blocked_days.append(f"{day} ({names})")
+
+    console.print(f"backfill {first} .. {last}: {len(days)} days, one at a time")
+    with ExitStack() as held:
+        _hold_warehouse(held, settings, f"backfill --start {first} --end {last}", wait)
+        try:
+            run_backfill(settings, first, last, on_day)
+        except BackfillStopped as stopped:
+            done = f"{stopped.done[0]} .. {stopped.done[-1]} done" if stopped.done else "no day done"
+            not_run = f"{stopped.not_run[0]} .. {stopped.not_run[-1]} not run" if stopped.not_run else "no day left"
+            _fail(
+                f"backfill stopped at {stopped.day}: {type(stopped.cause).__name__}: {stopped.cause} ({done}; "
+                f"{not_run}; `msdb run --date {stopped.day}` shows that day)",
+                EXIT_STAGE_FAILED,
+            )
+    if blocked_days:
+        console.print(f"[red]exit {EXIT_FEED_BLOCKED}: blocked feeds on {'; '.join(blocked_days)}[/red]")
+        raise typer.Exit(EXIT_FEED_BLOCKED)
 
 
 @app.command()
@@ -459,7 +524,7 @@ def export_feeds(
     with ExitStack() as held:
         _hold_warehouse(held, settings, f"export --date {logical_date}", wait)
         try:
-            summary = run_export(settings, logical_date, [partner] if partner else None, full=full, approve=approve)
+            summary = run_export(settings, logical_date, partner, full=full, approve=approve)
         except ValueError as exc:
             _fail(str(exc))
         except Exception as exc:
@@ -620,6 +685,61 @@ def ads_eval(
     if warehouse is not None or os.environ.get("MSDB_WAREHOUSE"):
         store_eval(settings, result, _logical_date(date_), f"{creatives} x {livedoor}")
         console.print(f"stored in ops.model_evals ({EVAL_MODEL}, {EVAL_METRIC}) of {settings.warehouse}")
+
+
+kansei_app = typer.Typer(help="Kansei models: train the emotion heads, measure the emotion scoring.", no_args_is_help=True)
+app.add_typer(kansei_app, name="kansei")
+
+
+@kansei_app.command("train")
+def kansei_train(
+    data: Annotated[Path | None, typer.Option("--data", help="Folder holding goemotions/ (default: ../shared/data).")] = None,
+) -> None:
+    """Rebuild the Ekman-7 heads under models/kansei/heads/ from GoEmotions train, reproducibly."""
+    from pipelines.kansei.evaluate import train
+
+    manifest = train(_settings(), data)
+    table = Table(title=f"Ekman-7 heads — {manifest['embedder']['model_id']}", title_justify="left")
+    for column in ("label", "threshold", "held-out F1"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for label, threshold in manifest["thresholds"].items():
+        table.add_row(label, f"{threshold:.2f}", f"{manifest['held_out_f1'][label]:.4f}")
+    table.add_row("macro", "", f"{manifest['held_out_macro_f1']:.4f}")
+    console.print(table)
+    console.print(f"training data sha256 {manifest['training_data']['sha256']}, weights sha256 {manifest['weights_sha256']}")
+
+
+@kansei_app.command("eval")
+def kansei_eval(
+    dataset: Annotated[str | None, typer.Option("--dataset", help="goemotions-dev (from ../shared/data).")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help='JSON Lines of {"text": ..., "labels": [Ekman-7 names]}.')] = None,
+    warehouse: WarehouseOption = None,
+    date_: DateOption = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="Write ops.model_evals (when a warehouse exists).")] = True,
+) -> None:
+    """Macro-F1 and F1 per Ekman-7 label of the tag stage's emotion scoring (heads + Japanese lexicon)."""
+    from pipelines.kansei.evaluate import evaluate, load_dataset, record_eval
+    from pipelines.kansei.scoring import build_scorer
+
+    if (dataset is None) == (file is None):
+        raise typer.BadParameter("give one of --dataset or --file")
+    settings = _settings(warehouse=warehouse)
+    try:
+        name, path, data = load_dataset(dataset, file)
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    result = evaluate(build_scorer(settings.models_dir, settings.var_dir), name, path, data)
+    table = Table(title=f"kansei eval — {name} ({result.size} texts)", title_justify="left")
+    for column in ("label", "support", "F1"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    for label, value in result.f1.items():
+        table.add_row(label, str(result.support[label]), f"{value:.4f}")
+    table.add_row("macro", "", f"{result.macro_f1:.4f}")
+    console.print(table)
+    if store and (warehouse is not None or settings.warehouse.exists()):
+        rows = record_eval(settings, result, _logical_date(date_))
+        console.print(f"ops.model_evals: {rows} rows ({settings.warehouse})")
 
 
 def main(argv: list[str] | None = None) -> int:

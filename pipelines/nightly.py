@@ -124,9 +124,18 @@ def _accepts_full_refresh(function: Callable[..., Any]) -> bool:
 
 
 def run_stage(
-    name: str, logical_date: date, settings: MsdbSettings | None = None, full_refresh: bool = False, wait: float = 0.0
+    name: str,
+    logical_date: date,
+    settings: MsdbSettings | None = None,
+    full_refresh: bool = False,
+    wait: float = 0.0,
+    source: str | None = None,
+    partner_id: str | None = None,
 ) -> dict:
     """Run one stage for a logical date; returns a small JSON-safe summary (fit for an Airflow XCom).
+
+    source (ingest only: `<kind>/<holder_id>`, one of `ingest_sources`) and partner_id (export only) narrow
+    the stage to one holder's files or one partner's feed: what one mapped Airflow task does.
 
     full_refresh rebuilds what the stage otherwise updates incrementally (dbt's incremental models, cached tags
     and neighbours); it reaches the stages whose function takes a `full_refresh` keyword, the others run as usual.
@@ -135,7 +144,12 @@ def run_stage(
     """
     settings = settings or MsdbSettings()
     function = _stage_function(name)
-    keywords = {"full_refresh": True} if full_refresh and _accepts_full_refresh(function) else {}
+    keywords: dict[str, Any] = {"full_refresh": True} if full_refresh and _accepts_full_refresh(function) else {}
+    for keyword, value, stage in (("source", source, "ingest"), ("partner_id", partner_id, "export")):
+        if value is not None:
+            if name != stage:
+                raise ValueError(f"{keyword} narrows the {stage} stage only, not {name}")
+            keywords[keyword] = value
     # readers get the warehouse once, when the stage (or, in `run_nightly`, the night) is over
     with warehouse_run(settings, f"stage {name} --date {logical_date}", wait):
         started = datetime.now(UTC)
@@ -149,8 +163,54 @@ def run_stage(
         if name == "ingest":
             skipped = sorted(f.path for f in result.files if f.status == "skipped" and f.path)
             summary = {"by_kind": result.by_kind(), "skipped_files": skipped}
+        summary |= {k: v for k, v in (("source", source), ("partner_id", partner_id)) if v is not None}
         _record(settings, logical_date, name, "success", started, summary)
     return summary
+
+
+ACTIVE_RUN_STATES = ("queued", "running")
+
+
+def claim_warehouse_for_run(
+    run_id: str, earlier_run_active: bool, run_active: Callable[[str], bool], settings: MsdbSettings | None = None
+) -> str | None:
+    """May this Airflow run start its stages? None when it holds the warehouse's run claim
+    (`pipelines.warehouse.run_claim`), else why it waits. Runs go oldest logical date first: a run waits while
+    an earlier one is still active, so a backfill's days and the scheduled runs follow one another in date
+    order and never interleave. `run_active(run_id)` says whether another run is still queued or running."""
+    from pipelines.warehouse.run_claim import try_claim
+
+    if earlier_run_active:
+        return "a run of an earlier logical date is still active"
+    settings = settings or MsdbSettings()
+    holder = try_claim(settings.warehouse, run_id, run_active)
+    return None if holder is None else f"run {holder} holds the warehouse"
+
+
+def release_warehouse_for_run(run_id: str, settings: MsdbSettings | None = None) -> bool:
+    """The end of an Airflow run (its teardown, whatever happened to its stages): the next run may start."""
+    from pipelines.warehouse.run_claim import release
+
+    return release((settings or MsdbSettings()).warehouse, run_id)
+
+
+def ingest_sources(settings: MsdbSettings | None = None) -> list[str]:
+    """What the ingest stage is mapped over in Airflow: one `<kind>/<holder_id>` per declared rights-holder and
+    publisher, plus any folder of the landing no one declared (its files are quarantined by its own task)."""
+    from pipelines.ingest.landing import landed_sources
+    from pipelines.registry import load_holders
+
+    settings = settings or MsdbSettings()
+    declared = [(holder.kind, holder.id) for holder in load_holders(settings.registry_file).holders]
+    return landed_sources(settings.landing, declared)
+
+
+def partner_ids(settings: MsdbSettings | None = None) -> list[str]:
+    """What the export stage is mapped over in Airflow: one partner contract each."""
+    from pipelines.registry import load_partners
+
+    settings = settings or MsdbSettings()
+    return [contract.partner_id for contract in load_partners(settings.partners_dir)]
 
 
 @dataclass
@@ -284,3 +344,43 @@ def run_nightly(
             if on_stage:
                 on_stage(stage, "done")
         return report(settings, logical_date)
+
+
+class BackfillStopped(RuntimeError):
+    """A day of a backfill failed: the days before it are done, it and the days after it are not."""
+
+    def __init__(self, day: date, done: list[date], not_run: list[date], cause: BaseException):
+        self.day, self.done, self.not_run, self.cause = day, done, not_run, cause
+        super().__init__(f"{day}: {type(cause).__name__}: {cause}")
+
+
+def backfill_days(start: date, end: date) -> list[date]:
+    """The logical dates of `msdb backfill --start start --end end`: every day from start to end, both included."""
+    if end < start:
+        raise ValueError(f"the end {end} is before the start {start}")
+    return [date.fromordinal(d) for d in range(start.toordinal(), end.toordinal() + 1)]
+
+
+def run_backfill(
+    settings: MsdbSettings,
+    start: date,
+    end: date,
+    on_day: Callable[[date, NightlyReport], None] | None = None,
+    wait: float = 0.0,
+) -> list[NightlyReport]:
+    """`run_nightly` for each day from start to end, in order, one at a time, under one run lock held for the
+    whole backfill (no other run can slip in between two days). Stops at the first day whose run fails:
+    BackfillStopped says which day, what was done and what was not run. Each day is idempotent, so a backfill
+    run again over the same days delivers nothing new (its feeds are `already_delivered`)."""
+    days = backfill_days(start, end)
+    reports: list[NightlyReport] = []
+    with warehouse_run(settings, f"backfill --start {start} --end {end}", wait):
+        for number, day in enumerate(days):
+            try:
+                night = run_nightly(settings, day)
+            except Exception as exc:
+                raise BackfillStopped(day, days[:number], days[number + 1 :], exc) from exc
+            reports.append(night)
+            if on_day:
+                on_day(day, night)
+    return reports

@@ -71,10 +71,10 @@ def test_kansei_tags_come_from_both_signals(sample_run):
     assert ("scene.rain", "lexicon") in tags  # 夜の雨、ひとり: the Japanese title carries the mood
     crime = query(
         sample_run,
-        "SELECT t.source FROM kansei.work_tags t JOIN marts.dim_work w USING (work_id) "
-        "WHERE w.provider_asset_id = 'AOZT0000000000000002' AND t.tag_id = 'theme.crime'",
+        "SELECT t.evidence, t.signals.lexicon IS NOT NULL, t.signals.exemplar IS NOT NULL FROM kansei.work_tags t "
+        "JOIN marts.dim_work w USING (work_id) WHERE w.provider_asset_id = 'AOZT0000000000000002' AND t.tag_id = 'theme.crime'",
     )
-    assert crime and "embedding" in crime[0][0]  # the English synopsis of a detective series
+    assert crime == [("探偵団", True, True)]  # a detective series: 探偵 in its Japanese title, its synopsis embedded
     assert query(sample_run, "SELECT count(DISTINCT article_id) FROM kansei.article_tags")[0][0] >= 11
 
 
@@ -112,7 +112,11 @@ def test_feeds_are_licensed_complete_and_manifested(sample_run):
         for model in ("AdvertisementSupportedModel", "SubscriptionModel")
         for use in ("OnDemandStream", "Stream")
     ]
-    assert any(t["tag_id"] == "scene.rain" and t["label_ja"] == "雨" for t in rain["kansei_tags"])
+    tags = {t["tag_id"]: t for t in rain["kansei_tags"]}
+    assert tags["scene.rain"]["label_ja"] == "雨" and tags["scene.rain"]["label_en"] == "Rain"
+    assert tags["scene.rain"]["evidence"] == "雨" and 50 <= tags["scene.rain"]["weight"] <= 100
+    assert [t["is_primary"] for t in rain["kansei_tags"]].count(True) == 1 and rain["kansei_tags"][0]["is_primary"]
+    assert "emotion.joy" not in tags and "scene.morning" not in tags
     assert len(rain["similar_works"]) == 7
     manifest = json.loads((music / "manifest.json").read_text("utf-8"))
     body = (music / "works.jsonl").read_bytes()

@@ -114,7 +114,7 @@ def livedoor_articles(folder: Path, per_category: int | None = None) -> Iterator
 
 
 def evaluate(settings: MsdbSettings, creatives_file: Path, livedoor: Path, per_category: int | None = None) -> AdsEval:
-    from pipelines.kansei import Scorer
+    from pipelines.kansei import score_texts
 
     config = load_ads_config(settings.models_dir)
     taxonomy = load_iab(config.taxonomy_path)
@@ -125,7 +125,6 @@ def evaluate(settings: MsdbSettings, creatives_file: Path, livedoor: Path, per_c
     classifier = ArticleClassifier(config, taxonomy)
     creative_vectors = embed_texts([c.text for c in creatives], config.embedding.batch_size)
     matcher = CreativeSet(creatives, creative_vectors, taxonomy, config.matching)
-    scorer = Scorer(settings)
     results = {c.creative_id: CreativeResult(c.creative_id, expected[c.creative_id]) for c in creatives}
     category_of = {article_id: category for article_id, category, _, _ in articles}
     matched_articles = 0
@@ -135,7 +134,7 @@ def evaluate(settings: MsdbSettings, creatives_file: Path, livedoor: Path, per_c
         vectors = classifier.embed(titles, bodies)
         contexts = classifier.classify(vectors, titles, bodies)
         japanese = [f"{t} {b}" for t, b in zip(titles, bodies, strict=True)]
-        kansei = [{tag: score for tag, (score, _) in tags.items()} for tags in scorer.score([""] * len(block), japanese)]
+        kansei = [{tag: score for tag, (score, _) in tags.items()} for tags in score_texts([""] * len(block), japanese, settings)]
         for match in matcher.match(ids, vectors, contexts, kansei):
             if match.rank != 1:
                 continue

@@ -471,11 +471,13 @@ def _target(settings: MsdbSettings, contract: PartnerContract):
 
 
 def run_export(
-    settings: MsdbSettings, logical_date: date, partners: Iterable[str] | None = None, full: bool = False,
-    approve: bool = False, run_id: str | None = None,
+    settings: MsdbSettings, logical_date: date, partner_id: str | None = None, full: bool = False,
+    approve: bool = False, run_id: str | None = None, partners: Iterable[str] | None = None,
 ) -> ExportSummary:
-    """Deliver every contract's feed (or those of `partners`) for `logical_date`; each partner's state, audit
-    and ledger rows are one transaction, committed once its manifest is published."""
+    """Deliver every contract's feed (or `partner_id`'s, or those of `partners`) for `logical_date`; each
+    partner's state, audit and ledger rows are one transaction, committed once its manifest is published."""
+    if partner_id is not None:
+        partners = [partner_id]
     run_id = run_id or uuid.uuid4().hex
     summary = ExportSummary()
     contracts = _contracts(settings, partners)

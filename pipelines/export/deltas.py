@@ -30,8 +30,16 @@ def jsonl_body(row: dict, labels: dict[str, tuple[str, str]], fields: list[str] 
     `fields`, work_id always, when it names them), one JSON object, no newline."""
     row = {k: v for k, v in row.items() if not fields or k == "work_id" or k in fields}
     if "kansei_tags" in row:
+        # both labels always (from the taxonomy when the row lacks them), then what the row carries of weight,
+        # primary and evidence
         row["kansei_tags"] = [
-            {"tag_id": t["tag_id"], "label_en": labels[t["tag_id"]][0], "label_ja": labels[t["tag_id"]][1], "score": t["score"]}
+            {
+                "tag_id": t["tag_id"],
+                "label_en": t.get("label_en") or labels[t["tag_id"]][0],
+                "label_ja": t.get("label_ja") or labels[t["tag_id"]][1],
+                "score": t["score"],
+                **{key: t[key] for key in ("tag_type", "weight", "is_primary", "evidence") if key in t},
+            }
             for t in row["kansei_tags"]
         ]
     return json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":"))

@@ -38,6 +38,11 @@ class LandedFile:
             return None
         return f"size {self.size} → {now.st_size} bytes, modified {self.mtime_ns} → {now.st_mtime_ns} (ns)"
 
+    @property
+    def source(self) -> str:
+        """`<kind>/<holder_id>` (or `<kind>` for a file directly under it): what one Airflow ingest task loads."""
+        return f"{self.kind}/{self.holder_id}" if self.holder_id else self.kind
+
 
 def discover(landing: Path) -> Iterator[LandedFile]:
     """Every file under a kind folder, in a stable order so that runs are reproducible."""
@@ -95,6 +100,14 @@ def refusal_of(landing: Path, kind_root: Path, path: Path, size: int) -> str | N
     if size == 0:
         return "empty file (0 bytes): nothing to read"
     return None
+
+
+def landed_sources(landing: Path, declared: list[tuple[str, str]]) -> list[str]:
+    """Every `<kind>/<holder_id>` a night may ingest: the declared holders of kinds that have a reader, and
+    whatever else has files in the landing (an undeclared holder's files are quarantined by its own task)."""
+    sources = {f"{kind}/{holder_id}" for kind, holder_id in declared if kind not in AWAITING_READER}
+    sources |= {item.source for item in discover(landing)}
+    return sorted(sources)
 
 
 def sha256_of(path: Path) -> str:

@@ -425,9 +425,10 @@ def _loading_settings(con: duckdb.DuckDBPyConnection, memory_limit: str) -> Iter
                 con.execute(f"SET {name} = '{value}'")
 
 
-def run_ingest(settings: MsdbSettings, logical_date: date, progress=None) -> IngestSummary:
+def run_ingest(settings: MsdbSettings, logical_date: date, progress=None, source: str | None = None) -> IngestSummary:
+    """Loads the landed files; `source` (`<kind>/<holder_id>`, see `landing.landed_sources`) only that holder's."""
     registry = load_holders(settings.registry_file)
-    landed = list(discover(settings.landing))
+    landed = [item for item in discover(settings.landing) if source is None or item.source == source]
     summary = IngestSummary()
     helper_count = default_helper_count() if settings.ingest_helpers is None else settings.ingest_helpers
     helper_min_bytes = int(settings.ingest_helper_min_mb * 1_000_000)

@@ -1,65 +1,86 @@
 """Kansei (感性) tagging: mood, emotion, theme, scene and impression tags for every work and article.
 
-Two signals, each where it works: sentence-embedding similarity between a text and each tag's English
-description (the packaged model reads English), and the Japanese lexicon on SudachiPy lemmas. A tag's score
-is the stronger of the two; `source` says which produced it.
+Each work and article is read as one text (a work: its Japanese title, its English or romanised title, genres
+and summary; an article: its title and body), embedded with the scorer's model (USE multilingual, which reads
+Japanese and English alike; vectors cached on disk by model id and text sha256) and scored by
+`pipelines.kansei.scoring`: Ekman heads, exemplar similarity, the Japanese lexicon and, for works that have
+them, the MEAD moods the rights-holder delivered, fused into one weight 0-100 per tag, at most N tags per type,
+one primary tag, each with its evidence.
 
-A night scores only what changed. Each work's and article's text is hashed in DuckDB; `kansei.text_tags`
-caches the tags of every distinct text by (sha256, model version), and `kansei.tag_status` records which text
-each work and article was last tagged from, or why it is untaggable, so that the tagged and the untaggable
-make up the whole catalog. A new model or taxonomy version empties every kansei table first: versions never
-mix.
+A night scores only what changed. Each item's text (with its MEAD moods) is hashed in DuckDB; `kansei.text_tags`
+caches the tags and kansei vector of every distinct text by (sha256, model version), and `kansei.tag_status`
+records which text each work and article was last tagged from, or why it is untaggable, so that the tagged and
+the untaggable make up the whole catalog. The model version names the embedder, scoring, taxonomy, lexicon and
+heads: a new one empties every kansei table first (but the drift history), so versions never mix.
+
+Written each run: `kansei.work_tags` / `kansei.article_tags` (weight, rank, is_primary, per-signal scores,
+evidence, labels in both languages, versions, run id), `kansei.item_vectors` (one kansei vector per tagged
+item), `kansei.work_embeddings` (each work's text embedding, for similarity) and `kansei.tag_drift` (each tag's
+share of the tagged items against the previous run).
 """
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 
-from pipelines.kansei.config import (
-    EmbeddingConfig,
-    Taxonomy,
-    load_embedding_config,
-    load_lexicon,
-    load_taxonomy,
+from pipelines.kansei.config import lexicon_version, load_taxonomy
+from pipelines.kansei.embedders import NO_TEXT, NO_WORDS
+from pipelines.kansei.scoring import (
+    NO_TAG,
+    SIGNALS,
+    ItemTags,
+    KanseiScorer,
+    build_scorer,
+    load_scoring_settings,
 )
-from pipelines.kansei.embedder import embed
-from pipelines.kansei.lexicon import lexicon_hits
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import ArrowStream, writer
 
-# Distinct texts scored per batch: what a batch holds in Python is this many texts (at most ~2 KB each after
-# the cut at max_chars), their vectors (× 384 float32) and their tags, ~60 MB. Large, since each length bucket
-# of a batch ends in one part-filled encoder batch (see `embed`).
-TEXT_BATCH = 16_384
+__all__ = ["NO_TAG", "NO_TEXT", "NO_WORDS", "TagSummary", "model_version", "run_tagging", "score_texts"]
+
+# Distinct texts scored per batch. A text is cut at MAX_TEXT_CHARS (what the embedder reads: 8 chunks of 2,000
+# characters, see embedders.chunks), so a batch holds at most 2,048 x 16,000 characters (~100 MB of Python
+# strings at worst, a few MB for titles and synopses), their 512-d vectors (4 MB), tags and kansei vectors.
+TEXT_BATCH = 2_048
+MAX_TEXT_CHARS = 16_000
 # DuckDB's buffer pool during the stage; the joins over the catalog spill to its temporary directory beyond it.
 DUCKDB_MEMORY_LIMIT = "512MB"
 
-NO_TEXT = "no text"
-NO_TAG = "no tag above threshold"
-NO_LEXICON_MATCH = "Japanese text only, no lexicon match"
+# Emptied when the model version changes (tag_drift is a history and is kept).
+KANSEI_TABLES = (
+    "kansei.text_tags", "kansei.tag_status", "kansei.work_tags", "kansei.article_tags", "kansei.work_embeddings",
+    "kansei.item_vectors",
+)  # fmt: skip
+SIGNAL_COLUMNS = {signal: signal.replace(":", "_") for signal in SIGNALS}  # lexicon:negated -> lexicon_negated
 
-KANSEI_TABLES = ("kansei.text_tags", "kansei.tag_status", "kansei.work_tags", "kansei.article_tags", "kansei.work_embeddings")
+MOODS_SQL = """
+    SELECT work_id, list(DISTINCT value ORDER BY value) AS moods
+    FROM marts.fct_work_descriptor WHERE descriptor = 'Mood' AND value IS NOT NULL GROUP BY work_id
+"""
+NO_MOODS_SQL = "SELECT NULL::VARCHAR AS work_id, NULL::VARCHAR[] AS moods WHERE false"
 
-# The texts tagged, written in SQL so that they are hashed where they are read. A work reads its English-side
-# title with its genres and summary (the embedding signal) and its Japanese title (the lexicon); an article its
-# title and body on the side of its language.
+# The texts tagged, written in SQL so that they are hashed where they are read; a work's MEAD moods are part of
+# what it is tagged from (and of its hash).
 ITEM_TEXTS = """
-SELECT kind, item_id, english, japanese, sha256(english || chr(31) || japanese) AS text_sha256
+WITH moods AS ({moods})
+SELECT kind, item_id, text, moods, sha256(text || chr(31) || array_to_string(moods, chr(30))) AS text_sha256
 FROM (
     SELECT 'work' AS kind,
-           work_id AS item_id,
-           coalesce(concat_ws('. ', coalesce(title_en, title_latn, title), array_to_string(genres, ', '), summary), '') AS english,
-           coalesce(concat_ws(' ', title_ja, title), '') AS japanese
-    FROM marts.dim_work
+           w.work_id AS item_id,
+           left(coalesce(concat_ws('. ', w.title_ja, nullif(coalesce(w.title_en, w.title_latn, w.title), w.title_ja),
+                                   nullif(array_to_string(w.genres, ', '), ''), nullif(w.summary, '')), ''), {max_chars}) AS text,
+           coalesce(m.moods, []::VARCHAR[]) AS moods
+    FROM marts.dim_work w LEFT JOIN moods m USING (work_id)
     UNION ALL
-    SELECT 'article',
-           article_id,
-           CASE WHEN language = 'ja' THEN '' ELSE coalesce(concat_ws('. ', title, body), '') END,
-           CASE WHEN language = 'ja' THEN coalesce(concat_ws(' ', title, body), '') ELSE '' END
+    SELECT 'article', article_id, left(coalesce(concat_ws('. ', title, nullif(body, '')), ''), {max_chars}), []::VARCHAR[]
     FROM marts.dim_article
 )
 """
@@ -76,105 +97,52 @@ class TagSummary:
     articles_untaggable: int = 0
     items_retagged: int = 0  # works and articles whose text was new or changed tonight
     texts_scored: int = 0  # distinct texts scored (or embedded for a vector) tonight; the rest came from the cache
+    texts_embedded: int = 0  # of those, texts the model encoded (the others came from the embedding cache)
+    run_id: str = ""
     full_refresh: bool = False
 
 
-@dataclass
-class ScoredText:
-    tags: list[tuple[str, str, float, str]]  # (tag_id, facet, score, source), by tag_id
-    untaggable_reason: str | None
-    vector: np.ndarray | None  # the text's embedding, when asked for
+@cache
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.exists() else "none"
+
+
+def versions(settings: MsdbSettings) -> dict[str, str]:
+    """What the tags depend on: the embedder's model id, and the scoring, taxonomy, lexicon and heads versions."""
+    from pipelines.kansei.embedders import get_embedder
+
+    scoring = load_scoring_settings(settings.models_dir)
+    heads = settings.models_dir / scoring.heads_dir / "ekman.npz"
+    return {
+        "model_id": get_embedder(scoring.embedder).model_id,
+        "scoring": scoring.version,
+        "taxonomy": load_taxonomy(settings.models_dir).version,
+        "lexicon": lexicon_version(settings.models_dir),
+        "heads": _file_sha256(heads) + "+" + _file_sha256(heads.with_name("ekman_chars.npz")),
+    }
 
 
 def model_version(settings: MsdbSettings) -> str:
-    config = load_embedding_config(settings.models_dir)
-    taxonomy = load_taxonomy(settings.models_dir)
-    model = settings.embedding_model or config.model
-    return f"{model}@{config.version}/taxonomy@{taxonomy.version}"
+    v = versions(settings)
+    return f"{v['model_id']}/scoring@{v['scoring']}/taxonomy@{v['taxonomy']}/lexicon@{v['lexicon']}/heads@{v['heads']}"
 
 
-def _model_name(settings: MsdbSettings, config: EmbeddingConfig) -> str:
-    return settings.embedding_model or config.model
+def score_texts(english_texts: list[str], japanese_texts: list[str], settings: MsdbSettings) -> list[dict[str, tuple[float, str]]]:
+    """For each item: tag_id -> (weight / 100, signal of the evidence), its English and Japanese text read as one
+    (callers outside the tag stage, e.g. similarity's article profiles)."""
+    scorer = build_scorer(settings.models_dir, settings.var_dir)
+    texts = [". ".join(part for part in (ja, en) if part.strip()) for en, ja in zip(english_texts, japanese_texts, strict=True)]
+    return [{t.tag_id: (round(t.weight / 100.0, 3), t.evidence_signal) for t in item.tags} for item in scorer.score(texts)]
 
 
-class Scorer:
-    """The tagging inputs of one run, loaded once: configuration, taxonomy, lexicon, and the embeddings of the
-    tag descriptions (the same for every text scored)."""
+def lexicon_weights(text: str, lexicon) -> dict[str, float]:
+    """tag_id -> summed weight of the distinct lexicon lemmas the text holds, negated ones left out (悲しくない)."""
+    from pipelines.kansei.lexicon import lexicon_hits
 
-    def __init__(self, settings: MsdbSettings):
-        self.config = load_embedding_config(settings.models_dir)
-        self.taxonomy: Taxonomy = load_taxonomy(settings.models_dir)
-        self.lexicon = load_lexicon(settings.models_dir)
-        self.model = _model_name(settings, self.config)
-        self.facets = {t.id: t.facet for t in self.taxonomy.tags}
-        self.tag_vectors = embed([t.description for t in self.taxonomy.tags], self.model, self.config.batch_size)
-
-    def score(self, english_texts: list[str], japanese_texts: list[str]) -> list[dict[str, tuple[float, str]]]:
-        """For each item: tag_id → (score, source). English text feeds the embedding signal, Japanese the
-        lexicon."""
-        scored = self.score_texts(english_texts, japanese_texts, [False] * len(english_texts))
-        return [{tag_id: (score, source) for tag_id, _, score, source in s.tags} for s in scored]
-
-    def score_texts(self, english_texts: list[str], japanese_texts: list[str], want_vectors: list[bool]) -> list[ScoredText]:
-        """Tags, or the reason there are none, for each (English, Japanese) text, and its embedding where
-        `want_vectors` asks (a work's: the English text, else the Japanese). Each distinct text is embedded
-        once."""
-        cut = self.config.max_chars
-        to_embed: dict[str, int] = {}
-        for english, japanese, wanted in zip(english_texts, japanese_texts, want_vectors, strict=True):
-            if english.strip() or wanted:
-                to_embed.setdefault(english[:cut] if english.strip() else japanese[:cut], len(to_embed))
-        vectors = embed(list(to_embed), self.model, self.config.batch_size)
-        results = []
-        for english, japanese, wanted in zip(english_texts, japanese_texts, want_vectors, strict=True):
-            vector = vectors[to_embed[english[:cut] if english.strip() else japanese[:cut]]] if english.strip() or wanted else None
-            scores = self._tags(vector if english.strip() else None, japanese)
-            if scores:
-                reason = None
-            elif not english.strip() and not japanese.strip():
-                reason = NO_TEXT
-            elif english.strip():
-                reason = NO_TAG
-            else:
-                reason = NO_LEXICON_MATCH
-            tags = [(tag_id, self.facets[tag_id], round(score, 6), source) for tag_id, (score, source) in sorted(scores.items())]
-            results.append(ScoredText(tags, reason, vector if wanted else None))
-        return results
-
-    def _tags(self, vector: np.ndarray | None, japanese: str) -> dict[str, tuple[float, str]]:
-        taxonomy, tagging = self.taxonomy, self.config.tagging
-        scores: dict[str, tuple[float, str]] = {}
-        best: list[tuple[str, float]] = []
-        if vector is not None:
-            similarities = self.tag_vectors @ vector
-            for tag_index in np.argsort(-similarities, kind="stable")[: tagging.embedding_top_k]:
-                best.append((taxonomy.tags[tag_index].id, float(similarities[tag_index])))
-            for tag_id, value in best:
-                if value >= tagging.embedding_min_score:
-                    scores[tag_id] = (value, "embedding")
-        for tag_id, weight in lexicon_hits(japanese, self.lexicon).items():
-            if weight < 0.5:
-                continue
-            value = min(0.95, tagging.lexicon_base_score + tagging.lexicon_step * (weight - 1.0))
-            previous = scores.get(tag_id)
-            if previous is None or value > previous[0]:
-                source = "lexicon" if previous is None else "embedding+lexicon"
-                scores[tag_id] = (value, source)
-        if not scores and best:
-            # A short title ('Tsuki no Uta No. 5') is near no description; it keeps its best tags all the same,
-            # those close to its top one, unless even that is noise.
-            floor = max(tagging.embedding_floor, tagging.embedding_relative_floor * best[0][1])
-            scores = {tag_id: (value, "embedding") for tag_id, value in best if value >= floor}
-        return scores
-
-
-def score_texts(
-    english_texts: list[str],
-    japanese_texts: list[str],
-    settings: MsdbSettings,
-) -> list[dict[str, tuple[float, str]]]:
-    """For each item: tag_id → (score, source) (see `Scorer`; a run scores works and articles with one)."""
-    return Scorer(settings).score(english_texts, japanese_texts)
+    weights: dict[str, float] = {}
+    for tag_id, _lemma, weight in sorted({(h.tag_id, h.lemma, h.weight) for h in lexicon_hits(text, lexicon) if not h.negated}):
+        weights[tag_id] = weights.get(tag_id, 0.0) + weight
+    return weights
 
 
 def _text_batches(con, batch_size: int) -> Iterator[list[tuple]]:
@@ -184,47 +152,60 @@ def _text_batches(con, batch_size: int) -> Iterator[list[tuple]]:
     for start in range(0, total, batch_size):
         yield con.execute(
             """
-            SELECT text_sha256, english, japanese, needs_vector, needs_tags FROM tag_todo
+            SELECT text_sha256, text, moods, needs_vector, needs_tags FROM tag_todo
             WHERE batch_row > ? AND batch_row <= ? ORDER BY batch_row
             """,
             [start, start + batch_size],
         ).fetchall()
 
 
-def _write_batch(con, batch: list[tuple], scored: list[ScoredText], version: str) -> None:
-    """The batch's cache rows, and the vectors of the works whose text it scored, in one transaction."""
+def _tag_rows(item: ItemTags) -> list[dict]:
+    return [
+        {
+            "tag_id": t.tag_id,
+            "facet": t.type,
+            "weight": t.weight,
+            "rank": t.rank,
+            "is_primary": t.is_primary,
+            "signals": {column: t.signals.get(signal) for signal, column in SIGNAL_COLUMNS.items()},
+            "evidence": t.evidence,
+            "source": t.evidence_signal,
+        }
+        for t in item.tags
+    ]
+
+
+def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.ndarray, kansei: np.ndarray, version: str) -> None:
+    """The batch's cache rows, and the text vectors of the works whose text it scored, in one transaction."""
     import polars as pl
 
-    tag_type = pl.List(pl.Struct({"tag_id": pl.String, "facet": pl.String, "score": pl.Float64, "source": pl.String}))
+    signals = pl.Struct({column: pl.Float64 for column in SIGNAL_COLUMNS.values()})
+    tag_type = pl.List(
+        pl.Struct(
+            {
+                "tag_id": pl.String, "facet": pl.String, "weight": pl.Float64, "rank": pl.Int32, "is_primary": pl.Boolean,
+                "signals": signals, "evidence": pl.String, "source": pl.String,
+            }  # fmt: skip
+        )
+    )
     frame = pl.DataFrame(
         {
             "text_sha256": [row[0] for row in batch],
+            "needs_vector": [row[3] for row in batch],
             "needs_tags": [row[4] for row in batch],
-            "tags": pl.Series(
-                [[dict(zip(("tag_id", "facet", "score", "source"), tag, strict=True)) for tag in s.tags] for s in scored],
-                dtype=tag_type,
-            ),
-            "untaggable_reason": pl.Series([s.untaggable_reason for s in scored], dtype=pl.String),
-            "has_vector": [s.vector is not None for s in scored],
+            "tags": pl.Series([_tag_rows(item) for item in scored], dtype=tag_type),
+            "vector": pl.Series("vector", kansei).cast(pl.List(pl.Float32)),
+            "untaggable_reason": pl.Series([item.untaggable_reason for item in scored], dtype=pl.String),
+            "embedding": pl.Series("embedding", vectors).cast(pl.List(pl.Float32)),
         }
     )
-    vectors = [s.vector for s in scored if s.vector is not None]
-    if vectors:
-        matrix = np.zeros((len(scored), vectors[0].shape[0]), dtype=np.float32)
-        for row, text in enumerate(scored):
-            if text.vector is not None:
-                matrix[row] = text.vector
-        embedding = pl.Series("embedding", matrix).cast(pl.List(pl.Float32))
-    else:
-        embedding = pl.Series("embedding", [None] * len(scored), dtype=pl.List(pl.Float32))
-    frame = frame.with_columns(embedding=pl.when(pl.col("has_vector")).then(embedding))
     stream = ArrowStream(frame)  # noqa: F841 (read by DuckDB)
     con.begin()
     con.execute("CREATE OR REPLACE TEMP TABLE tag_batch AS SELECT * FROM stream")
     con.execute(
         """
         INSERT INTO kansei.text_tags
-        SELECT text_sha256, ?, tags, untaggable_reason FROM tag_batch WHERE needs_tags
+        SELECT text_sha256, ?, tags, vector, untaggable_reason FROM tag_batch WHERE needs_tags
         """,
         [version],
     )
@@ -233,11 +214,19 @@ def _write_batch(con, batch: list[tuple], scored: list[ScoredText], version: str
         INSERT INTO kansei.work_embeddings
         SELECT s.item_id, s.text_sha256, ?, b.embedding
         FROM tag_stale s JOIN tag_batch b USING (text_sha256)
-        WHERE s.kind = 'work' AND b.embedding IS NOT NULL
+        WHERE s.kind = 'work' AND b.needs_vector
         """,
         [version],
     )
     con.commit()
+
+
+def _has_table(con, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
 
 
 def run_tagging(
@@ -248,13 +237,21 @@ def run_tagging(
 ) -> TagSummary:
     """Tag the works and articles whose text is new or changed since their last tags, and forget those gone.
 
-    Memory: O(batch_size × (max_chars + dim)) in Python plus the model, whatever the catalog; the catalog-wide
-    joins run in DuckDB under DUCKDB_MEMORY_LIMIT. Each batch commits its cache rows, so a night that dies
-    resumes where it stopped. `full_refresh` (or a `full_refresh` setting, MSDB_FULL_REFRESH) empties the
-    kansei tables first and scores everything again.
+    Memory: O(batch_size x MAX_TEXT_CHARS) characters of text plus batch_size x (512 + tags) floats in Python
+    (see TEXT_BATCH), the model and the scorer's exemplar vectors (~1,300 x 512 floats), whatever the catalog;
+    the catalog-wide joins run in DuckDB under DUCKDB_MEMORY_LIMIT. Each batch commits its cache rows, so a
+    night that dies resumes where it stopped. `full_refresh` (or a `full_refresh` setting, MSDB_FULL_REFRESH)
+    empties the kansei tables first and scores everything again.
     """
+    import polars as pl
+
+    from pipelines.kansei.embedders import embed_texts
+
     full_refresh = full_refresh or bool(getattr(settings, "full_refresh", False))
     version = model_version(settings)
+    fixed = versions(settings)
+    started = datetime.now(UTC)
+    run_id = f"{logical_date.isoformat()}-{uuid.uuid4().hex[:12]}"
     with writer(settings.warehouse) as con:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         con.begin()
@@ -262,8 +259,9 @@ def run_tagging(
             con.execute(f"DELETE FROM {table} WHERE ? OR model_version <> ?", [full_refresh, version])
         con.commit()
 
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tag_items AS {ITEM_TEXTS}")
-        # Items whose tags (or, for a work, whose vector) were not computed from their current text.
+        moods = MOODS_SQL if _has_table(con, "marts", "fct_work_descriptor") else NO_MOODS_SQL
+        con.execute(f"CREATE OR REPLACE TEMP TABLE tag_items AS {ITEM_TEXTS.format(moods=moods, max_chars=MAX_TEXT_CHARS)}")
+        # Items whose tags (or, for a work, whose text vector) were not computed from their current text.
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE tag_stale AS
@@ -290,25 +288,38 @@ def run_tagging(
                 FROM wanted
             ),
             texts AS (
-                SELECT DISTINCT ON (text_sha256) text_sha256, english, japanese FROM tag_items
+                SELECT DISTINCT ON (text_sha256) text_sha256, text, moods FROM tag_items
                 WHERE text_sha256 IN (SELECT text_sha256 FROM todo WHERE needs_vector OR needs_tags)
+                ORDER BY text_sha256
             )
-            -- Ordered by text, so that the texts that differ only on the Japanese side share a batch and
-            -- their English side is embedded once.
-            SELECT row_number() OVER (ORDER BY english, japanese, text_sha256) AS batch_row, text_sha256, english, japanese,
-                   needs_vector, needs_tags
+            SELECT row_number() OVER (ORDER BY text_sha256) AS batch_row, text_sha256, text, moods, needs_vector, needs_tags
             FROM texts JOIN todo USING (text_sha256)
             ORDER BY batch_row
             """
         )
-        scorer: Scorer | None = None
-        texts_scored = 0
+        scorer: KanseiScorer | None = None
+        texts_scored = texts_embedded = 0
         for batch in _text_batches(con, batch_size):
-            scorer = scorer or Scorer(settings)
-            scored = scorer.score_texts([r[1] for r in batch], [r[2] for r in batch], [r[3] for r in batch])
-            _write_batch(con, batch, scored, version)
+            scorer = scorer or build_scorer(settings.models_dir, settings.var_dir)
+            texts = [row[1] for row in batch]
+            embedded = embed_texts(scorer.embedder, texts, scorer.cache)
+            scored = scorer.score(texts, embedded.vectors, mead_moods=[list(row[2] or ()) for row in batch])
+            _write_batch(con, batch, scored, embedded.vectors, scorer.dense_vectors(scored), version)
             texts_scored += len(batch)
+            texts_embedded += embedded.encoded
 
+        labels = ArrowStream(  # noqa: F841 (read by DuckDB)
+            pl.DataFrame(
+                [(t.id, t.label_en, t.label_ja) for t in load_taxonomy(settings.models_dir).tags],
+                schema={"tag_id": pl.String, "label_en": pl.String, "label_ja": pl.String},
+                orient="row",
+            )
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE tag_labels AS SELECT * FROM labels")
+        recorded = {
+            "version": version, "logical_date": logical_date, "run_id": run_id, "model_id": fixed["model_id"],
+            "taxonomy": fixed["taxonomy"], "lexicon": fixed["lexicon"],
+        }  # fmt: skip
         con.begin()
         # A work whose text another work already had takes that work's vector.
         con.execute(
@@ -342,14 +353,35 @@ def run_tagging(
             )
             con.execute(
                 f"""
-                INSERT INTO {table} ({key}, tag_id, facet, score, source, model_version, logical_date)
-                SELECT item_id, tag.tag_id, tag.facet, tag.score, tag.source, $version, $logical_date
+                INSERT INTO {table} BY NAME
+                SELECT t.item_id AS {key}, t.tag.tag_id, t.tag.facet, l.label_en, l.label_ja, t.tag.weight,
+                       round(t.tag.weight / 100, 3) AS score, t.tag.rank, t.tag.is_primary, t.tag.signals,
+                       t.tag.evidence, t.tag.source, $model_id AS model_id, $taxonomy AS taxonomy_version,
+                       $lexicon AS lexicon_version, $version AS model_version, $run_id AS run_id,
+                       $logical_date AS logical_date
                 FROM (SELECT s.item_id, unnest(c.tags) AS tag
                       FROM tag_stale s JOIN kansei.text_tags c USING (text_sha256)
-                      WHERE s.kind = $kind)
+                      WHERE s.kind = $kind) t
+                JOIN tag_labels l ON l.tag_id = t.tag.tag_id
                 """,
-                {"kind": kind, "version": version, "logical_date": logical_date},
+                {"kind": kind, **recorded},
             )
+        con.execute(
+            """
+            DELETE FROM kansei.item_vectors v
+            WHERE EXISTS (SELECT 1 FROM tag_stale s WHERE s.kind = v.kind AND s.item_id = v.item_id)
+               OR NOT EXISTS (SELECT 1 FROM tag_items i WHERE i.kind = v.kind AND i.item_id = v.item_id)
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO kansei.item_vectors
+            SELECT s.kind, s.item_id, s.text_sha256, c.vector, $model_id, $taxonomy, $lexicon, $version, $run_id, $logical_date
+            FROM tag_stale s JOIN kansei.text_tags c USING (text_sha256)
+            WHERE c.untaggable_reason IS NULL
+            """,
+            recorded,
+        )
         con.execute(
             """
             DELETE FROM kansei.tag_status t WHERE NOT EXISTS (
@@ -367,6 +399,7 @@ def run_tagging(
         )
         # The cache holds the texts of the catalog, no more.
         con.execute("DELETE FROM kansei.text_tags WHERE text_sha256 NOT IN (SELECT text_sha256 FROM tag_items)")
+        _record_drift(con, run_id, started, logical_date, version)
         con.commit()
 
         retagged = con.execute("SELECT count(*) FROM tag_stale").fetchone()[0]
@@ -387,12 +420,52 @@ def run_tagging(
                 strict=True,
             )
         )
-        for name in ("tag_items", "tag_stale", "tag_todo", "tag_batch"):
+        for name in ("tag_items", "tag_stale", "tag_todo", "tag_batch", "tag_labels"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
     return TagSummary(
         **{name: int(value) for name, value in counts.items()},
         model_version=version,
         items_retagged=retagged,
         texts_scored=texts_scored,
+        texts_embedded=texts_embedded,
+        run_id=run_id,
         full_refresh=full_refresh,
+    )
+
+
+def _record_drift(con, run_id: str, started: datetime, logical_date: date, version: str) -> None:
+    """kansei.tag_drift: each tag's share of the tagged items of its kind now, against the latest earlier run
+    (by start time, then run id); a tag the previous run had and this one has not gets a row with share 0."""
+    con.execute(
+        """
+        INSERT INTO kansei.tag_drift
+        WITH carried AS (
+            SELECT 'work' AS kind, tag_id, count(*) AS items FROM kansei.work_tags GROUP BY tag_id
+            UNION ALL
+            SELECT 'article', tag_id, count(*) FROM kansei.article_tags GROUP BY tag_id
+        ),
+        tagged AS (
+            SELECT kind, count(*) AS total FROM kansei.tag_status WHERE untaggable_reason IS NULL GROUP BY kind
+        ),
+        now AS (
+            SELECT c.kind, c.tag_id, c.items, c.items / t.total AS share FROM carried c JOIN tagged t USING (kind)
+        ),
+        previous_run AS (
+            SELECT run_id, model_version FROM kansei.tag_drift
+            ORDER BY run_started_at DESC, run_id DESC LIMIT 1
+        ),
+        previous AS (
+            SELECT kind, tag_id, share FROM kansei.tag_drift
+            WHERE run_id = (SELECT run_id FROM previous_run) AND items > 0
+        )
+        SELECT $run_id, $started, $logical_date,
+               coalesce(n.kind, p.kind), coalesce(n.tag_id, p.tag_id),
+               coalesce(n.items, 0), coalesce(n.share, 0),
+               (SELECT run_id FROM previous_run),
+               CASE WHEN (SELECT run_id FROM previous_run) IS NOT NULL THEN coalesce(p.share, 0) END,
+               CASE WHEN (SELECT run_id FROM previous_run) IS NOT NULL THEN coalesce(n.share, 0) - coalesce(p.share, 0) END,
+               $version, (SELECT model_version FROM previous_run)
+        FROM now n FULL OUTER JOIN previous p ON n.kind = p.kind AND n.tag_id = p.tag_id
+        """,
+        {"run_id": run_id, "started": started, "logical_date": logical_date, "version": version},
     )

@@ -3,33 +3,82 @@
 from __future__ import annotations
 
 import csv
+import re
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-Facet = Literal["mood", "emotion", "theme", "scene", "impression"]
+TagType = Literal["mood", "emotion", "theme", "scene", "impression"]
+Facet = TagType  # the name the tag stage and the kansei tables use
+
+# Label names only (no data): Ekman's six basic emotions plus neutral, as GoEmotions groups its labels, and the
+# 27 GoEmotions emotions plus neutral. Taxonomy mappings must use these names.
+EKMAN_LABELS = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
+GOEMOTIONS_LABELS = (
+    "admiration", "amusement", "anger", "annoyance", "approval", "caring", "confusion", "curiosity", "desire",
+    "disappointment", "disapproval", "disgust", "embarrassment", "excitement", "fear", "gratitude", "grief", "joy",
+    "love", "nervousness", "optimism", "pride", "realization", "relief", "remorse", "sadness", "surprise", "neutral",
+)
+_TAG_ID = re.compile(r"^[a-z]+\.[a-z][a-z0-9_]*$")
 
 
 class KanseiTag(BaseModel):
-    id: str = Field(description="Stable id, '<facet>.<name>'.")
-    facet: Facet
-    label_en: str
-    label_ja: str
-    description: str = Field(description="English text the embedding model compares works and articles with.")
+    """One tag: what it means in both languages, phrases that carry it, and the outside labels it matches."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="Stable id, '<type>.<slug>'.")
+    type: TagType
+    label_en: str = Field(min_length=1)
+    label_ja: str = Field(min_length=1)
+    definition_en: str = Field(min_length=1, description="One or two sentences; the embedding model compares texts with it.")
+    definition_ja: str = Field(min_length=1)
+    exemplars_en: tuple[str, ...] = Field(min_length=4, max_length=8, description="Phrases a title, synopsis or article could hold.")
+    exemplars_ja: tuple[str, ...] = Field(min_length=4, max_length=8)
+    mead_moods: tuple[str, ...] = Field(default=(), description="DDEX MEAD Mood values (as delivered, user-defined resolved).")
+    ekman: tuple[str, ...] = Field(default=(), description="Ekman-7 labels: " + " ".join(EKMAN_LABELS))
+    goemotions: tuple[str, ...] = Field(default=(), description="GoEmotions labels.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KanseiTag:
+        if not _TAG_ID.match(self.id) or self.id.split(".", 1)[0] != self.type:
+            raise ValueError(f"tag {self.id!r}: the id must be '<type>.<slug>' with type {self.type!r}")
+        blank = [name for name in ("exemplars_en", "exemplars_ja") if any(not p.strip() for p in getattr(self, name))]
+        if blank:
+            raise ValueError(f"tag {self.id!r}: empty exemplar in {blank}")
+        for field, known in (("ekman", EKMAN_LABELS), ("goemotions", GOEMOTIONS_LABELS)):
+            unknown = sorted(set(getattr(self, field)) - set(known))
+            if unknown:
+                raise ValueError(f"tag {self.id!r}: unknown {field} labels {unknown}")
+        return self
+
+    @property
+    def facet(self) -> TagType:
+        return self.type
+
+    @property
+    def description(self) -> str:
+        """The English text the embedding signal of the tag stage compares texts with."""
+        return self.definition_en
 
 
 class Taxonomy(BaseModel):
     version: str
+    types: tuple[TagType, ...]
     tags: list[KanseiTag]
 
     @model_validator(mode="after")
-    def _unique_ids(self) -> Taxonomy:
-        ids = [t.id for t in self.tags]
-        if len(ids) != len(set(ids)):
-            raise ValueError("duplicate kansei tag ids in taxonomy")
+    def _valid(self) -> Taxonomy:
+        seen: set[str] = set()
+        for tag in self.tags:
+            if tag.id in seen:
+                raise ValueError(f"duplicate kansei tag id {tag.id!r} in taxonomy")
+            seen.add(tag.id)
+            if tag.type not in self.types:
+                raise ValueError(f"tag {tag.id!r}: type {tag.type!r} is not one of the taxonomy's types {list(self.types)}")
         return self
 
     def by_id(self) -> dict[str, KanseiTag]:
@@ -131,19 +180,57 @@ class EmbeddingConfig(BaseModel):
 
 
 class LexiconEntry(BaseModel):
-    lemma: str
+    """One line of lexicon_ja.tsv: a SudachiPy dictionary form, the tag it signals and how strongly (0, 1]."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lemma: str = Field(min_length=1)
     tag_id: str
-    weight: float = 1.0
+    weight: float = Field(default=1.0, gt=0.0, le=1.0)
 
 
 @cache
 def load_taxonomy(models_dir: Path) -> Taxonomy:
-    return Taxonomy.model_validate(yaml.safe_load((models_dir / "kansei" / "taxonomy.yaml").read_text("utf-8")))
+    """The taxonomy, validated: a broken one raises a ValueError that names the tag at fault."""
+    path = models_dir / "kansei" / "taxonomy.yaml"
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    if not isinstance(raw, dict) or not isinstance(raw.get("tags"), list):
+        raise ValueError(f"{path}: expected a mapping with a list of tags")
+    for position, tag in enumerate(raw["tags"]):
+        try:
+            KanseiTag.model_validate(tag)
+        except ValidationError as error:
+            name = tag.get("id") if isinstance(tag, dict) else None
+            problems = _problems(error)
+            if not problems.startswith("tag "):
+                problems = f"tag {name or f'#{position}'!r}: {problems}"
+            raise ValueError(f"{path}: {problems}") from error
+    try:
+        return Taxonomy.model_validate(raw)
+    except ValidationError as error:
+        raise ValueError(f"{path}: {_problems(error)}") from error
+
+
+def _problems(error: ValidationError) -> str:
+    return "; ".join(
+        ": ".join(
+            part for part in (".".join(str(p) for p in problem["loc"]), problem["msg"].removeprefix("Value error, ")) if part
+        )
+        for problem in error.errors()
+    )
 
 
 @cache
 def load_embedding_config(models_dir: Path) -> EmbeddingConfig:
     return EmbeddingConfig.model_validate(yaml.safe_load((models_dir / "embedding.yaml").read_text("utf-8")))
+
+
+@cache
+def lexicon_version(models_dir: Path) -> str:
+    """The lexicon's version, recorded with tags: the first 12 hex digits of lexicon_ja.tsv's sha256."""
+    import hashlib
+
+    return hashlib.sha256((models_dir / "kansei" / "lexicon_ja.tsv").read_bytes()).hexdigest()[:12]
 
 
 @cache

@@ -39,7 +39,7 @@ def length_bucket(tokens: int, limit: int) -> int:
 
 
 def embed(texts: list[str], model: str, batch_size: int = 64) -> np.ndarray:
-    """L2-normalised float32 embeddings, one row per text.
+    """L2-normalised float32 embeddings, one row per text (`use:multilingual-v3` goes to USE, see embedders.py).
 
     A text's vector depends on the text alone, bit for bit, never on the texts encoded with it: each text is
     encoded in a batch of exactly `batch_size` rows (filled with empty texts) padded to its own length bucket,
@@ -49,6 +49,10 @@ def embed(texts: list[str], model: str, batch_size: int = 64) -> np.ndarray:
     """
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
+    from pipelines.kansei.embedders import USE_SPEC, get_embedder
+
+    if model == USE_SPEC:
+        return get_embedder(model).encode(texts)
     import torch
 
     encoder = _model(resolve_model_path(model))

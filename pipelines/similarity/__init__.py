@@ -162,13 +162,19 @@ def run_similarity(settings: MsdbSettings, logical_date: date, full_refresh: boo
         pending: list[tuple[Path, dict]] = []
         domains = []
         touched: dict[str, tuple] = {}
+        indexes: dict[str, AnnIndex] = {}  # the HNSW index of each large domain, for the cross-domain pass
         for domain in sorted(set(DOMAINS.values())):
-            outcome = _refresh_domain(con, settings, config, domain, version, current, logical_date, full, pending, touched)
+            outcome = _refresh_domain(
+                con, settings, config, domain, version, current, logical_date, full, pending, touched, indexes
+            )
             if outcome:
                 domains.append(outcome)
         if config.cross_domain_neighbors > 0:
             for query_domain, candidate_domain in CROSS_DOMAINS:
-                _refresh_cross_domain(con, config, query_domain, candidate_domain, version, current, logical_date, full, touched)
+                _refresh_cross_domain(
+                    con, config, query_domain, candidate_domain, version, current, logical_date, full, touched,
+                    indexes.get(candidate_domain),
+                )
         # a whole domain that left (no pass above) leaves no cross-domain row pointing into it
         con.execute(
             f"""
@@ -211,6 +217,7 @@ def _refresh_domain(
     full: bool,
     pending: list,
     touched: dict,
+    indexes: dict,
 ) -> DomainSummary | None:
     k = config.neighbors
     count = max(config.rescore_candidates, k)  # dense candidates rescored per work
@@ -257,6 +264,7 @@ def _refresh_domain(
             present = index.index.contains(stale.astype(np.uint64)) if len(stale) else np.zeros(0, dtype=bool)
             index.remove(stale[np.asarray(present, dtype=bool)].astype(np.uint64))
             index.add(keys[changed].astype(np.uint64), matrix[changed])
+        indexes[domain] = index
 
     if full:
         affected = np.arange(n)
@@ -450,14 +458,15 @@ def _insert_rescored(
 
 
 def _refresh_cross_domain(
-    con, config, query_domain, candidate_domain, version, current, logical_date, full, touched
+    con, config, query_domain, candidate_domain, version, current, logical_date, full, touched, index=None
 ) -> None:
     """Neighbours of query_domain's works among candidate_domain's, ranked after the within-domain ones.
 
     Recomputed for the query works recomputed within their domain tonight and for those whose cross
     neighbours changed or left; a changed work that would newly enter another work's cross list waits for that
-    work's next recomputation (or a full refresh). Exact search in blocks over the candidate domain.
-    Memory: both domains' matrices and one query_block_rows x candidate_block_rows score block."""
+    work's next recomputation (or a full refresh). Exact search in blocks over a small candidate domain; over a
+    large one (`ann_min_works`), the hits of its HNSW index (`index`, as the domain pass left it), rescored
+    exactly. Memory: both domains' matrices, the index, and one query_block_rows x candidate_block_rows block."""
     import polars as pl
 
     if query_domain not in touched or candidate_domain not in touched:
@@ -499,9 +508,17 @@ def _refresh_cross_domain(
     text_dims = query_matrix.shape[1] - con.execute(f"SELECT len(tag_profile) FROM {INPUTS} LIMIT 1").fetchone()[0]
     meta = read_metadata(con, query_ids.to_list() + candidate_ids.to_list())
     offset = len(query_ids)
+    if index is not None:
+        keys = candidate_members["work_key"].to_numpy().astype(np.int64)
+        key_order = np.argsort(keys)
+        sorted_keys, key_rows = keys[key_order], key_order
     for start in range(0, len(wanted), config.query_block_rows):
         block = wanted[start : start + config.query_block_rows]
-        candidates = cross_top_k(query_matrix[block], candidate_matrix, count, config.candidate_block_rows)
+        if index is None:
+            candidates = cross_top_k(query_matrix[block], candidate_matrix, count, config.candidate_block_rows)
+        else:
+            hits, _ = index.hits(query_matrix[block], max(config.ann_candidates, count))
+            candidates = rows_of_keys(hits, sorted_keys, key_rows)
         kept = rescore(
             query_matrix, block, candidate_matrix, candidates, text_dims, meta, block, offset,
             config.cross_domain_neighbors, config, same_matrix=False,

@@ -403,13 +403,25 @@ CREATE TABLE IF NOT EXISTS ops.quality_results (
     checked_at TIMESTAMPTZ NOT NULL
 );
 
+-- The tag stage (pipelines/kansei). work_tags and article_tags: one row per item x kept tag.
 CREATE TABLE IF NOT EXISTS kansei.work_tags (
     work_id VARCHAR NOT NULL,
     tag_id VARCHAR NOT NULL,
-    facet VARCHAR NOT NULL,
-    score DOUBLE NOT NULL,
-    source VARCHAR NOT NULL,           -- embedding, lexicon
-    model_version VARCHAR NOT NULL,
+    facet VARCHAR NOT NULL,            -- the tag's type: mood, emotion, theme, scene, impression
+    label_en VARCHAR,
+    label_ja VARCHAR,
+    weight DOUBLE,                     -- 0-100, the calibrated fused weight
+    score DOUBLE NOT NULL,             -- weight / 100 (what similarity and the feeds have read since 2026.11)
+    rank INTEGER,                      -- 1 = heaviest tag of the work; ties by tag_id
+    is_primary BOOLEAN,                -- exactly one per tagged work (rank 1)
+    signals STRUCT(exemplar DOUBLE, head DOUBLE, lexicon DOUBLE, lexicon_negated DOUBLE, mead DOUBLE),  -- per-signal probabilities, null when absent
+    evidence VARCHAR,                  -- the exemplar phrase, lemma as written, head label or MEAD mood that contributed most
+    source VARCHAR NOT NULL,           -- the signal of the evidence: exemplar, head, lexicon, mead
+    model_id VARCHAR,                  -- the embedder's model id (spec, package version, dimension)
+    taxonomy_version VARCHAR,
+    lexicon_version VARCHAR,
+    model_version VARCHAR NOT NULL,    -- all of what the tags depend on (see pipelines.kansei.model_version)
+    run_id VARCHAR,                    -- the run that computed the row
     logical_date DATE NOT NULL
 );
 
@@ -417,9 +429,20 @@ CREATE TABLE IF NOT EXISTS kansei.article_tags (
     article_id VARCHAR NOT NULL,
     tag_id VARCHAR NOT NULL,
     facet VARCHAR NOT NULL,
+    label_en VARCHAR,
+    label_ja VARCHAR,
+    weight DOUBLE,
     score DOUBLE NOT NULL,
+    rank INTEGER,
+    is_primary BOOLEAN,
+    signals STRUCT(exemplar DOUBLE, head DOUBLE, lexicon DOUBLE, lexicon_negated DOUBLE, mead DOUBLE),
+    evidence VARCHAR,
     source VARCHAR NOT NULL,
+    model_id VARCHAR,
+    taxonomy_version VARCHAR,
+    lexicon_version VARCHAR,
     model_version VARCHAR NOT NULL,
+    run_id VARCHAR,
     logical_date DATE NOT NULL
 );
 
@@ -427,13 +450,18 @@ CREATE TABLE IF NOT EXISTS kansei.work_embeddings (
     work_id VARCHAR NOT NULL,
     text_sha256 VARCHAR NOT NULL,      -- embeddings are recomputed only when the text changes
     model_version VARCHAR NOT NULL,
-    embedding FLOAT[] NOT NULL
+    embedding FLOAT[] NOT NULL         -- the tag stage's text embedding (zero for a text without words)
 );
 
 CREATE TABLE IF NOT EXISTS kansei.text_tags (
-    text_sha256 VARCHAR NOT NULL,      -- the cache of the tag stage: one row per distinct text scored
+    text_sha256 VARCHAR NOT NULL,      -- the cache of the tag stage: one row per distinct text (and MEAD moods) scored
     model_version VARCHAR NOT NULL,
-    tags STRUCT(tag_id VARCHAR, facet VARCHAR, score DOUBLE, source VARCHAR)[] NOT NULL,
+    tags STRUCT(
+        tag_id VARCHAR, facet VARCHAR, weight DOUBLE, rank INTEGER, is_primary BOOLEAN,
+        signals STRUCT(exemplar DOUBLE, head DOUBLE, lexicon DOUBLE, lexicon_negated DOUBLE, mead DOUBLE),
+        evidence VARCHAR, source VARCHAR
+    )[] NOT NULL,
+    vector FLOAT[] NOT NULL,           -- the dense kansei vector (weights / 100 in taxonomy order)
     untaggable_reason VARCHAR          -- why tags is empty: 'no text', 'no tag above threshold', ...
 );
 
@@ -445,6 +473,37 @@ CREATE TABLE IF NOT EXISTS kansei.tag_status (
     untaggable_reason VARCHAR,         -- null when tagged
     model_version VARCHAR NOT NULL,
     logical_date DATE NOT NULL         -- the night its tags were computed
+);
+
+-- One row per tagged work and article: its kansei vector, for similarity.
+CREATE TABLE IF NOT EXISTS kansei.item_vectors (
+    kind VARCHAR NOT NULL,             -- work, article
+    item_id VARCHAR NOT NULL,
+    text_sha256 VARCHAR NOT NULL,
+    vector FLOAT[] NOT NULL,           -- weights / 100 of the kept tags in taxonomy order, zero elsewhere
+    model_id VARCHAR NOT NULL,
+    taxonomy_version VARCHAR NOT NULL,
+    lexicon_version VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    run_id VARCHAR NOT NULL,
+    logical_date DATE NOT NULL
+);
+
+-- Each run's tag distribution against the previous run's: one row per run x kind x tag present in either.
+-- A history: not emptied by a new model version (previous_model_version says when the versions differ).
+CREATE TABLE IF NOT EXISTS kansei.tag_drift (
+    run_id VARCHAR NOT NULL,
+    run_started_at TIMESTAMPTZ NOT NULL,
+    logical_date DATE NOT NULL,
+    kind VARCHAR NOT NULL,             -- work, article
+    tag_id VARCHAR NOT NULL,
+    items BIGINT NOT NULL,             -- tagged items carrying the tag after the run
+    share DOUBLE NOT NULL,             -- items / tagged items of the kind
+    previous_run_id VARCHAR,           -- null on the first run
+    previous_share DOUBLE,             -- 0 when the previous run had the tag on no item
+    delta DOUBLE,                      -- share - previous_share; null on the first run
+    model_version VARCHAR NOT NULL,
+    previous_model_version VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS similarity.work_neighbors (
@@ -632,5 +691,18 @@ CREATE TABLE IF NOT EXISTS exports.withheld_rows (
 """
 
 
+# The tag stage's tables before the fused scoring (2026.12): a cache under an older model version, emptied by
+# the next run anyway, so they are dropped and created in the current shape rather than altered.
+_KANSEI_BEFORE_SCORING = ("kansei.work_tags", "kansei.article_tags", "kansei.text_tags", "kansei.tag_status")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    old = con.execute(
+        """
+        SELECT count(*) FROM information_schema.columns
+        WHERE table_schema = 'kansei' AND table_name = 'text_tags' AND column_name = 'tags' AND data_type NOT LIKE '%weight%'
+        """
+    ).fetchone()[0]
+    for table in _KANSEI_BEFORE_SCORING if old else ():
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute(DDL)

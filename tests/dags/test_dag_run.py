@@ -23,6 +23,13 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "data" / "samples"
 LOGICAL_DATE = "2026-11-24"
 STAGES = ["ingest", "build", "tag", "similar", "ads", "check", "export"]
+# one ingest per holder folder of data/samples, one export per partner contract
+INGEST_SOURCES = [
+    "ads/aoba-fashion", "ads/hibiki-audio", "ads/mori-coffee", "ads/yamabiko-travel",
+    "articles/harbour-review", "articles/tokyo-lifestyle", "music/sakura-records", "video/aozora-pictures",
+]  # fmt: skip
+PARTNERS = ["cinema-now", "kizuna-ads", "melody-stream"]
+TASKS = ["ads", "build", "check", "claim_warehouse", "ingest_sources", "partners", "release_warehouse", "similar", "tag"]
 COMPARED_TABLES = [
     "marts.dim_work",
     "marts.fct_licence_window",
@@ -155,22 +162,31 @@ def test_dag_run_succeeded_with_every_stage(metadata_db):
     assert others == []
     assert state == "success"
     assert logical_date.startswith(f"{LOGICAL_DATE} 00:00:00")
-    states = dict(
-        metadata_db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = 'msdb_nightly'")
+    states = metadata_db.execute(
+        "SELECT task_id, map_index, rendered_map_index, state FROM task_instance WHERE dag_id = 'msdb_nightly'"
+        " ORDER BY task_id, map_index"
+    ).fetchall()
+    assert states == sorted(
+        [(task, -1, None, "success") for task in TASKS]
+        + [("ingest", i, source, "success") for i, source in enumerate(INGEST_SOURCES)]
+        + [("export", i, partner, "success") for i, partner in enumerate(PARTNERS)]
     )
-    assert states == dict.fromkeys(STAGES, "success")
 
 
 def test_dag_run_emitted_its_assets(metadata_db):
     events = metadata_db.execute(
-        "SELECT e.source_task_id, a.uri FROM asset_event e JOIN asset a ON a.id = e.asset_id ORDER BY e.id"
+        "SELECT e.source_task_id, a.uri FROM asset_event e JOIN asset a ON a.id = e.asset_id"
+        " ORDER BY e.source_task_id = 'export', CASE WHEN e.source_task_id = 'export' THEN a.uri END, e.id"
     ).fetchall()
     assert events == [
         ("build", "msdb://warehouse/marts"),
         ("tag", "msdb://warehouse/kansei"),
         ("similar", "msdb://warehouse/similarity"),
         ("ads", "msdb://warehouse/similarity/ad_matches"),
-        ("export", "msdb://deliveries/"),
+        # one per partner feed delivered, through the alias msdb_partner_feeds
+        ("export", "msdb://deliveries/cinema-now/works"),
+        ("export", "msdb://deliveries/kizuna-ads/ad_matches"),
+        ("export", "msdb://deliveries/melody-stream/works"),
     ]
 
 
@@ -181,7 +197,9 @@ def test_airflow_processed_the_same_tokyo_day(runs):
         stages = con.execute(
             "SELECT stage, status, logical_date::VARCHAR FROM ops.stage_runs ORDER BY started_at"
         ).fetchall()
-    assert stages == [(stage, "success", LOGICAL_DATE) for stage in STAGES]
+    # the mapped tasks record one ingest per holder and one export per partner
+    runs_of = {"ingest": len(INGEST_SOURCES), "export": len(PARTNERS)}
+    assert stages == [(stage, "success", LOGICAL_DATE) for stage in STAGES for _ in range(runs_of.get(stage, 1))]
 
 
 def _files(root: Path) -> dict[str, bytes]:

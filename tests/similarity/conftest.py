@@ -136,6 +136,29 @@ class Catalog:
                 "INSERT INTO kansei.work_tags BY NAME SELECT *, ? AS model_version, DATE '2026-11-24' AS logical_date FROM tags",
                 [version],
             )
+            con.execute("DELETE FROM kansei.item_vectors WHERE kind = 'work'")
+            write_item_vectors(con, self.settings, "work", {w: self.tags[w] for w in ids if self.tags[w]}, version)
+
+
+def write_item_vectors(con, settings, kind: str, profiles: dict[str, dict[str, float]], version: str) -> None:
+    """kansei.item_vectors as the tag stage writes them: each item's tag scores in taxonomy order, zero elsewhere."""
+    from pipelines.kansei.config import load_taxonomy
+
+    tag_ids = [t.id for t in load_taxonomy(settings.models_dir).tags]
+    if not profiles:
+        return
+    con.executemany(
+        """
+        INSERT INTO kansei.item_vectors
+            (kind, item_id, text_sha256, vector, model_id, taxonomy_version, lexicon_version, model_version, run_id,
+             logical_date)
+        VALUES (?, ?, 'test', ?, 'test', 'test', 'test', ?, 'test', DATE '2026-11-24')
+        """,
+        [
+            (kind, item, [float(scores.get(t, 0.0)) for t in tag_ids], version)
+            for item, scores in sorted(profiles.items())
+        ],
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pipelines.kansei.config import load_embedding_config
 from pipelines.similarity import run_similarity
 from pipelines.similarity.articles import article_matrix, article_neighbours, read_livedoor
 from pipelines.warehouse import writer
-from tests.similarity.conftest import Catalog
+from tests.similarity.conftest import Catalog, write_item_vectors
 from tests.similarity.test_articles import MINI
 from tests.similarity.test_run import query
 
@@ -39,9 +39,14 @@ def _articles(settings, tags: dict[str, dict[str, float]]) -> None:
         for article, scores in tags.items():
             for tag, score in scores.items():
                 con.execute(
-                    "INSERT INTO kansei.article_tags VALUES (?, ?, ?, ?, 'lexicon', 'test', ?)",
+                    """
+                    INSERT INTO kansei.article_tags (article_id, tag_id, facet, score, source, model_version, logical_date)
+                    VALUES (?, ?, ?, ?, 'lexicon', 'test', ?)
+                    """,
                     [article, tag, tag.split(".")[0], score, NIGHT],
                 )
+        con.execute("DELETE FROM kansei.item_vectors WHERE kind = 'article'")
+        write_item_vectors(con, settings, "article", {a: s for a, s in tags.items() if s}, "test")
 
 
 def test_articles_get_licensed_works_sharing_their_tags_with_an_explanation(similarity_settings):
@@ -124,7 +129,7 @@ def test_nightly_similar_articles_are_those_the_eval_measures(similarity_setting
 
 
 def test_kansei_item_vectors_are_read_when_the_tag_stage_writes_them(similarity_settings):
-    """Once kansei.item_vectors exists it is the kansei profile of works and articles, not the tag rows."""
+    """kansei.item_vectors is the kansei profile of works and articles, not the tag rows."""
     from pipelines.kansei.config import load_taxonomy
 
     settings = similarity_settings()
@@ -137,11 +142,11 @@ def test_kansei_item_vectors_are_read_when_the_tag_stage_writes_them(similarity_
     tag_ids = [t.id for t in load_taxonomy(settings.models_dir).tags]
     calm = [0.9 if t == "mood.calm" else 0.0 for t in tag_ids]
     with writer(settings.warehouse, publish=False) as con:
-        con.execute("CREATE TABLE kansei.item_vectors (kind VARCHAR, item_id VARCHAR, vector FLOAT[])")
-        con.executemany(
-            "INSERT INTO kansei.item_vectors VALUES (?, ?, ?)",
-            [("article", "art-1", calm), ("work", "rec-y", calm), ("work", "rec-x", [0.0] * len(tag_ids))],
+        con.execute("DELETE FROM kansei.item_vectors")
+        write_item_vectors(
+            con, settings, "article", {"art-1": dict(zip(tag_ids, calm, strict=True))}, "test"
         )
+        write_item_vectors(con, settings, "work", {"rec-y": {"mood.calm": 0.9}, "rec-x": {}}, "test")
     run_similarity(settings, NIGHT)
     assert query(settings, "SELECT article_id, work_id, rank, shared_tags FROM similarity.article_work_matches") == [
         ("art-1", "rec-y", 1, ["mood.calm"])

@@ -162,6 +162,48 @@ def test_large_domains_use_the_index_and_record_its_recall(similarity_settings):
     assert query(settings, "SELECT count(*) FROM ops.model_evals") == [(2,)]
 
 
+def test_across_domains_a_large_domain_is_searched_through_its_index(similarity_settings, monkeypatch):
+    """Films looking for songs among 1,200 recordings (above ann_min_works) take the recording index's hits,
+    rescored: the same cross-domain neighbours as brute force for nearly every film, never a scan of them all."""
+    settings = similarity_settings(
+        ann_min_works=100, recall_sample=50, ann_candidates=30, neighbors=5, rescore_candidates=10, cross_domain_neighbors=5
+    )
+    catalog = Catalog(settings)
+    vectors = clustered(1240, 32, clusters=30, seed=5, spread=0.25)
+    for i, vector in enumerate(vectors[:1200]):
+        catalog.add(f"rec-{i:04d}", "recording", vector)
+    for i, vector in enumerate(vectors[1200:]):
+        catalog.add(f"movie-{i:04d}", "movie", vector)
+    catalog.write()
+    import pipelines.similarity as similarity
+
+    scanned = []
+    exact = similarity.cross_top_k
+    monkeypatch.setattr(
+        similarity, "cross_top_k", lambda q, c, *a, **k: scanned.append(len(c)) or exact(q, c, *a, **k)
+    )
+
+    run_similarity(settings, NIGHT_1)
+    assert scanned and set(scanned) == {40}  # songs scan the 40 films; no film scans the 1,200 songs
+    rows = query(
+        settings,
+        """
+        SELECT work_id, neighbor_work_id FROM similarity.work_neighbors
+        WHERE is_cross_domain AND work_id LIKE 'movie-%' ORDER BY work_id, rank
+        """,
+    )
+    found: dict[str, set[str]] = {}
+    for work, neighbour in rows:
+        found.setdefault(work, set()).add(neighbour)
+    assert len(found) == 40 and all(len(ns) == 5 and all(n.startswith("rec-") for n in ns) for ns in found.values())
+    songs = np.stack([catalog.embeddings[f"rec-{i:04d}"] for i in range(1200)])
+    films = np.stack([catalog.embeddings[f"movie-{i:04d}"] for i in range(40)])
+    truth = np.argsort(-(films @ songs.T), axis=1, kind="stable")[:, :10]
+    # every neighbour kept is among the film's 10 truly nearest songs (the rescoring may reorder within them)
+    near = sum(len(found[f"movie-{i:04d}"] & {f"rec-{j:04d}" for j in truth[i]}) for i in range(40))
+    assert near / 200 >= 0.95
+
+
 def test_a_domain_whose_works_all_left_is_emptied(catalog):
     run_similarity(catalog.settings, NIGHT_1)
     for work in [w for w in catalog.kinds if w.startswith(("movie-", "ep-"))]:

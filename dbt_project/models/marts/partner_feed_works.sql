@@ -59,7 +59,19 @@ work_windows as (
 work_tags as (
     select
         work_id,
-        list({'tag_id': tag_id, 'score': score} order by score desc, tag_id) as kansei_tags
+        list(
+            {
+                'tag_id': tag_id,
+                'tag_type': tag_type,
+                'label_en': label_en,
+                'label_ja': label_ja,
+                'weight': weight,
+                'score': score,
+                'is_primary': is_primary,
+                'evidence': evidence
+            }
+            order by tag_rank, tag_id
+        ) as kansei_tags
     from tags
     group by work_id
 ),

