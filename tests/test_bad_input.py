@@ -101,4 +101,4 @@ def test_a_full_run_with_hostile_files_still_delivers_the_good_data(tmp_path):
         ).fetchone()[0]
     assert sakura == 8  # the good album went through
     manifests = sorted(p.relative_to(out).parts[:2] for p in out.rglob("manifest.json"))
-    assert {partner for partner, _feed in manifests} == {"cinema-now", "melody-stream"}
+    assert {partner for partner, _feed in manifests} == {"cinema-now", "kizuna-ads", "melody-stream"}

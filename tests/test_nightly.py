@@ -127,7 +127,7 @@ def test_feeds_are_licensed_complete_and_manifested(sample_run):
     video = [json.loads(line) for line in (root / "cinema-now/works/2026-11-24/works.jsonl").read_text().splitlines()]
     assert sorted(v["provider_asset_id"] for v in video) == ["AOZT0000000000000001", "AOZT0000000000000002"]
     ledger = query(sample_run, "SELECT partner_id, status, row_count FROM exports.delivery_ledger ORDER BY partner_id")
-    assert ledger == [("cinema-now", "delivered", 2), ("kizuna-ads", "delivered", 63), ("melody-stream", "delivered", 9)]
+    assert ledger == [("cinema-now", "delivered", 2), ("kizuna-ads", "delivered", 65), ("melody-stream", "delivered", 9)]
 
 
 def test_summary_reads_the_run_back(sample_run):

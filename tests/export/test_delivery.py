@@ -42,7 +42,7 @@ def test_export_to_s3_writes_feed_then_manifest(copy_run, moto_s3, sample_run):
     summary = run_export(settings, SAMPLE_DATE)
     assert [(d.partner_id, d.status, d.rows) for d in summary.deliveries] == [
         ("cinema-now", "delivered", 2),
-        ("kizuna-ads", "delivered", 63),
+        ("kizuna-ads", "delivered", 65),
         ("melody-stream", "delivered", 9),
     ]
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="partner-feeds")["Contents"])
@@ -132,7 +132,7 @@ def test_a_feed_larger_than_a_batch_streams_to_the_same_bytes(copy_run, monkeypa
     assert batches == [2, 2, 2, 2, 2, 1]  # 2 + 9 rows, two at a time
     assert [(d.partner_id, d.status, d.rows) for d in summary.deliveries] == [
         ("cinema-now", "delivered", 2),
-        ("kizuna-ads", "delivered", 63),
+        ("kizuna-ads", "delivered", 65),
         ("melody-stream", "delivered", 9),
     ]
     files = sorted(p.relative_to(root / "whole") for p in (root / "whole").rglob("*") if p.is_file())
