@@ -17,23 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import unsafe_text
+from pipelines.ingest.values import json_schema_validator, unsafe_text
 
 SCHEMA_PATH = Path(__file__).with_name("ad_creative.schema.json")
 AD_CREATIVES_TABLE = "raw.ad_creatives"
 
 
-@cache
 def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return json_schema_validator(SCHEMA_PATH).schema
 
 
-@cache
 def _validator():
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    Draft202012Validator.check_schema(schema())
-    return Draft202012Validator(schema(), format_checker=FormatChecker())
+    return json_schema_validator(SCHEMA_PATH)
 
 
 @cache

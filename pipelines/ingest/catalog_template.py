@@ -14,12 +14,17 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
-from pipelines.ingest.values import identifier_problems, normalise_isan, parse_date, territory_problems
+from pipelines.ingest.values import (
+    identifier_problems,
+    json_schema_validator,
+    normalise_isan,
+    parse_date,
+    territory_problems,
+)
 from pipelines.text.match_key import match_key
 
 SCHEMA_PATH = Path(__file__).with_name("catalog_template.schema.json")
@@ -27,17 +32,12 @@ LIST_SEPARATOR = "|"
 _INTEGER = re.compile(r"^-?\d+$")
 
 
-@cache
 def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return json_schema_validator(SCHEMA_PATH).schema
 
 
-@cache
 def _validator():
-    from jsonschema import Draft202012Validator, FormatChecker
-
-    Draft202012Validator.check_schema(schema())
-    return Draft202012Validator(schema(), format_checker=FormatChecker())
+    return json_schema_validator(SCHEMA_PATH)
 
 
 def _typed_csv_row(row: dict[str, str]) -> dict[str, Any]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import unicodedata
 from datetime import date, datetime
 from functools import cache, lru_cache
+from pathlib import Path
 
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
@@ -302,3 +304,14 @@ def duration_problems(value: str | None, seconds: int | None, limit: int = MAX_W
     if seconds is not None and seconds > limit:
         return [f"duration {value.strip()!r} is {seconds} s, longer than {limit // 3600} hours"]
     return []
+
+
+# --- JSON Schema ---------------------------------------------------------------------------------------------
+@cache
+def json_schema_validator(path: Path):
+    """The Draft 2020-12 validator (formats checked) of the schema file at `path`, the schema itself checked once."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
