@@ -37,8 +37,7 @@ COMPARED_TABLES = [
     "similarity.work_neighbors",
     "marts.dim_article",
 ]
-# When a row was loaded, not what it says: wall-clock columns that two runs can never share.
-# when a row was loaded and by which run (kansei tags name their run) differ between two runs of the same data
+# When a row was loaded and by which run (kansei tags name theirs), not what it says: columns two runs never share.
 LOAD_TIME_COLUMNS = {"ingested_at", "first_ingested_at", "last_ingested_at", "loaded_at", "run_id"}
 TIMEOUT_S = 900
 
