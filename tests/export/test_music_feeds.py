@@ -106,7 +106,10 @@ def test_mood_stations_and_mead_to_a_folder_then_already_delivered_on_rerun(radi
 def test_mood_stations_and_mead_to_s3_are_the_folders_bytes(radio_run, moto_s3, tmp_path):
     s3 = boto3.client("s3", endpoint_url=moto_s3, region_name="ap-northeast-1")
     s3.create_bucket(Bucket="radio-feeds", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
-    folder_run = radio_run.model_copy(update={"warehouse": tmp_path / "folder.duckdb"})
+    folder_run = radio_run.model_copy(
+        update={"warehouse": tmp_path / "folder" / "msdb.duckdb", "deliver": str(tmp_path / "folder-deliveries")}
+    )
+    folder_run.warehouse.parent.mkdir()
     shutil.copyfile(radio_run.warehouse, folder_run.warehouse)
     run_export(folder_run, SAMPLE_DATE, partner_id=RADIO)
     settings = radio_run.model_copy(update={"deliver": "s3://radio-feeds/msdb", "s3_endpoint_url": moto_s3})
@@ -123,7 +126,9 @@ def test_mood_stations_and_mead_to_s3_are_the_folders_bytes(radio_run, moto_s3, 
         f"msdb/{RADIO}/mood_stations/2026-11-24/mood_stations.jsonl",
         f"msdb/{RADIO}/mood_stations/2026-11-24/mood_stations.schema.json",
         f"msdb/{RADIO}/works/2026-11-24/manifest.json",
+        f"msdb/{RADIO}/works/2026-11-24/works.csv",  # the contract's formats are the works feed's too
         f"msdb/{RADIO}/works/2026-11-24/works.jsonl",
+        f"msdb/{RADIO}/works/2026-11-24/works.schema.json",
     ]
     local = Path(folder_run.deliver)
     for key in keys:
