@@ -56,6 +56,13 @@ def _licensed_isrcs(settings):
 
 @pytest.mark.slow
 def test_mood_stations_and_mead_to_a_folder_then_already_delivered_on_rerun(radio_run):
+    with duckdb.connect(str(radio_run.warehouse)) as con:  # one recording no longer licensed anywhere
+        con.execute("CREATE TABLE feed_copy AS SELECT * FROM marts.partner_feed_works")
+        con.execute("DROP VIEW marts.partner_feed_works")
+        con.execute(
+            "CREATE TABLE marts.partner_feed_works AS SELECT * REPLACE (CASE WHEN isrc = 'JPSK02600008' "
+            "THEN licence_windows[1:0] ELSE licence_windows END AS licence_windows) FROM feed_copy"
+        )
     summary = run_export(radio_run, SAMPLE_DATE, partner_id=RADIO)
     assert [(d.feed, d.status, d.delivery_type) for d in summary.deliveries] == [
         ("works", "delivered", "full"), ("mood_stations", "delivered", "full"), ("mead", "delivered", "full"),
@@ -75,7 +82,8 @@ def test_mood_stations_and_mead_to_a_folder_then_already_delivered_on_rerun(radi
     xml = etree.parse(str(mead / "mead.xml")).getroot()
     isrcs = sorted(xml.xpath("ResourceInformationList/ResourceInformation/ResourceSummary/ResourceId/ISRC/text()"))
     licensed = _licensed_isrcs(radio_run)
-    assert isrcs == licensed and len(isrcs) == entry["rows"] - len(xml.xpath("ReleaseInformationList/*"))
+    assert isrcs == licensed == [f"JPSK0260000{n}" for n in range(1, 8)]  # not JPSK02600008
+    assert len(isrcs) == entry["rows"] - len(xml.xpath("ReleaseInformationList/*"))
     assert xml.findtext("MessageHeader/MessageSender/PartyId") == "PADPIDA2026112401M"
     assert xml.findtext("MessageHeader/MessageRecipient/PartyName/FullName") == "Melody Radio K.K."
     assert xml.findtext("MessageHeader/MessageId") == f"msdb-{RADIO}-mead-2026-11-24"
@@ -83,6 +91,7 @@ def test_mood_stations_and_mead_to_a_folder_then_already_delivered_on_rerun(radi
     station_rows = [json.loads(line) for line in (stations / "mood_stations.jsonl").read_text().splitlines()]
     assert station_manifest["row_count"] == len(station_rows) > 0
     assert {r["isrc"] for r in station_rows} <= set(licensed)
+    assert "JPSK02600008" not in (stations / "mood_stations.csv").read_text()
     first = [r["rank"] for r in station_rows if r["tag_id"] == station_rows[0]["tag_id"]]
     assert first == list(range(1, len(first) + 1))  # a station's tracks in rank order
     ledger = _ledger(radio_run)
