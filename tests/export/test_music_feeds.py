@@ -109,6 +109,13 @@ def test_mood_stations_and_mead_to_a_folder_then_already_delivered_on_rerun(radi
     assert [row[:2] for row in _ledger(radio_run)[3:]] == [
         ("works", "already_delivered"), ("mood_stations", "already_delivered"), ("mead", "already_delivered"),
     ]  # fmt: skip
+    (mead / "_ack.json").write_text(json.dumps({"manifest_sha256": hashlib.sha256((mead / "manifest.json").read_bytes()).hexdigest()}))
+    acked = run_export(radio_run, SAMPLE_DATE, partner_id=RADIO)
+    assert acked.acknowledged == [(RADIO, "mead", SAMPLE_DATE)]  # the partner acknowledged its MEAD delivery only
+    with duckdb.connect(str(radio_run.warehouse), read_only=True) as con:
+        assert con.execute(
+            "SELECT feed, status FROM exports.delivery_ledger WHERE partner_id = ? AND acknowledged_at IS NOT NULL", [RADIO]
+        ).fetchall() == [("mead", "acknowledged")]
 
 
 @pytest.mark.slow
