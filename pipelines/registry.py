@@ -71,6 +71,19 @@ class CredentialsRef(BaseModel):
         return self
 
 
+MusicFeed = Literal["mood_stations", "mead"]  # music partners only, beside their works feed
+_DPID = r"^PADPID[A-Z0-9]{12}$"  # a DDEX Party Identifier
+
+
+class MeadRecipient(BaseModel):
+    """Who the partner is in a MEAD message's header (`MessageRecipient`); our own party is `MsdbSettings.mead_sender_*`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recipient_party_id: str = Field(pattern=_DPID, description="the partner's DDEX Party Identifier (PADPID + 12)")
+    recipient_name: str | None = Field(default=None, min_length=1, description="none: the contract's name")
+
+
 class PartnerContract(BaseModel):
     """What one partner is licensed to receive, and in which shape. Unknown fields fail: a typo in a
     contract must not widen or silently drop a licence."""
@@ -81,6 +94,11 @@ class PartnerContract(BaseModel):
     name: str
     kind: PartnerKind
     feed: Literal["works", "articles", "ad_matches"] = "works"
+    feeds: list[MusicFeed] = Field(
+        default_factory=list,
+        description="music partners: mood_stations and/or mead beside the works feed, over the same licensed works",
+    )
+    mead: MeadRecipient | None = None
     domains: list[Literal["music", "video", "articles", "ads"]] = Field(default_factory=list)
     fields: list[str] = Field(default_factory=list, description="feed fields licensed; empty: every field of the feed")
     work_kinds: list[str] = Field(default_factory=list)
@@ -118,6 +136,20 @@ class PartnerContract(BaseModel):
             unknown = [f for f in self.fields if f not in WORKS_FEED_COLUMNS]
             if unknown:
                 raise ValueError(f"fields: {', '.join(unknown)} not in the works feed ({', '.join(WORKS_FEED_COLUMNS)})")
+        return self
+
+    @model_validator(mode="after")
+    def _music_feeds(self) -> PartnerContract:
+        if self.feeds and self.kind != "music_service":
+            raise ValueError(f"feeds: {', '.join(self.feeds)} are for music_service partners, not {self.kind}")
+        if self.feeds and self.feed != "works":
+            raise ValueError(f"feeds: {', '.join(self.feeds)} need the works feed (their licensed works), not {self.feed}")
+        if len(set(self.feeds)) != len(self.feeds):
+            raise ValueError("feeds: each feed once")
+        if "mead" in self.feeds and self.mead is None:
+            raise ValueError("feeds: mead needs `mead: {recipient_party_id: PADPID..., recipient_name: ...}`")
+        if self.mead is not None and "mead" not in self.feeds:
+            raise ValueError("mead: given, but feeds does not list mead")
         return self
 
     @field_validator("territories")

@@ -95,6 +95,11 @@ class MsdbSettings(BaseSettings):
     export_batch_rows: int = Field(
         default=5_000, ge=1, description="Feed rows fetched from DuckDB and written to a delivery file at a time."
     )
+    mead_sender_party_id: str = Field(
+        default="PADPIDA2026112401M", pattern=r"^PADPID[A-Z0-9]{12}$",
+        description="Our DDEX Party Identifier: MessageSender of the MEAD feed, and the namespace of its user-defined values.",
+    )
+    mead_sender_name: str = Field(default="MSDB", min_length=1, description="MessageSender's FullName in the MEAD feed.")
     ingest_memory_limit: str = Field(
         default="64MB",
         description="DuckDB's buffer pool while files load: what a file's transaction holds beyond it goes to "

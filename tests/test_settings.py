@@ -52,3 +52,18 @@ def test_project_folders_default_to_the_checkout_else_to_what_the_wheel_ships(mo
     monkeypatch.setattr(module, "PROJECT_ROOT", tmp_path)
     assert MsdbSettings().models_dir == root / "pipelines" / "_project" / "models"
     assert MsdbSettings().dbt_project_dir == root / "pipelines" / "_project" / "dbt_project"
+
+
+def test_the_mead_sender_is_ours_by_default_and_a_validated_setting(monkeypatch, tmp_path):
+    import pydantic
+    import pytest
+
+    monkeypatch.chdir(tmp_path)
+    assert (MsdbSettings().mead_sender_party_id, MsdbSettings().mead_sender_name) == ("PADPIDA2026112401M", "MSDB")
+    monkeypatch.setenv("MSDB_MEAD_SENDER_PARTY_ID", "PADPIDA2026120199Z")
+    monkeypatch.setenv("MSDB_MEAD_SENDER_NAME", "MSDB Data Factory")
+    settings = MsdbSettings()
+    assert (settings.mead_sender_party_id, settings.mead_sender_name) == ("PADPIDA2026120199Z", "MSDB Data Factory")
+    monkeypatch.setenv("MSDB_MEAD_SENDER_PARTY_ID", "MSDB")
+    with pytest.raises(pydantic.ValidationError, match="mead_sender_party_id"):
+        MsdbSettings()

@@ -23,6 +23,12 @@ delivery's rows, returning the manifest's entry for that file. A contract naming
 (`formatted`) gets `pipelines.export.formats.write_feed`'s files instead (each format and `<feed>.schema.json`),
 as a full snapshot each night: the feed schema has no `op` column yet.
 
+A music partner's contract may list `feeds: [mood_stations, mead]` (`deliver_music_feed`): each is delivered
+beside the works feed, under `<partner_id>/<feed>/<logical_date>/`, once that date's works feed is published,
+over the same works (`PartnerFeed.delivered_sql`), with its own manifest and ledger row. Both are full snapshots
+each night: the mood stations in the contract's formats with `mood_stations.schema.json`, MEAD as one `mead.xml`
+(sender: `MSDB_MEAD_SENDER_PARTY_ID`/`_NAME`; recipient: the contract's `mead:`).
+
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
 not import the gate, and the gate does not import export.
 
@@ -158,12 +164,12 @@ def works_file_writers(contract: PartnerContract) -> list[tuple[str, FileWriter]
 
 def _manifest(
     contract: PartnerContract, logical_date: date, files: list[dict], version: str, plan: DeltaPlan | None = None,
-    taxonomy_version: str | None = None, row_count: int | None = None,
+    taxonomy_version: str | None = None, row_count: int | None = None, feed: str | None = None,
 ) -> bytes:
     """What the partner reads first; no wall-clock time, so that a rerun of a date writes the same bytes."""
     manifest = {
         "partner_id": contract.partner_id,
-        "feed": contract.feed,
+        "feed": feed or contract.feed,
         "logical_date": logical_date.isoformat(),
         "delivery_date": delivery_date(logical_date).isoformat(),
         "delivery_type": plan.delivery_type if plan else "full",
@@ -181,6 +187,8 @@ def _manifest(
             "taxonomy_version": taxonomy_version,
             "acknowledge_with": ACK_FILE,
         }
+    elif taxonomy_version is not None:
+        manifest |= {"taxonomy_version": taxonomy_version, "acknowledge_with": ACK_FILE}
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
@@ -267,8 +275,8 @@ def circuit_breaker(plan: DeltaPlan, contract: PartnerContract) -> str | None:
     return None
 
 
-def _prefix(contract: PartnerContract, logical_date: date) -> str:
-    return f"{contract.partner_id}/{contract.feed}/{logical_date.isoformat()}"
+def _prefix(contract: PartnerContract, logical_date: date, feed: str | None = None) -> str:
+    return f"{contract.partner_id}/{feed or contract.feed}/{logical_date.isoformat()}"
 
 
 def plan_works_delivery(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, destination: str, full: bool = False):
@@ -385,17 +393,69 @@ def _deliver_ad_matches(con, settings: MsdbSettings, contract: PartnerContract, 
     )
 
 
+def deliver_music_feed(
+    con, settings: MsdbSettings, contract: PartnerContract, feed_name: str, logical_date: date, target, works: Delivery
+) -> Delivery:
+    """A music partner's `mood_stations` or `mead` delivery of that date: a full snapshot over the works the
+    partner receives that day (`PartnerFeed.delivered_sql`), published as the works feed is (data files, then
+    `manifest.json` exclusively). Only once that day's works feed is published: a station or a MEAD entry never
+    names a work the partner was not sent."""
+    prefix = _prefix(contract, logical_date, feed_name)
+    manifest_key = f"{prefix}/manifest.json"
+    if works.status not in ("delivered", "already_delivered"):
+        return Delivery(
+            contract.partner_id, feed_name, "blocked", target.uri(prefix),
+            reason=f"the works feed of {logical_date.isoformat()} is {works.status}, not published",
+        )
+    if target.exists(manifest_key):
+        return Delivery(contract.partner_id, feed_name, "already_delivered", target.uri(manifest_key))
+    taxonomy = load_taxonomy(settings.models_dir)
+    delivered_sql = partner_feed(con, contract, delivery_date(logical_date)).delivered_sql
+    open_file = _delivery_files(target, prefix)
+    if feed_name == "mood_stations":
+        from pipelines.export.mood_stations import write_mood_stations
+
+        specs = write_mood_stations(con, delivered_sql, taxonomy.tags, contract.formats, open_file, settings.export_batch_rows)
+        files = [spec.entry() for spec in specs]
+    else:
+        from pipelines.export.mead import MeadHeader, MeadVocabulary, Party, write_mead_feed
+
+        assert contract.mead is not None  # the contract's validation requires it with mead
+        header = MeadHeader.for_delivery(
+            Party(settings.mead_sender_party_id, settings.mead_sender_name),
+            Party(contract.mead.recipient_party_id, contract.mead.recipient_name or contract.name),
+            contract.partner_id, logical_date, delivery_date(logical_date),
+        )
+        spec = write_mead_feed(
+            con, delivered_sql, MeadVocabulary.from_taxonomy(taxonomy), header, open_file, settings.export_batch_rows
+        )
+        files = [spec.entry()]
+    manifest = _manifest(contract, logical_date, files, model_version(settings), taxonomy_version=taxonomy.version, feed=feed_name)
+    rows = _row_count(files)
+    try:
+        target.put_new(manifest_key, manifest)
+    except AlreadyExists:
+        return Delivery(
+            contract.partner_id, feed_name, "conflict", target.uri(manifest_key), rows=rows,
+            reason=f"{target.uri(manifest_key)} was published meanwhile (412 Precondition Failed); not overwritten",
+        )
+    return Delivery(
+        contract.partner_id, feed_name, "delivered", target.uri(manifest_key), rows=rows, delivery_type="full",
+        manifest=json.loads(manifest), manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+    )
+
+
 def _ledger_row(delivery: Delivery, target, contract: PartnerContract, logical_date: date, run_id: str) -> list:
     """What the ledger keeps: for a delivery (new or found), its manifest's hash, files and row count."""
     content, manifest_sha256 = delivery.manifest, delivery.manifest_sha256
     if not content and delivery.status == "already_delivered":
-        manifest = target.read(f"{_prefix(contract, logical_date)}/manifest.json")
+        manifest = target.read(f"{_prefix(contract, logical_date, delivery.feed)}/manifest.json")
         content, manifest_sha256 = json.loads(manifest), hashlib.sha256(manifest).hexdigest()
     published = delivery.status == "delivered"
     cursor = content.get("cursor") or {}
     return [
         contract.partner_id,
-        contract.feed,
+        delivery.feed,
         logical_date,
         delivery_date(logical_date),
         delivery.uri,
@@ -423,19 +483,20 @@ LEDGER_COLUMNS = (
 )
 
 
-def record_acknowledgements(con, target, contract: PartnerContract) -> list[date]:
+def record_acknowledgements(con, target, contract: PartnerContract, feed: str | None = None) -> list[date]:
     """Published deliveries of this partner feed whose `_ack.json` is now there: `acknowledged`. An
     acknowledgement naming another manifest's sha256 is not this delivery's and is ignored."""
+    feed = feed or contract.feed
     pending = con.execute(
         """
         SELECT DISTINCT logical_date, manifest_sha256 FROM exports.delivery_ledger
         WHERE partner_id = ? AND feed = ? AND destination = ? AND status = 'delivered' ORDER BY logical_date
         """,
-        [contract.partner_id, contract.feed, target.uri("")],
+        [contract.partner_id, feed, target.uri("")],
     ).fetchall()
     acknowledged = []
     for logical_date, manifest_sha256 in pending:
-        key = f"{_prefix(contract, logical_date)}/{ACK_FILE}"
+        key = f"{_prefix(contract, logical_date, feed)}/{ACK_FILE}"
         if not target.exists(key):
             continue
         try:
@@ -449,7 +510,7 @@ def record_acknowledgements(con, target, contract: PartnerContract) -> list[date
             UPDATE exports.delivery_ledger SET status = 'acknowledged', acknowledged_at = ?
             WHERE partner_id = ? AND feed = ? AND destination = ? AND logical_date = ? AND status = 'delivered'
             """,
-            [datetime.now(UTC), contract.partner_id, contract.feed, target.uri(""), logical_date],
+            [datetime.now(UTC), contract.partner_id, feed, target.uri(""), logical_date],
         )
         acknowledged.append(logical_date)
     return acknowledged
@@ -488,19 +549,34 @@ def run_export(
         for contract in contracts:
             target = _target(settings, contract)
             summary.acknowledged += [(contract.partner_id, contract.feed, d) for d in record_acknowledgements(con, target, contract)]
-            con.begin()
-            try:
-                delivery = deliver_partner(con, settings, contract, logical_date, target, blocked, full=full, approve=approve)
-                summary.deliveries.append(delivery)
-                con.execute(
-                    f"INSERT INTO exports.delivery_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join(['?'] * 20)})",
-                    _ledger_row(delivery, target, contract, logical_date, run_id),
+            works = _deliver_and_record(
+                con, summary, target, contract, logical_date, run_id,
+                lambda c=contract, t=target: deliver_partner(con, settings, c, logical_date, t, blocked, full=full, approve=approve),
+            )
+            for feed_name in contract.feeds:
+                summary.acknowledged += [(contract.partner_id, feed_name, d) for d in record_acknowledgements(con, target, contract, feed_name)]
+                _deliver_and_record(
+                    con, summary, target, contract, logical_date, run_id,
+                    lambda c=contract, t=target, f=feed_name, w=works: deliver_music_feed(con, settings, c, f, logical_date, t, w),
                 )
-            except BaseException:
-                con.rollback()
-                raise
-            con.commit()
     return summary
+
+
+def _deliver_and_record(con, summary: ExportSummary, target, contract: PartnerContract, logical_date: date, run_id: str, deliver) -> Delivery:
+    """One delivery and its ledger row (with its state and audit rows) as one transaction."""
+    con.begin()
+    try:
+        delivery = deliver()
+        summary.deliveries.append(delivery)
+        con.execute(
+            f"INSERT INTO exports.delivery_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join(['?'] * 20)})",
+            _ledger_row(delivery, target, contract, logical_date, run_id),
+        )
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+    return delivery
 
 
 def diff_partner(con, settings: MsdbSettings, partner_id: str, logical_date: date, full: bool = False) -> tuple[DeltaPlan, list[tuple[str, str]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -79,3 +80,31 @@ def test_a_missing_or_empty_partners_folder_is_an_error_not_zero_feeds(tmp_path)
     (tmp_path / "empty").mkdir()
     with pytest.raises(RegistryError, match=r"holds no contract \(\*.yaml\)"):
         load_partners(tmp_path / "empty")
+
+
+MEAD_RECIPIENT = {"recipient_party_id": "PADPIDA2026112402S", "recipient_name": "Melody Stream Inc."}
+
+
+def test_a_music_partner_may_list_mood_stations_and_mead(partners):
+    _edit(partners, "melody-stream", feeds=["mood_stations", "mead"], mead=MEAD_RECIPIENT)
+    melody = {c.partner_id: c for c in load_partners(partners)}["melody-stream"]
+    assert (melody.feed, melody.feeds) == ("works", ["mood_stations", "mead"])
+    assert (melody.mead.recipient_party_id, melody.mead.recipient_name) == ("PADPIDA2026112402S", "Melody Stream Inc.")
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "message"),
+    [
+        ("cinema-now", {"feeds": ["mead"], "mead": MEAD_RECIPIENT}, "feeds: mead are for music_service partners, not vod"),
+        ("kizuna-ads", {"feeds": ["mood_stations"]}, "feeds: mood_stations are for music_service partners, not ad_platform"),
+        ("melody-stream", {"feeds": ["mead"]}, "feeds: mead needs `mead: {recipient_party_id"),
+        ("melody-stream", {"mead": MEAD_RECIPIENT}, "mead: given, but feeds does not list mead"),
+        ("melody-stream", {"feeds": ["radio"]}, "field 'feeds.0': Input should be 'mood_stations' or 'mead'"),
+        ("melody-stream", {"feeds": ["mead"], "mead": {"recipient_party_id": "DPID-1"}}, "field 'mead.recipient_party_id'"),
+    ],
+)
+def test_music_feeds_outside_a_music_contract_fail_validation(partners, name, changes, message):
+    path = _edit(partners, name, **changes)
+    with pytest.raises(RegistryError, match=re.escape(message)) as raised:
+        load_partners(partners)
+    assert str(path) in str(raised.value)
