@@ -1,7 +1,8 @@
 """What a run needs before its first stage: fail in a second with one sentence, not an hour in with a traceback.
 
 Checked: the landing folder exists (for the stages that read it), the project folders the settings point at
-(dbt project, models, expectations: MSDB_*_DIR), the warehouse's folder is writable, and the delivery target
+(dbt project, models, expectations: MSDB_*_DIR), the IAB taxonomy file (ads, and ingest of a landing with ad
+creatives: MSDB_IAB_TAXONOMY), the warehouse's folder is writable, and the delivery target
 is writable (a folder) or reachable (the S3 bucket answers). Nothing is written but the folders a run would
 create anyway.
 """
@@ -102,6 +103,14 @@ def check_before_run(settings: MsdbSettings, stages: tuple[str, ...] | list[str]
         folder = getattr(settings, name)
         if name in needed and not folder.is_dir():
             raise PreflightFailed(f"{name.removesuffix('_dir').replace('_', ' ')} folder {folder} does not exist: set {SETTING_NAMES[name]}")
+    if "ads" in stages or ("ingest" in stages and (settings.landing / "ads").is_dir()):
+        if not settings.iab_taxonomy.is_file():  # creatives are checked against it, articles classified into it
+            from pipelines.ads.iab import SOURCE
+
+            raise PreflightFailed(
+                f"IAB Content Taxonomy {settings.iab_taxonomy} not found: set MSDB_IAB_TAXONOMY to the Content "
+                f"Taxonomy 3.1 TSV (IAB Tech Lab, CC BY 3.0, from {SOURCE})"
+            )
     if settings.warehouse.is_dir():
         raise PreflightFailed(f"warehouse {settings.warehouse} is a folder: give the DuckDB file (--warehouse or MSDB_WAREHOUSE)")
     _writable_folder(settings.warehouse.parent, "warehouse folder")

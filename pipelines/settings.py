@@ -23,6 +23,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # What a wheel ships inside the package (setup.py copies dbt_project/, models/ and expectations/ there)
 SHIPPED_ROOT = Path(__file__).resolve().parent / "_project"
 BUSINESS_TZ = ZoneInfo("Asia/Tokyo")
+# Third-party reference data is not shipped in the repository: the IAB Tech Lab Content Taxonomy (CC BY 3.0) is
+# read where the workspace keeps it, or wherever MSDB_IAB_TAXONOMY points (production mounts it).
+DEFAULT_IAB_TAXONOMY = PROJECT_ROOT.parent / "shared" / "data" / "iab" / "Content_Taxonomy_3.1.tsv"
 
 
 def shipped_folder(name: str) -> Path:
@@ -70,6 +73,12 @@ class MsdbSettings(BaseSettings):
     expectations_dir: Path = Field(
         default_factory=lambda: shipped_folder("expectations"),
         description="Great Expectations suites, one JSON file each (MSDB_EXPECTATIONS_DIR).",
+    )
+    iab_taxonomy: Path = Field(
+        default=DEFAULT_IAB_TAXONOMY,
+        description="The IAB Tech Lab Content Taxonomy 3.1 TSV (CC BY 3.0, not shipped: "
+        "https://github.com/InteractiveAdvertisingBureau/Taxonomies, 'Content Taxonomies/Content Taxonomy 3.1.tsv'). "
+        "Ingest checks ad creatives' categories against it; the ads stage classifies articles into it (MSDB_IAB_TAXONOMY).",
     )
     embedding_model: str | None = Field(
         default=None,

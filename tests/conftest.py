@@ -17,6 +17,21 @@ SHARED_DATA = Path(os.environ.get("MSDB_SHARED_DATA", REPO.parent / "shared" / "
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The IAB Content Taxonomy is third-party data we do not ship: the tests read it with the rest of ../shared/data
+IAB_TAXONOMY = Path(os.environ.setdefault("MSDB_IAB_TAXONOMY", str(SHARED_DATA / "iab" / "Content_Taxonomy_3.1.tsv")))
+# what needs it: the samples land ad creatives (ingest checks them against it), and the ads stage classifies into it
+NEEDS_IAB_FIXTURES = {"sample_run", "sample_settings", "copy_run"}
+NEEDS_IAB_TESTS = ("tests/ads/", "tests/ingest/test_ad_creatives.py", "tests/ingest/test_hostile_corpus_ads.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    if IAB_TAXONOMY.is_file():
+        return
+    skip = pytest.mark.skip(reason=f"IAB Content Taxonomy not found at {IAB_TAXONOMY} (real data: set MSDB_IAB_TAXONOMY)")
+    for item in items:
+        if NEEDS_IAB_FIXTURES & set(getattr(item, "fixturenames", ())) or item.nodeid.startswith(NEEDS_IAB_TESTS):
+            item.add_marker(pytest.mark.real_data)
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -124,6 +124,18 @@ def test_a_missing_models_folder_names_its_setting(tmp_path):
     assert one_error_line(result) == f"msdb: error: models folder {tmp_path / 'models'} does not exist: set MSDB_MODELS_DIR"
 
 
+def test_a_missing_iab_taxonomy_names_its_setting_before_ingest_reads_the_ad_creatives(tmp_path):
+    missing = tmp_path / "iab" / "Content_Taxonomy_3.1.tsv"
+    result = _run(tmp_path, env={"MSDB_IAB_TAXONOMY": str(missing)})  # the samples land ad creatives
+    assert result.returncode == 2
+    assert one_error_line(result) == (
+        f"msdb: error: IAB Content Taxonomy {missing} not found: set MSDB_IAB_TAXONOMY to the Content Taxonomy 3.1 "
+        "TSV (IAB Tech Lab, CC BY 3.0, from https://github.com/InteractiveAdvertisingBureau/Taxonomies "
+        "('Content Taxonomies/Content Taxonomy 3.1.tsv'))"
+    )
+    assert not (tmp_path / "w").exists()  # stopped before the first stage: no warehouse
+
+
 def test_a_bad_setting_is_a_usage_error(tmp_path):
     result = _run(tmp_path, env={"MSDB_GATE_SAMPLE_ROWS": "0"})
     assert result.returncode == 2

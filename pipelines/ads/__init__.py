@@ -23,7 +23,7 @@ import numpy as np
 from pipelines.ads.classify import ArticleClassifier, ArticleContext, CategoryScore
 from pipelines.ads.config import AdsConfig, load_ads_config
 from pipelines.ads.embedding import embed_texts, model_name
-from pipelines.ads.iab import IabTaxonomy, load_iab
+from pipelines.ads.iab import IabTaxonomy
 from pipelines.ads.matching import AdMatch, Creative, CreativeSet
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import ArrowStream, writer
@@ -212,7 +212,7 @@ def _match_articles(con, creatives: CreativeSet, block_rows: int, version: str, 
 def run_ads(settings: MsdbSettings, logical_date: date, full_refresh: bool = False) -> AdsSummary:
     """Classify what changed, then match every article to the creatives in flight on `logical_date`."""
     config = load_ads_config(settings.models_dir)
-    taxonomy = load_iab(config.taxonomy_path)
+    taxonomy = config.taxonomy(settings.iab_taxonomy)
     version = ads_model_version(config, taxonomy)
     block_rows = config.matching.article_block_rows
     with writer(settings.warehouse) as con:

@@ -18,7 +18,8 @@ import numpy as np
 
 from pipelines.ads.config import RISK_ORDER, AdsConfig, Keywords
 from pipelines.ads.embedding import embed_texts
-from pipelines.ads.iab import IabTaxonomy, load_iab
+from pipelines.ads.iab import IabTaxonomy
+from pipelines.settings import MsdbSettings
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class ArticleClassifier:
 
     def __init__(self, config: AdsConfig, taxonomy: IabTaxonomy | None = None):
         self.config = config
-        self.taxonomy = taxonomy or load_iab(config.taxonomy_path)
+        self.taxonomy = taxonomy or config.taxonomy(MsdbSettings().iab_taxonomy)
         settings = config.classification
         self.category_ids = [c.id for c in self.taxonomy.categories.values() if c.tier <= settings.max_tier]
         self.category_vectors = embed_texts(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from pipelines.ads.iab import IabTaxonomy
 
 RiskLevel = Literal["low", "medium", "high", "floor"]
 RISK_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "floor": 3}
@@ -56,28 +59,28 @@ class MatchingSettings(BaseModel):
 
 class AdsConfig(BaseModel):
     version: str
-    taxonomy_file: str
+    taxonomy_version: str  # the IAB Content Taxonomy version the rules below name categories of
     embedding: EmbeddingSettings = EmbeddingSettings()
     classification: ClassificationSettings = ClassificationSettings()
     brand_safety: BrandSafetySettings = BrandSafetySettings()
     matching: MatchingSettings = MatchingSettings()
     path: Path | None = None
 
-    @model_validator(mode="after")
-    def _known_categories(self) -> AdsConfig:
+    def taxonomy(self, path: Path) -> IabTaxonomy:
+        """The IAB taxonomy file at `path` (the `iab_taxonomy` setting), checked against this configuration: the
+        version it states is the one the rules were written for, and every category they name is in it."""
         from pipelines.ads.iab import load_iab
 
-        iab = load_iab(self.taxonomy_path)
+        iab = load_iab(path)
+        if iab.version != self.taxonomy_version:
+            raise ValueError(
+                f"{path} is IAB Content Taxonomy {iab.version}; models/ads/ads.yaml is written for {self.taxonomy_version}"
+            )
         named = [*self.classification.names_ja, *self.classification.keywords, *self.brand_safety.categories]
         unknown = sorted(set(named) - set(iab.categories))
         if unknown:
-            raise ValueError(f"ads.yaml names categories missing from {self.taxonomy_path.name}: {unknown}")
-        return self
-
-    @property
-    def taxonomy_path(self) -> Path:
-        base = self.path.parent if self.path else Path(__file__).resolve().parents[2] / "models" / "ads"
-        return (base / self.taxonomy_file).resolve()
+            raise ValueError(f"models/ads/ads.yaml names categories missing from {path.name}: {unknown}")
+        return iab
 
 
 @cache

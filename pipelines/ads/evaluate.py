@@ -19,7 +19,7 @@ from pathlib import Path
 from pipelines.ads.classify import ArticleClassifier
 from pipelines.ads.config import load_ads_config
 from pipelines.ads.embedding import embed_texts
-from pipelines.ads.iab import load_iab
+from pipelines.ads.iab import IabTaxonomy
 from pipelines.ads.matching import Creative, CreativeSet
 from pipelines.ingest.ad_creatives import creative_errors
 from pipelines.settings import MsdbSettings
@@ -68,7 +68,7 @@ class AdsEval:
         return sum(shares) / len(shares) if shares else 0.0
 
 
-def read_creatives(path: Path) -> tuple[list[Creative], dict[str, list[str]]]:
+def read_creatives(path: Path, taxonomy: IabTaxonomy) -> tuple[list[Creative], dict[str, list[str]]]:
     """The creatives of a JSON Lines file and what each expects; a bad line stops the evaluation, named."""
     creatives, expected = [], {}
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
@@ -80,7 +80,7 @@ def read_creatives(path: Path) -> tuple[list[Creative], dict[str, list[str]]]:
             raise EvalInputError(f"{path}, line {number}: invalid JSON line: {exc.msg}") from exc
         if not isinstance(item, dict):
             raise EvalInputError(f"{path}, line {number}: expected a JSON object")
-        errors = creative_errors(item, None, None)
+        errors = creative_errors(item, None, None, taxonomy)
         if errors:
             raise EvalInputError(f"{path}, line {number}: {'; '.join(errors)}")
         exclusions = item.get("brand_safety_exclusions") or {}
@@ -117,8 +117,8 @@ def evaluate(settings: MsdbSettings, creatives_file: Path, livedoor: Path, per_c
     from pipelines.kansei import score_texts
 
     config = load_ads_config(settings.models_dir)
-    taxonomy = load_iab(config.taxonomy_path)
-    creatives, expected = read_creatives(creatives_file)
+    taxonomy = config.taxonomy(settings.iab_taxonomy)
+    creatives, expected = read_creatives(creatives_file, taxonomy)
     articles = list(livedoor_articles(livedoor, per_category))
     if not articles:
         raise EvalInputError(f"{livedoor}: no livedoor-format articles (<category>/<file>.txt)")

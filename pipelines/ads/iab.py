@@ -1,19 +1,24 @@
-"""The IAB Tech Lab Content Taxonomy 3.x, read from models/iab/ (see NOTICE.md there: CC BY 3.0).
+"""The IAB Tech Lab Content Taxonomy 3.x (CC BY 3.0), read from the file the `iab_taxonomy` setting names.
 
-Creatives name categories by the taxonomy's Unique ID; articles are classified into them. A category
-matches its descendants: a creative for Sports (483) is about an article on Soccer (533).
+The taxonomy is third-party text and is not shipped: the workspace keeps it in ../shared/data/iab/ (the
+default) and production mounts it (MSDB_IAB_TAXONOMY); models/iab/NOTICE.md says where to get it and how it
+is attributed. Creatives name categories by the taxonomy's Unique ID; articles are classified into them. A
+category matches its descendants: a creative for Sports (483) is about an article on Soccer (533).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from pipelines.settings import PROJECT_ROOT
+SOURCE = "https://github.com/InteractiveAdvertisingBureau/Taxonomies ('Content Taxonomies/Content Taxonomy 3.1.tsv')"
 
-DEFAULT_TAXONOMY = PROJECT_ROOT / "models" / "iab" / "Content_Taxonomy_3.1.tsv"
+
+class IabTaxonomyMissing(FileNotFoundError):
+    """The taxonomy file is not where the settings say; the message says what to set."""
 
 
 @dataclass(frozen=True)
@@ -69,9 +74,21 @@ class IabTaxonomy:
         return below
 
 
+def configured_iab() -> IabTaxonomy:
+    """The taxonomy of the current settings (MSDB_IAB_TAXONOMY or msdb.toml, else the workspace's copy)."""
+    from pipelines.settings import MsdbSettings
+
+    return load_iab(MsdbSettings().iab_taxonomy)
+
+
 @cache
-def load_iab(path: Path = DEFAULT_TAXONOMY) -> IabTaxonomy:
+def load_iab(path: Path) -> IabTaxonomy:
     """The taxonomy file: two header rows, then Unique ID, Parent, Name, Tier 1..4, Extension."""
+    if not path.is_file():
+        raise IabTaxonomyMissing(
+            f"IAB Content Taxonomy {path} not found: set MSDB_IAB_TAXONOMY to the Content Taxonomy 3.1 TSV "
+            f"(IAB Tech Lab, CC BY 3.0, from {SOURCE})"
+        )
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh, delimiter="\t"))
     header = rows[0][0] if rows else ""
@@ -84,5 +101,7 @@ def load_iab(path: Path = DEFAULT_TAXONOMY) -> IabTaxonomy:
         category_id = row[0].strip()
         path_names = tuple(name.strip() for name in row[3:7] if name.strip())
         categories[category_id] = IabCategory(category_id, row[1].strip() or None, row[2].strip(), path_names)
-    version = path.stem.rsplit("_", 1)[-1] if "_" in path.stem else header
+    # the version the file states ("Content Taxonomy v3.1 Tiered Categories"), else the one in its name
+    stated = re.search(r"Content Taxonomy v?(\d+(?:\.\d+)*)", " ".join(rows[0])) or re.search(r"(\d+(?:\.\d+)+)", path.stem)
+    version = stated.group(1) if stated else header
     return IabTaxonomy(version, categories)

@@ -3,8 +3,8 @@
 The shape of pipelines/ingest/ad_creative.schema.json: advertiser_id, campaign_id, creative_id, language,
 headline, body, landing_url, target_kansei_tags (absent on about a third), iab_categories,
 brand_safety_exclusions ({categories, risk_levels}), flight_start, flight_end. Tags are ids of
-models/kansei/taxonomy.yaml; IAB ids are Unique IDs of the IAB Content Taxonomy 3.1 (models/iab/). Every flight
-is in progress on the night that delivers it (it may have started up to 29 days before), so ingest loads all.
+models/kansei/taxonomy.yaml; IAB ids are Unique IDs of the IAB Content Taxonomy 3.1 (the iab_taxonomy
+setting, models/iab/NOTICE.md). Every flight is in progress on the night that delivers it (it may have started up to 29 days before), so ingest loads all.
 """
 
 from __future__ import annotations

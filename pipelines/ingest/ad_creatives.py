@@ -1,7 +1,7 @@
 """Ad creatives: JSON Lines under <landing>/ads/<advertiser_id>/<date>/*.jsonl → raw.ad_creatives.
 
 Each line is validated against the JSON Schema shipped beside this module (`ad_creative.schema.json`), then
-against what the schema cannot know: IAB Content Taxonomy 3.1 ids (`models/iab/`), kansei tag ids
+against what the schema cannot know: IAB Content Taxonomy 3.1 ids (the `iab_taxonomy` setting), kansei tag ids
 (`models/kansei/taxonomy.yaml`), the advertiser of the folder, and the flight window on the logical date. A
 creative refused for any reason goes to ops.quarantine with its line and every reason: nothing is matched
 that was not loaded here. Memory: one line at a time.
@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.ingest.records import FileContext, Quarantined, Record, RejectedFile
 from pipelines.ingest.values import json_schema_validator, unsafe_text
+
+if TYPE_CHECKING:
+    from pipelines.ads.iab import IabTaxonomy
 
 SCHEMA_PATH = Path(__file__).with_name("ad_creative.schema.json")
 AD_CREATIVES_TABLE = "raw.ad_creatives"
@@ -46,9 +49,12 @@ def _date(value: Any) -> date | None:
         return None
 
 
-def creative_errors(item: dict[str, Any], advertiser_id: str | None, logical_date: date | None) -> list[str]:
-    """Every reason a creative is refused ('field: message'); empty when it may be loaded."""
-    from pipelines.ads.iab import load_iab
+def creative_errors(
+    item: dict[str, Any], advertiser_id: str | None, logical_date: date | None, iab: IabTaxonomy | None = None
+) -> list[str]:
+    """Every reason a creative is refused ('field: message'); empty when it may be loaded. `iab`: the taxonomy
+    to check categories against, else the configured one; without a taxonomy no creative is loaded."""
+    from pipelines.ads.iab import IabTaxonomyMissing, configured_iab
 
     errors = []
     body = item.get("body")
@@ -58,7 +64,10 @@ def creative_errors(item: dict[str, Any], advertiser_id: str | None, logical_dat
         f"{'.'.join(str(p) for p in error.absolute_path) or '(creative)'}: {error.message}"
         for error in sorted(_validator().iter_errors(item), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     ]
-    iab = load_iab()
+    try:
+        iab = iab or configured_iab()
+    except IabTaxonomyMissing as exc:
+        return [*errors, f"iab_categories: cannot be checked: {exc}"]
     for category in _strings(item.get("iab_categories")):
         if category not in iab:
             errors.append(f"iab_categories: unknown IAB Content Taxonomy {iab.version} category {category!r}")
@@ -115,8 +124,14 @@ def _row(ctx: FileContext, position: str, line_number: int, item: dict[str, Any]
 
 def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
     """One creative per line; a blank line is no record. The file must be UTF-8 (a BOM is allowed)."""
+    from pipelines.ads.iab import IabTaxonomyMissing, configured_iab
+
     now = datetime.now(UTC)
     delivered: dict[str, tuple[int, str]] = {}  # creative id → (first line, its content): one id, one creative
+    try:
+        iab = configured_iab()  # once per file
+    except IabTaxonomyMissing:
+        iab = None  # each creative is refused, saying why
     with path.open("rb") as fh:
         for line_number, raw in enumerate(fh, start=1):
             if not raw.strip():
@@ -135,7 +150,7 @@ def parse(path: Path, ctx: FileContext) -> Iterator[Record | Quarantined]:
             if not isinstance(item, dict):
                 yield Quarantined(position, f"invalid creative: expected a JSON object, got {type(item).__name__}")
                 continue
-            errors = creative_errors(item, ctx.holder.id, ctx.logical_date)
+            errors = creative_errors(item, ctx.holder.id, ctx.logical_date, iab)
             if errors:
                 creative_id = item.get("creative_id") if isinstance(item.get("creative_id"), str) else "?"
                 yield Quarantined(position, f"ad creative {creative_id} refused: {'; '.join(errors)}")

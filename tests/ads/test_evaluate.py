@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipelines.ads.evaluate import EvalInputError, evaluate, read_creatives
+from pipelines.ads.iab import configured_iab
 from pipelines.cli import app
 from tests.conftest import make_settings
 
@@ -51,11 +52,11 @@ def test_a_bad_creative_line_stops_the_eval_naming_it(tmp_path):
     lines = (FIXTURES / "small_creatives.jsonl").read_text("utf-8").splitlines()
     bad.write_text(lines[0] + "\n" + lines[1].replace('"632"', '"IAB19"') + "\n", encoding="utf-8")
     with pytest.raises(EvalInputError, match=r"line 2: iab_categories: unknown IAB Content Taxonomy 3.1 category 'IAB19'"):
-        read_creatives(bad)
+        read_creatives(bad, configured_iab())
 
 
 def test_the_livedoor_eval_creatives_cover_every_category_twice():
-    creatives, expected = read_creatives(FIXTURES / "livedoor_creatives.jsonl")
+    creatives, expected = read_creatives(FIXTURES / "livedoor_creatives.jsonl", configured_iab())
     assert len(creatives) == 18
     own = [c.campaign_id.removeprefix("eval-") for c in creatives]
     assert {name: own.count(name) for name in own} == dict.fromkeys(

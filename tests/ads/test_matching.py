@@ -9,7 +9,7 @@ import pytest
 
 from pipelines.ads.classify import ArticleContext, CategoryScore
 from pipelines.ads.config import MatchingSettings
-from pipelines.ads.iab import load_iab
+from pipelines.ads.iab import configured_iab
 from pipelines.ads.matching import Creative, CreativeSet
 
 SETTINGS = MatchingSettings(top_k=3, weights={"iab": 0.5, "text": 0.3, "kansei": 0.2}, parent_category_weight=0.7, min_score=0.05)
@@ -36,7 +36,7 @@ TWIN_B = _creative("c-twin-b", ("210",))
 def creatives() -> CreativeSet:
     items = [TWIN_B, TRAVEL, SOCCER_SAFE, SPORTS, TWIN_A]
     vectors = np.stack([_unit(0, 0, 1), _unit(0, 1), _unit(1, 0.2), _unit(1), _unit(0, 0, 1)])
-    return CreativeSet(items, vectors, load_iab(), SETTINGS)
+    return CreativeSet(items, vectors, configured_iab(), SETTINGS)
 
 
 def _context(level: str, *categories: tuple[str, float]) -> ArticleContext:
@@ -72,7 +72,7 @@ def test_a_creative_is_never_matched_where_its_exclusions_apply(creatives, conte
 
 def test_an_excluded_parent_category_excludes_its_descendants():
     crime_free = _creative("c-no-sensitive", ("483",), excluded=("v9i3On",))
-    matcher = CreativeSet([crime_free], _unit(1)[None], load_iab(), SETTINGS)
+    matcher = CreativeSet([crime_free], _unit(1)[None], configured_iab(), SETTINGS)
     terrorism = _context("low", ("483", 0.9), ("8FD8nI", 0.5))  # Terrorism sits under Sensitive Topics
     assert matcher.match(["a1"], _unit(1)[None], [terrorism], [{}]) == []
     assert [m.creative_id for m in matcher.match(["a2"], _unit(1)[None], [_context("low", ("483", 0.9))], [{}])] == ["c-no-sensitive"]
@@ -93,13 +93,13 @@ def test_equal_scores_are_ranked_by_creative_id_and_runs_are_identical(creatives
 
 
 def test_an_article_broader_than_the_creative_counts_less():
-    matcher = CreativeSet([SOCCER_SAFE], _unit(1)[None], load_iab(), SETTINGS)
+    matcher = CreativeSet([SOCCER_SAFE], _unit(1)[None], configured_iab(), SETTINGS)
     [match] = matcher.match(["a1"], _unit(0, 1)[None], [_context("low", ("483", 1.0))], [{}])
     assert (match.iab_category, match.score) == ("483", pytest.approx(0.5 * 0.7, abs=1e-6))
 
 
 def test_no_creative_in_flight_means_no_match():
-    nothing = CreativeSet([], np.zeros((0, 512), dtype=np.float32), load_iab(), SETTINGS)
+    nothing = CreativeSet([], np.zeros((0, 512), dtype=np.float32), configured_iab(), SETTINGS)
     assert len(nothing) == 0
     assert nothing.match(["a1"], _unit(1)[None], [_context("low", ("483", 0.9))], [{}]) == []
 

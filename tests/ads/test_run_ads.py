@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.ads import run_ads
-from pipelines.ads.iab import load_iab
+from pipelines.ads.iab import configured_iab
 from tests.conftest import SAMPLE_DATE
 
 MATCH_COLUMNS = "article_id, creative_id, rank, score, matched_tags, iab_category, brand_safety_level, explanation"
@@ -52,7 +52,7 @@ def test_no_match_breaks_a_flight_or_an_exclusion(sample_run):
         """,
     )
     assert len(matches) > 40
-    iab = load_iab()
+    iab = configured_iab()
     for _, creative_id, start, end, excluded, levels, level, categories in matches:
         assert start <= SAMPLE_DATE <= end, creative_id
         assert level != "floor" and level not in levels

@@ -44,6 +44,37 @@ def test_a_valid_creative_loads_with_its_targeting(landing, ingest):
     )  # fmt: skip
 
 
+def test_without_the_iab_taxonomy_every_creative_is_quarantined_saying_why(landing, ingest, tmp_path, monkeypatch):
+    missing = tmp_path / "no-iab" / "Content_Taxonomy_3.1.tsv"
+    monkeypatch.setenv("MSDB_IAB_TAXONOMY", str(missing))
+    lines = _line() + "\n" + _line(creative_id="kb-winter-02") + "\n"
+    landing.holder("kumo-books", "ads").write("ads", "kumo-books", "2026-11-24/creatives.jsonl", lines)
+    run = ingest(landing)
+    assert run.file("creatives.jsonl") == ("quarantined", 2, 0, 2, "ad-creatives-jsonl")
+    reasons = run.rows("SELECT location, reason FROM ops.quarantine ORDER BY location")
+    assert [location for location, _ in reasons] == ["line 1", "line 2"]
+    assert reasons[0][1] == (
+        f"ad creative kb-winter-01 refused: iab_categories: cannot be checked: IAB Content Taxonomy {missing} not found: "
+        "set MSDB_IAB_TAXONOMY to the Content Taxonomy 3.1 TSV (IAB Tech Lab, CC BY 3.0, from "
+        "https://github.com/InteractiveAdvertisingBureau/Taxonomies ('Content Taxonomies/Content Taxonomy 3.1.tsv'))"
+    )
+    assert run.rows("SELECT count(*) FROM raw.ad_creatives") == [(0,)]
+
+
+def test_a_taxonomy_of_another_version_is_refused_by_the_ads_configuration(tmp_path):
+    from pipelines.ads.config import load_ads_config
+    from pipelines.settings import PROJECT_ROOT
+
+    other = tmp_path / "taxonomy.tsv"  # our own two-category file in the taxonomy's layout, stating version 2.0
+    other.write_text(
+        "Relational ID System\t\t\tContent Taxonomy v2.0 Tiered Categories\n"
+        "Unique ID\tParent\tName\tTier 1\tTier 2\tTier 3\tTier 4\n1\t\tA\tA\n2\t1\tB\tA\tB\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"taxonomy.tsv is IAB Content Taxonomy 2.0; models/ads/ads.yaml is written for 3.1"):
+        load_ads_config(PROJECT_ROOT / "models").taxonomy(other)
+
+
 BAD_LINES = [
     ('{"advertiser_id": "kumo-books", "headline": ', "invalid JSON line: Expecting value at column"),
     (_line(headline=None), "ad creative kb-winter-01 refused: (creative): 'headline' is a required property"),
