@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -88,6 +89,24 @@ class MsdbSettings(BaseSettings):
         default=None, description="S3 endpoint for s3:// deliveries (e.g. a MinIO or moto server)."
     )
     s3_region: str = Field(default="ap-northeast-1")
+    s3_connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection to S3.")
+    s3_read_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds to wait for S3's answer on an open connection before trying again."
+    )
+    s3_max_attempts: int = Field(
+        default=3, ge=1, description="Tries of one S3 request, the first included (botocore's retries: 5xx, SlowDown, "
+        "timeouts, dropped connections)."
+    )
+    s3_retry_mode: Literal["standard", "adaptive"] = Field(
+        default="standard", description="botocore's retry mode; `adaptive` also slows the client down when throttled."
+    )
+    s3_object_attempts: int = Field(
+        default=2, ge=1, description="Tries of a whole object operation (an upload, multipart included, or a "
+        "download), each of up to s3_max_attempts requests; then the export fails with one line (S3Unavailable)."
+    )
+    s3_backoff_seconds: float = Field(
+        default=1.0, ge=0, description="Backoff before the next try of an object: jittered, doubling each time (at most 20 s)."
+    )
     query_memory_limit: str | None = Field(
         default=None,
         description="DuckDB's memory_limit in the check and export stages (e.g. '4GB'): sorts, joins and "

@@ -4,9 +4,10 @@ Layout (local folder or S3, the same keys; the contract's `delivery_uri`, else `
 `<partner_id>/<feed>/<logical_date>/works.jsonl`, then `manifest.json` written last (files, row counts,
 sha256, schema and taxonomy versions, delivery type, sequence, cursor from/to), exclusively (S3
 `If-None-Match: *`, a link on a folder): a partner reads a delivery only once its manifest is there, and a
-published delivery is never replaced (a 412 is reported as `conflict`). A feed whose quality gate failed is not
-written; the ledger says why. Rows that break a partner's contract are withheld from that partner
-(`exports.withheld_rows`: work id and reason) and the rest delivered.
+published delivery is never replaced (a 412 is reported as `conflict`, unless it answers a retry of ours and
+the object holds our bytes: `pipelines.export.targets`, which also bounds S3's timeouts and retries). A feed
+whose quality gate failed is not written; the ledger says why. Rows that break a partner's contract are
+withheld from that partner (`exports.withheld_rows`: work id and reason) and the rest delivered.
 
 Deltas (`pipelines.export.deltas`): the first delivery of a partner feed is a full snapshot; later ones carry
 each row with its `op` (add, update, delete) against what the partner holds (`exports.delivered_state`), so a
@@ -59,7 +60,7 @@ from pipelines.export.deltas import (
     plan_delta,
     published_sequence,
 )
-from pipelines.export.targets import AlreadyExists, target_for
+from pipelines.export.targets import AlreadyExists, S3Retry, target_for
 from pipelines.kansei import model_version
 from pipelines.kansei.config import load_taxonomy
 from pipelines.partner_feed import PartnerFeed, partner_feed
@@ -528,7 +529,9 @@ def _contracts(settings: MsdbSettings, partners: Iterable[str] | None) -> list[P
 
 
 def _target(settings: MsdbSettings, contract: PartnerContract):
-    return target_for(contract.delivery_uri or settings.deliver, settings.s3_endpoint_url, settings.s3_region)
+    return target_for(
+        contract.delivery_uri or settings.deliver, settings.s3_endpoint_url, settings.s3_region, S3Retry.from_settings(settings)
+    )
 
 
 def run_export(
