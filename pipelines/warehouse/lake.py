@@ -13,7 +13,8 @@ one last published is not rewritten: a quiet night writes only what changed. A t
 is dropped from the lake. Views are not published (they are SQL over the warehouse and its macros): readers of
 the lake get the tables. Credentials: the PostgreSQL password by libpq's own means (`PGPASSWORD`,
 `~/.pgpass`, `PGSERVICEFILE`), never in the setting; S3 keys from the standard AWS chain (boto3 resolves it:
-environment, profile, instance role), handed to DuckDB as a temporary in-memory secret.
+environment, profile, instance role), handed to DuckDB as a temporary in-memory secret. The preflight checks that
+the lake attaches before the first stage (`lake_problem`).
 
 Old snapshots keep their Parquet files until expired:
 `CALL ducklake_expire_snapshots('lake', older_than => now() - INTERVAL 30 DAY)` then
@@ -119,6 +120,35 @@ def lake_reader(settings: MsdbSettings) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def lake_problem(settings: MsdbSettings) -> str | None:
+    """Why the lake cannot be published into, or None: the catalog attaches (created on first use, as the first
+    publication would) and the bucket of an S3 data path answers. For the preflight (`pipelines.preflight`)."""
+    import duckdb
+
+    data_path = urlsplit(settings.lake_data_path or "")
+    if data_path.scheme == "s3":
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = boto3.client("s3", endpoint_url=settings.s3_endpoint_url, region_name=settings.s3_region,
+                              config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2}))  # fmt: skip
+        try:
+            client.head_bucket(Bucket=data_path.netloc)
+        except ClientError as exc:
+            return f"its data path's bucket {data_path.netloc!r} answered {exc.response.get('Error', {}).get('Code', '?')}"
+        except BotoCoreError as exc:
+            return f"its data path's bucket {data_path.netloc!r} is not reachable: {exc}"
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        attach_lake(con, settings)
+    except (duckdb.Error, LakePublishFailed) as exc:
+        return f"cannot attach it: {str(exc).splitlines()[0]}"
+    finally:
+        con.close()
+    return None
 
 
 def _tables(con: duckdb.DuckDBPyConnection, catalog: str, schemas: tuple[str, ...]) -> list[tuple[str, str]]:

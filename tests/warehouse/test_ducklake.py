@@ -19,6 +19,7 @@ import pytest
 
 from pipelines.generate import Request, generate_landing
 from pipelines.nightly import publish_lake, run_nightly, run_stage
+from pipelines.preflight import PreflightFailed, check_before_run
 from pipelines.warehouse import load_extension
 from pipelines.warehouse.lake import LakePublishFailed, attach_lake, lake_reader, publish_to_lake
 from tests.conftest import make_settings
@@ -218,3 +219,15 @@ def test_a_stage_run_on_its_own_publishes_only_its_tables(lake_night, tmp_path):
         assert con.execute(
             "SELECT count(*) FILTER (WHERE status = 'already_delivered') FROM lake.exports.delivery_ledger"
         ).fetchone()[0] == len(summary["deliveries"])
+
+
+def test_the_preflight_refuses_a_lake_that_does_not_attach_or_whose_bucket_is_missing(lake_night):
+    settings, _, _ = lake_night
+    check_before_run(settings, ("build",))  # the night's lake attaches
+    broken = settings.model_copy(update={"lake": "ducklake:postgres:dbname=nowhere host=127.0.0.1 port=1 user=postgres"})
+    with pytest.raises(PreflightFailed, match=r"^lake ducklake:postgres:dbname=nowhere .*\(MSDB_LAKE\): cannot attach it"):
+        check_before_run(broken, ("build",))
+    check_before_run(broken, ("ingest",))  # a stage that publishes nothing does not need the lake
+    no_bucket = settings.model_copy(update={"lake_data_path": "s3://no-such-lake/lake/"})
+    with pytest.raises(PreflightFailed, match="its data path's bucket 'no-such-lake' answered 404"):
+        check_before_run(no_bucket, ("tag",))
