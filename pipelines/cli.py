@@ -515,6 +515,7 @@ def export_feeds(
     the quality gate, or found published by another run (412); 4 another run holds the warehouse.
     """
     from pipelines.export import run_export
+    from pipelines.nightly import publish_lake
 
     if approve and partner is None:
         raise typer.BadParameter("approving a held delivery names its partner", param_hint="--partner")
@@ -525,6 +526,7 @@ def export_feeds(
         _hold_warehouse(held, settings, f"export --date {logical_date}", wait)
         try:
             summary = run_export(settings, logical_date, partner, full=full, approve=approve)
+            publish_lake(settings, logical_date, ("export",))  # the ledger, as the export stage would
         except ValueError as exc:
             _fail(str(exc))
         except Exception as exc:

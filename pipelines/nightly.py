@@ -165,6 +165,35 @@ def run_stage(
             summary = {"by_kind": result.by_kind(), "skipped_files": skipped}
         summary |= {k: v for k, v in (("source", source), ("partner_id", partner_id)) if v is not None}
         _record(settings, logical_date, name, "success", started, summary)
+        if settings.warehouse.resolve() not in _nights:  # a night publishes once, at its end
+            publish_lake(settings, logical_date, (name,))
+    return summary
+
+
+# warehouses whose night (`run_nightly`) is in progress in this process
+_nights: set = set()
+
+
+def publish_lake(settings: MsdbSettings, logical_date: date, stages: tuple[str, ...]) -> dict | None:
+    """When a lake is configured (`MSDB_LAKE`), publish the tables `stages` make into it
+    (`pipelines.warehouse.lake`), recorded in `ops.stage_runs` as stage `lake`; a failure raises
+    LakePublishFailed (the stages' own work is committed: the next run or stage publishes again)."""
+    from pipelines.warehouse.lake import lake_schemas
+
+    schemas = lake_schemas(stages)
+    if not settings.lake or not schemas:
+        return None
+    from pipelines.warehouse.lake import publish_to_lake
+
+    started = datetime.now(UTC)
+    _record_start(settings, logical_date, "lake", started)
+    try:
+        publication = publish_to_lake(settings, logical_date, schemas, command=" ".join(stages))
+    except BaseException as exc:
+        _record(settings, logical_date, "lake", "failed", started, {"error": f"{type(exc).__name__}: {exc}"})
+        raise
+    summary = _jsonable(publication)
+    _record(settings, logical_date, "lake", "success", started, summary)
     return summary
 
 
@@ -336,13 +365,22 @@ def run_nightly(
     """All stages in order, under one run lock (another process holding it: WarehouseBusy after `wait`
     seconds); stops at the first failing stage (its exception propagates). The published copy is made once,
     at the end (`pipelines.warehouse.published`)."""
+    key = settings.warehouse.resolve()
     with warehouse_run(settings, f"run --date {logical_date}", wait):
-        for stage in STAGES:
-            if on_stage:
-                on_stage(stage, "start")
-            run_stage(stage, logical_date, settings, full_refresh=full_refresh)
-            if on_stage:
-                on_stage(stage, "done")
+        outermost_night = key not in _nights
+        _nights.add(key)
+        try:
+            for stage in STAGES:
+                if on_stage:
+                    on_stage(stage, "start")
+                run_stage(stage, logical_date, settings, full_refresh=full_refresh)
+                if on_stage:
+                    on_stage(stage, "done")
+        finally:
+            if outermost_night:
+                _nights.discard(key)
+        if outermost_night:
+            publish_lake(settings, logical_date, STAGES)
         return report(settings, logical_date)
 
 

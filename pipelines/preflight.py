@@ -2,9 +2,9 @@
 
 Checked: the landing folder exists (for the stages that read it), the project folders the settings point at
 (dbt project, models, expectations: MSDB_*_DIR), the IAB taxonomy file (ads, and ingest of a landing with ad
-creatives: MSDB_IAB_TAXONOMY), the warehouse's folder is writable, and the delivery target
-is writable (a folder) or reachable (the S3 bucket answers). Nothing is written but the folders a run would
-create anyway.
+creatives: MSDB_IAB_TAXONOMY), the warehouse's folder is writable, the delivery target is writable (a folder)
+or reachable (the S3 bucket answers), and the lake (MSDB_LAKE), when set, attaches. Nothing is written but the
+folders a run would create anyway (and a new lake's catalog tables).
 """
 
 from __future__ import annotations
@@ -118,3 +118,8 @@ def check_before_run(settings: MsdbSettings, stages: tuple[str, ...] | list[str]
         raise PreflightFailed(f"warehouse {settings.warehouse} is not writable")
     if "deliver" in needed:
         check_deliver(settings)
+    if settings.lake:
+        from pipelines.warehouse.lake import lake_problem, lake_schemas
+
+        if lake_schemas(stages) and (problem := lake_problem(settings)):
+            raise PreflightFailed(f"lake {settings.lake} (MSDB_LAKE): {problem}")

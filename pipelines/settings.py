@@ -107,6 +107,17 @@ class MsdbSettings(BaseSettings):
     s3_backoff_seconds: float = Field(
         default=1.0, ge=0, description="Backoff before the next try of an object: jittered, doubling each time (at most 20 s)."
     )
+    lake: str | None = Field(
+        default=None,
+        description="A DuckLake catalog the stages publish their tables into, for readers and workers on other "
+        "machines (pipelines/warehouse/lake.py): `ducklake:postgres:dbname=msdb_lake host=db.internal user=msdb`. "
+        "The password by libpq's own means (PGPASSWORD, ~/.pgpass), never here. Unset: no lake.",
+    )
+    lake_data_path: str | None = Field(
+        default=None,
+        description="Where the lake writes its Parquet files (`s3://bucket/lake/`, on MSDB_S3_ENDPOINT_URL when "
+        "set): needed when the lake is created, then kept in its catalog.",
+    )
     query_memory_limit: str | None = Field(
         default=None,
         description="DuckDB's memory_limit in the check and export stages (e.g. '4GB'): sorts, joins and "

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -157,3 +161,80 @@ def real_catalog_run(shared_data, tmp_path_factory) -> MsdbSettings:
     settings = make_settings(root, landing.root, partners=SAMPLES / "partners")  # a run needs its contracts
     run_nightly(settings, SAMPLE_DATE)
     return settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def postgres_bin() -> Path | None:
+    """The folder of initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
+    on_path = shutil.which("pg_ctl")
+    if on_path and shutil.which("initdb"):
+        return Path(on_path).resolve().parent
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
+    return versions[-1].parent if versions else None
+
+
+def _as_postgres_user(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: as root, run them as the `postgres` user."""
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", "postgres", "--", *command]
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A private PostgreSQL cluster: superuser `postgres`, trust auth, on 127.0.0.1."""
+
+    bin_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    user: str = "postgres"
+
+    def create_database(self, name: str) -> str:
+        subprocess.run([str(self.bin_dir / "createdb"), "-h", self.host, "-p", str(self.port), "-U", self.user, name],
+                       check=True, capture_output=True)  # fmt: skip
+        return name
+
+    def sqlalchemy_url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def libpq(self, database: str) -> str:
+        return f"dbname={database} host={self.host} port={self.port} user={self.user}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> PostgresServer:
+    """A private PostgreSQL cluster (initdb, pg_ctl) on a free port in a temporary folder, stopped at the end of
+    the session; each test makes its own database in it. Skips, saying why, without the binaries (`.ci/run`
+    installs PostgreSQL with apt when missing)."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql (.ci/run does)")
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: PostgreSQL will not start as root")
+    root = Path(tempfile.mkdtemp(prefix="msdb-pg-"))
+    data, port = root / "data", free_port()
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    subprocess.run(
+        _as_postgres_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    subprocess.run(
+        _as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"),
+                           "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    try:
+        yield PostgresServer(bin_dir, port)
+    finally:
+        subprocess.run(_as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +24,11 @@ class ArrowStream:
         return self.frame.__arrow_c_stream__(requested_schema)
 
 
+# Packages whose file is not named after the extension inside it: DuckDB derives the entry point it calls
+# from the file name (`<name>_duckdb_cpp_init`), so such a file is loaded through a link bearing the right name.
+_EXTENSION_NAMES = {"postgres": "postgres_scanner"}
+
+
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """LOAD an extension from the installed `duckdb-extension-<name>` package (no INSTALL, no download)."""
     import duckdb
@@ -31,7 +38,27 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     files = sorted(folder.glob(f"{name}.duckdb_extension"))
     if not files:
         raise FileNotFoundError(f"no {name}.duckdb_extension for duckdb {duckdb.__version__} under {folder}")
-    con.execute(f"LOAD '{files[0].as_posix()}'")
+    path = files[0]
+    if name in _EXTENSION_NAMES:
+        path = _named_link(path, _EXTENSION_NAMES[name])
+    con.execute(f"LOAD '{path.as_posix()}'")
+
+
+def _named_link(path: Path, extension: str) -> Path:
+    """A symbolic link `<extension>.duckdb_extension` to `path`, in a folder of this user's under the temporary
+    directory (made atomically: concurrent workers may make it at once)."""
+    import duckdb
+
+    folder = Path(tempfile.gettempdir()) / f"msdb-duckdb-extensions-{os.getuid()}" / f"v{duckdb.__version__}"
+    link = folder / f"{extension}.duckdb_extension"
+    if link.is_symlink() and link.resolve() == path.resolve():
+        return link
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{extension}.{os.getpid()}.link"
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(path.resolve())
+    os.replace(temporary, link)
+    return link
 
 
 @contextmanager

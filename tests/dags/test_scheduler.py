@@ -2,20 +2,17 @@
 `msdb_nightly` triggered through the public REST API (v2, with a JWT from the simple auth manager), run to
 success by the LocalExecutor, its feeds checked on disk.
 
-The PostgreSQL server is a private cluster (initdb, pg_ctl) on a free port in a temporary folder, stopped at the
-end: it works in CI (`.ci/run` installs PostgreSQL when missing) and on any machine with its binaries. Without
-them, or without Airflow's driver (psycopg), the test skips and says so.
+The PostgreSQL server is a private cluster (initdb, pg_ctl; `postgres_server` in `tests/conftest.py`) on a free
+port in a temporary folder, stopped at the end: it works in CI (`.ci/run` installs PostgreSQL when missing) and on
+any machine with its binaries. Without them, or without Airflow's driver (psycopg), the test skips and says so.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -34,62 +33,15 @@ STARTUP_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 900
 
 
-def _postgres_bin() -> Path | None:
-    """The folder of initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<version>/bin."""
-    on_path = shutil.which("pg_ctl")
-    if on_path and shutil.which("initdb"):
-        return Path(on_path).resolve().parent
-    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[-3]))
-    return versions[-1].parent if versions else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres_user(command: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root: as root, run them as the `postgres` user."""
-    if os.geteuid() != 0:
-        return command
-    return ["runuser", "-u", "postgres", "--", *command]
-
-
 @pytest.fixture(scope="module")
-def postgres():
-    """A private PostgreSQL cluster on 127.0.0.1:<free port>, trust auth; yields its SQLAlchemy URL."""
-    bin_dir = _postgres_bin()
-    if bin_dir is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql (.ci/run does)")
+def postgres(postgres_server):
+    """Airflow's metadata database in the session's private PostgreSQL cluster (`tests/conftest.py`); yields
+    its SQLAlchemy URL."""
     try:
         import psycopg  # noqa: F401 (Airflow's driver for postgresql+psycopg)
     except ImportError:
         pytest.skip("psycopg not installed: pip install -e '.[dev]' installs it")
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: PostgreSQL will not start as root")
-    root = Path(tempfile.mkdtemp(prefix="msdb-pg-"))
-    data, port = root / "data", _free_port()
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-    subprocess.run(
-        _as_postgres_user([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    subprocess.run(
-        _as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "server.log"),
-                           "-w", "start"]),
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
-                       capture_output=True)  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+    return postgres_server.sqlalchemy_url(postgres_server.create_database("airflow_scheduler"))
 
 
 def _api(base: str, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
@@ -122,7 +74,7 @@ def cluster(postgres, tmp_path_factory):
     """scheduler + dag-processor + api-server over the PostgreSQL DB; yields (API base URL, token, MSDB root)."""
     home = tmp_path_factory.mktemp("airflow_home")
     msdb = tmp_path_factory.mktemp("msdb")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     (home / "passwords.json").write_text(json.dumps({USER: PASSWORD}))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MSDB_"))}
