@@ -126,18 +126,21 @@ def diverging_panels(name: str, panels: Sequence[tuple[str, Sequence[str], Seque
     return _svg(figure, name)
 
 
-def histograms(name: str, title: str, series: dict[str, tuple[Sequence[float], str]], xlabel: str, bins: int = 20) -> str:
-    """Stacked histograms of the series over one range."""
+def histogram(
+    name: str, title: str, low: float, width: float, series: dict[str, tuple[Sequence[int], str]], xlabel: str
+) -> str:
+    """Stacked counts per bin, bins of `width` from `low` (counted in SQL: a table of any size draws the same)."""
     figure, (ax,) = _figure(9, 3.2, [3], legend=True)
-    shown = {k: v for k, v in series.items() if len(v[0])}
-    ax.hist(
-        [list(values) for values, _ in shown.values()], bins=bins, stacked=True,
-        color=[colour for _, colour in shown.values()], label=list(shown),
-    )  # fmt: skip
+    bins = max((len(counts) for counts, _ in series.values()), default=0)
+    centres = [low + width * (number + 0.5) for number in range(bins)]
+    bottom = [0] * bins
+    for series_name, (counts, colour) in series.items():
+        ax.bar(centres, counts, width=width * 0.95, bottom=bottom, color=colour, label=series_name)
+        bottom = [a + b for a, b in zip(bottom, counts, strict=True)]
     ax.set_xlabel(xlabel)
     ax.set_ylabel("rows")
     ax.set_title(title, loc="left", fontsize=11)
-    _legend(figure, len(shown))
+    _legend(figure, len(series))
     return _svg(figure, name)
 
 

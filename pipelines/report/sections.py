@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 STAGE_ORDER = ("ingest", "build", "tag", "similar", "ads", "check", "export")
 TOP_TAGS = 15
-TOP_REASONS = 15
+TOP_REASONS = 15  # in the chart
+SHOWN_REASONS = 50  # in the table
+NEIGHBOUR_BINS = 20
 
 
 @dataclass
@@ -171,9 +173,9 @@ def quarantine_section(con: duckdb.DuckDBPyConnection, facts: RunFacts) -> Secti
         """
         SELECT reason, stage, count(*) AS records, count(DISTINCT file_path) AS files, min(file_path) AS example_file
         FROM ops.quarantine WHERE logical_date = ?
-        GROUP BY ALL ORDER BY records DESC, reason
+        GROUP BY ALL ORDER BY records DESC, reason LIMIT ?
         """,
-        [facts.logical_date],
+        [facts.logical_date, SHOWN_REASONS + 1],
     )
     section = Section(
         "quarantine", "Quarantine reasons", "Files and records refused for this date, by reason (ops.quarantine; "
@@ -190,9 +192,11 @@ def quarantine_section(con: duckdb.DuckDBPyConnection, facts: RunFacts) -> Secti
               [charts.QUARANTINED] * len(top), "records")],
         )  # fmt: skip
     )
-    section.tables.append(Table(["reason", "stage", "records", "files", "example file"], rows[:50]))
-    if len(rows) > 50:
-        section.notes.append(f"{len(rows) - 50} more reasons: `msdb quarantine --date {facts.logical_date}`.")
+    section.tables.append(Table(["reason", "stage", "records", "files", "example file"], rows[:SHOWN_REASONS]))
+    if len(rows) > SHOWN_REASONS:
+        section.notes.append(
+            f"The {SHOWN_REASONS} most frequent reasons: `msdb quarantine --date {facts.logical_date}` lists every record."
+        )
     return section
 
 
@@ -343,12 +347,22 @@ def neighbours_section(con: duckdb.DuckDBPyConnection, facts: RunFacts) -> Secti
     if not rows:
         section.notes.append("No neighbours: the similar stage has not run, or found no work.")
         return section
-    scores = _rows(con, "SELECT score, coalesce(is_cross_domain, false) FROM similarity.work_neighbors")
+    low, high = con.execute("SELECT min(score), max(score) FROM similarity.work_neighbors").fetchone()
+    width = (high - low) / NEIGHBOUR_BINS if high > low else 1.0
+    counts = {False: [0] * NEIGHBOUR_BINS, True: [0] * NEIGHBOUR_BINS}
+    for number, cross_domain, count in _rows(
+        con,
+        """
+        SELECT least(floor((score - ?) / ?), ? - 1)::INTEGER, coalesce(is_cross_domain, false), count(*)
+        FROM similarity.work_neighbors GROUP BY ALL
+        """,
+        [low, width, NEIGHBOUR_BINS],
+    ):
+        counts[cross_domain][number] = count
     section.charts.append(
-        charts.histograms(
-            "neighbour-scores", "Neighbour scores",
-            {"same domain": ([s for s, cross_domain in scores if not cross_domain], charts.SAME_DOMAIN),
-             "music ↔ video": ([s for s, cross_domain in scores if cross_domain], charts.CROSS_DOMAIN)},
+        charts.histogram(
+            "neighbour-scores", "Neighbour scores", low, width,
+            {"same domain": (counts[False], charts.SAME_DOMAIN), "music ↔ video": (counts[True], charts.CROSS_DOMAIN)},
             "score",
         )  # fmt: skip
     )
