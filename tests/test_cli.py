@@ -8,7 +8,7 @@ from pipelines.cli import _logical_date
 
 def test_help_lists_the_commands():
     out = subprocess.run([sys.executable, "-m", "pipelines.cli", "--help"], capture_output=True, text=True, check=True)
-    for command in ("run", "stage", "quarantine", "sql"):
+    for command in ("run", "stage", "quarantine", "sql", "report"):
         assert command in out.stdout
 
 
