@@ -236,12 +236,33 @@ def run(
             _print_traceback_when_debugging()
             console.print(f"[red]stage failed:[/red] {type(exc).__name__}: {exc}")
             _print_partial_report(settings, logical_date)
-            raise typer.Exit(EXIT_STAGE_FAILED) from exc
+            failure = exc
+        else:
+            failure = None
+    # the run lock is released and the published copy made: the report reads that copy, like `msdb report`
+    if failure is not None:
+        _write_run_report(settings, logical_date)
+        raise typer.Exit(EXIT_STAGE_FAILED) from failure
     print_report(result)
+    _write_run_report(settings, logical_date)
     if result.blocked_feeds:
         names = ", ".join(f"{d['partner_id']}/{d['feed']}" for d in result.blocked_feeds)
         console.print(f"[red]exit {EXIT_FEED_BLOCKED}: blocked feeds: {names}[/red]")
         raise typer.Exit(EXIT_FEED_BLOCKED)
+
+
+def _write_run_report(settings, logical_date: date) -> None:
+    """The run's HTML report (`pipelines.report`), its path as the run's last line; a report that cannot be
+    written is said in one line and changes no exit code: the run itself is done."""
+    from pipelines.report import write_run_report
+
+    try:
+        path = write_run_report(settings, logical_date)
+    except Exception as exc:  # noqa: BLE001 (whatever went wrong, the run's outcome stands)
+        _print_traceback_when_debugging()
+        console.print(f"[yellow]no report:[/yellow] {type(exc).__name__}: {exc}", soft_wrap=True)
+        return
+    console.print(f"report: {path}", soft_wrap=True, highlight=False)
 
 
 def _print_partial_report(settings, logical_date: date) -> None:
@@ -363,6 +384,29 @@ def quarantine(date_: DateOption = None, warehouse: WarehouseOption = None) -> N
     for row in rows:
         table.add_row(*row)
     console.print(table)
+
+
+@app.command("report")
+def run_report(date_: DateOption = None, warehouse: WarehouseOption = None) -> None:
+    """Write the run report of a logical date, <var_dir>/reports/<date>.html: records per holder and kind,
+    quarantine reasons, quality results, tag distribution and drift, similar works and ad matches, feed deltas
+    per partner and stage timings, with charts. One HTML file, readable offline (no script, no CDN).
+
+    Reads the published copy (as of the end of the last run or stage), so it works while a run writes.
+    Exit codes: 0 written; 1 it could not be written; 2 no warehouse, or no run for the date."""
+    import duckdb
+
+    from pipelines.report import NoRunRecorded, write_run_report
+
+    settings = _settings(warehouse=warehouse)
+    logical_date = _logical_date(date_)
+    try:
+        path = write_run_report(settings, logical_date)
+    except (FileNotFoundError, NoRunRecorded) as exc:
+        _fail(str(exc))
+    except (duckdb.Error, OSError, RuntimeError) as exc:  # RuntimeError: no published copy yet while a run writes
+        _fail(f"{type(exc).__name__}: {exc}", 1)
+    console.print(f"report: {path}", soft_wrap=True, highlight=False)
 
 
 @contextmanager

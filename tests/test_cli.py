@@ -8,7 +8,7 @@ from pipelines.cli import _logical_date
 
 def test_help_lists_the_commands():
     out = subprocess.run([sys.executable, "-m", "pipelines.cli", "--help"], capture_output=True, text=True, check=True)
-    for command in ("run", "stage", "quarantine", "sql"):
+    for command in ("run", "stage", "quarantine", "sql", "report"):
         assert command in out.stdout
 
 
@@ -100,6 +100,12 @@ def test_run_exits_3_and_names_the_blocked_feed_and_skipped_files(copy_run, tmp_
     assert "files skipped as already loaded: 10" in result.output
     assert "music/sakura-records/2026-11-24/ERN43_SKR0001.xml" in result.output
     assert "NaN" not in result.output
+    # the run's report, written once the run ended, says the same
+    report = copy_run.var_dir / "reports" / "2026-11-24.html"
+    assert f"report: {report}" in result.output.splitlines()
+    html = report.read_text(encoding="utf-8")
+    assert 'data-figure="feeds not published"><b>1</b>' in html
+    assert "<td>melody-stream</td><td>works</td><td>blocked</td>" in html
 
 
 def test_a_failed_stage_exits_1_and_says_what_is_not_built(tmp_path, monkeypatch):
@@ -121,3 +127,9 @@ def test_a_failed_stage_exits_1_and_says_what_is_not_built(tmp_path, monkeypatch
     output = " ".join(result.output.split())
     assert f"stage failed: RegistryError: no holder registry at {landing / 'registry.yaml'}" in output
     assert "works in warehouse / tagged │ not built / 0 │" in output  # not "0 works": dbt never ran
+    # the report of what ran: the failed ingest, and no stage after it
+    report = tmp_path / "var" / "reports" / "2026-11-24.html"
+    assert f"report: {report}" in result.output.splitlines()
+    html = report.read_text(encoding="utf-8")
+    assert "<span" in html and ">ingest: failed</span>" in html and "build:" not in html
+    assert "The check stage has no results for this date." in html

@@ -45,7 +45,7 @@ def test_an_unknown_command_is_a_usage_error(tmp_path):
     assert one_error_line(result) == "msdb: error: No such command 'bogus'."
 
 
-@pytest.mark.parametrize("command", ["run", "stage ingest", "quarantine"])
+@pytest.mark.parametrize("command", ["run", "stage ingest", "quarantine", "report"])
 def test_a_bad_date_is_a_usage_error(tmp_path, command):
     result = msdb(*command.split(), "--date", "2026-13-01", cwd=tmp_path)
     assert result.returncode == 2
@@ -150,7 +150,7 @@ def test_a_failing_stage_exits_1_in_one_line(tmp_path):
 
 
 def test_readers_without_a_warehouse_say_so(tmp_path):
-    for command in (["quarantine", "--date", "2026-11-24"], ["sql", "SELECT 1"], ["docs"]):
+    for command in (["quarantine", "--date", "2026-11-24"], ["sql", "SELECT 1"], ["docs"], ["report", "--date", "2026-11-24"]):
         result = msdb(*command, "--warehouse", "w/msdb.duckdb", cwd=tmp_path)
         assert result.returncode == 2, command
         assert one_error_line(result) == "msdb: error: no warehouse at w/msdb.duckdb: run `msdb run` first"

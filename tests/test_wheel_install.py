@@ -119,4 +119,6 @@ def test_the_wheel_runs_the_nightly_on_the_samples_outside_the_repository(tmp_pa
     assert songs["JPSK02600005"] == "さよならのプラットホーム"
     assert "Promise by the Sea" in {row["title"] for row in delivered["cinema-now"].values()}
     assert (run / "warehouse" / "msdb.published.duckdb").is_file()
+    assert f"report: {Path('var/reports/2026-11-24.html')}" in result.stdout.splitlines()  # the run report, from the wheel
+    assert (run / "var" / "reports" / "2026-11-24.html").is_file()
     assert not (REPO / "build").exists()
