@@ -157,6 +157,10 @@ def print_report(report) -> None:
         console.print(f"files skipped as already loaded: {len(report.skipped_files)}")
         for path in report.skipped_files:
             console.print(f"  {path}", soft_wrap=True)
+    if report.deferred_files:
+        console.print(f"files deferred to a later night (their date is after {report.logical_date}): {len(report.deferred_files)}")
+        for path in report.deferred_files:
+            console.print(f"  {path}", soft_wrap=True)
 
     totals = Table(show_header=False)
     totals.add_row("works in warehouse / tagged", f"{_shown(report.works)} / {_shown(report.works_tagged)}")

@@ -37,7 +37,7 @@ INGEST_THREADS = 1
 @dataclass
 class FileOutcome:
     kind: str
-    status: str  # loaded, partial, quarantined, skipped, undeclared_holder, already_loaded
+    status: str  # loaded, partial, quarantined, skipped, undeclared_holder, already_loaded, deferred
     found: int = 0
     loaded: int = 0
     quarantined: int = 0
@@ -56,9 +56,15 @@ class IngestSummary:
             row = totals[outcome.kind]
             status = "quarantined" if outcome.status == "undeclared_holder" else outcome.status
             row[f"files_{status}"] += 1
+            if status == "deferred":
+                continue
             row["records_loaded"] += outcome.loaded
             row["records_quarantined"] += outcome.quarantined
         return {kind: dict(values) for kind, values in sorted(totals.items())}
+
+    def paths(self, status: str) -> list[str]:
+        """The landing paths of the files with that outcome, sorted."""
+        return sorted(f.path for f in self.files if f.status == status and f.path)
 
 
 class _Batches:
@@ -130,8 +136,8 @@ def _record_file(
     size = landed.size if landed.size is not None else landed.path.stat().st_size
     con.execute(
         "INSERT INTO ops.ingest_files (file_id, file_path, kind, holder_id, file_format, size_bytes, records_found, "
-        "records_loaded, records_quarantined, status, logical_date, ingested_at, reason) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "records_loaded, records_quarantined, status, logical_date, ingested_at, reason, partition_date) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             file_id,
             landed.relative_path,
@@ -146,6 +152,7 @@ def _record_file(
             logical_date,
             datetime.now(UTC),
             outcome.reason,
+            landed.partition_date or logical_date,
         ],
     )
 
@@ -425,11 +432,23 @@ def _loading_settings(con: duckdb.DuckDBPyConnection, memory_limit: str) -> Iter
                 con.execute(f"SET {name} = '{value}'")
 
 
+def due_on(item: LandedFile, logical_date: date) -> bool:
+    """Does the run for `logical_date` take this file? Those of its date and before (`landing.partition_date`).
+    A file refused unopened (`LandedFile.refusal`: a link leading outside, an empty file, a forged name) is
+    quarantined by the night that finds it: it holds nothing a later night could load."""
+    return item.refusal is not None or item.partition_date is None or item.partition_date <= logical_date
+
+
 def run_ingest(settings: MsdbSettings, logical_date: date, progress=None, source: str | None = None) -> IngestSummary:
-    """Loads the landed files; `source` (`<kind>/<holder_id>`, see `landing.landed_sources`) only that holder's."""
+    """Loads the landed files of `logical_date` and before; `source` (`<kind>/<holder_id>`, see
+    `landing.landed_sources`) only that holder's. A file of a later date is `deferred`: not opened, not
+    recorded in `ops.ingest_files` (so not seen), not quarantined; the run of its date loads it."""
     registry = load_holders(settings.registry_file)
-    landed = [item for item in discover(settings.landing) if source is None or item.source == source]
-    summary = IngestSummary()
+    found = [item for item in discover(settings.landing) if source is None or item.source == source]
+    landed = [item for item in found if due_on(item, logical_date)]
+    summary = IngestSummary(
+        [FileOutcome(item.kind, "deferred", path=item.relative_path) for item in found if not due_on(item, logical_date)]
+    )
     helper_count = default_helper_count() if settings.ingest_helpers is None else settings.ingest_helpers
     helper_min_bytes = int(settings.ingest_helper_min_mb * 1_000_000)
     large = any(not item.refusal and (item.size or 0) >= helper_min_bytes for item in landed)
