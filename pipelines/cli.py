@@ -326,7 +326,10 @@ def backfill(
             statuses[delivery["status"]] = statuses.get(delivery["status"], 0) + 1
         feeds = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "no feeds"
         quarantined = sum(row["records_quarantined"] for row in night.ingest)
-        console.print(f"{day}: feeds {feeds}; {len(night.withheld)} rows withheld; {quarantined} records quarantined")
+        deferred = f"; {len(night.deferred_files)} files deferred to a later night" if night.deferred_files else ""
+        console.print(f"{day}: feeds {feeds}; {len(night.withheld)} rows withheld; {quarantined} records quarantined{deferred}")
+        for d in night.blocked_feeds:
+            console.print(f"  {d['status']} {d['partner_id']}/{d['feed']}: {d['reason']}", soft_wrap=True)
         if night.blocked_feeds:
             names = ", ".join(f"{d['partner_id']}/{d['feed']}" for d in night.blocked_feeds)
             blocked_days.append(f"{day} ({names})")

@@ -439,6 +439,24 @@ def due_on(item: LandedFile, logical_date: date) -> bool:
     return item.refusal is not None or item.partition_date is None or item.partition_date <= logical_date
 
 
+def _later_files(con, later: list[LandedFile]) -> list[FileOutcome]:
+    """The files of later dates: `deferred`, or `skipped` when the night of their date already loaded them (a
+    past date run again)."""
+    if not later:
+        return []
+    loaded = {
+        path
+        for (path,) in con.execute(
+            "SELECT DISTINCT file_path FROM ops.ingest_files WHERE list_contains(?, file_path)",
+            [[item.relative_path for item in later]],
+        ).fetchall()
+    }
+    return [
+        FileOutcome(item.kind, "skipped" if item.relative_path in loaded else "deferred", path=item.relative_path)
+        for item in later
+    ]
+
+
 def run_ingest(settings: MsdbSettings, logical_date: date, progress=None, source: str | None = None) -> IngestSummary:
     """Loads the landed files of `logical_date` and before; `source` (`<kind>/<holder_id>`, see
     `landing.landed_sources`) only that holder's. A file of a later date is `deferred`: not opened, not
@@ -446,9 +464,8 @@ def run_ingest(settings: MsdbSettings, logical_date: date, progress=None, source
     registry = load_holders(settings.registry_file)
     found = [item for item in discover(settings.landing) if source is None or item.source == source]
     landed = [item for item in found if due_on(item, logical_date)]
-    summary = IngestSummary(
-        [FileOutcome(item.kind, "deferred", path=item.relative_path) for item in found if not due_on(item, logical_date)]
-    )
+    later = [item for item in found if not due_on(item, logical_date)]
+    summary = IngestSummary()
     helper_count = default_helper_count() if settings.ingest_helpers is None else settings.ingest_helpers
     helper_min_bytes = int(settings.ingest_helper_min_mb * 1_000_000)
     large = any(not item.refusal and (item.size or 0) >= helper_min_bytes for item in landed)
@@ -461,6 +478,7 @@ def run_ingest(settings: MsdbSettings, logical_date: date, progress=None, source
         first_id = hasher.submit(sha256_of, landed[0].path) if landed and not landed[0].refusal else None
         with writer(settings.warehouse) as con, _loading_settings(con, settings.ingest_memory_limit):
             _load_holders_table(con, registry)
+            summary.files += _later_files(con, later)
             columns = TableColumns.of_raw_tables(con)
             for number, item in enumerate(landed):
                 reports = settings.var_dir / "reports" / "ingest"

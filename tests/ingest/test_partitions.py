@@ -110,6 +110,12 @@ def test_the_run_for_d_loads_d_and_before_and_defers_the_rest(ingest, dated_land
     ]
     assert second.rows("SELECT count(*) FROM raw.articles") == [(4,)]
 
+    # D run again: the files of D+1 were loaded by their night, not deferred again
+    again = ingest(dated_landing, D)
+    assert (again.summary.paths("loaded"), again.summary.paths("deferred")) == ([], [])
+    assert len(again.summary.paths("skipped")) == 4
+    assert again.rows("SELECT count(*) FROM ops.ingest_files") == [(4,)]
+
 
 def test_a_warehouse_from_before_partitions_gets_the_column(tmp_path):
     """ops.ingest_files as it was: its files belong to the night that loaded them."""
@@ -130,3 +136,4 @@ def test_a_warehouse_from_before_partitions_gets_the_column(tmp_path):
         assert con.execute("SELECT file_id, partition_date FROM ops.ingest_files").fetchall() == [
             ("f1", date(2026, 11, 20))
         ]
+
