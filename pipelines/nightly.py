@@ -161,11 +161,8 @@ def run_stage(
             raise
         summary = _jsonable(result)
         if name == "ingest":
-            summary = {
-                "by_kind": result.by_kind(),
-                "skipped_files": result.paths("skipped"),
-                "deferred_files": result.paths("deferred"),
-            }
+            files = {status: sorted(f.path for f in result.files if f.status == status and f.path) for status in ("skipped", "deferred")}
+            summary = {"by_kind": result.by_kind(), "skipped_files": files["skipped"], "deferred_files": files["deferred"]}
         summary |= {k: v for k, v in (("source", source), ("partner_id", partner_id)) if v is not None}
         _record(settings, logical_date, name, "success", started, summary)
     return summary
