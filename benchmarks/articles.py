@@ -45,7 +45,7 @@ def article(n: int, rng: random.Random) -> dict:
 def generate(landing: Path, count: int) -> int:
     """Write the JSON Lines files; returns the number of characters of title + body written."""
     rng = random.Random(20261125)
-    folder = landing / "articles" / "bench-media"
+    folder = landing / "articles" / "bench-media" / "2026-11-24"  # the night the benchmark runs
     folder.mkdir(parents=True, exist_ok=True)
     (landing / "registry.yaml").write_text(
         "holders:\n  - {id: bench-media, name: Bench Media, kind: articles, default_language: ja, "

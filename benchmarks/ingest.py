@@ -130,13 +130,14 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="msdb-bench-"))
     try:
         landing, warmup = work / "landing", work / "warmup-landing"
-        delivery = landing / "music" / "tsukiyo" / "BENCH.xml"
+        # in the date folder of the night the benchmark runs (a file without one belongs to the day it arrived)
+        delivery = landing / "music" / "tsukiyo" / "2026-11-24" / "BENCH.xml"
         for root in (landing, warmup):
-            (root / "music" / "tsukiyo").mkdir(parents=True, exist_ok=True)
+            (root / "music" / "tsukiyo" / "2026-11-24").mkdir(parents=True, exist_ok=True)
             (root / "registry.yaml").write_text(
                 "holders:\n  - {id: tsukiyo, name: Tsukiyo Label, kind: music}\n"
             )
-        generate(warmup / "music" / "tsukiyo" / "WARMUP.xml", 0)  # one album
+        generate(warmup / "music" / "tsukiyo" / "2026-11-24" / "WARMUP.xml", 0)  # one album
         started = time.perf_counter()
         records = generate(delivery, args.size_mb)
         size_mb = delivery.stat().st_size / 1_000_000

@@ -157,6 +157,10 @@ def print_report(report) -> None:
         console.print(f"files skipped as already loaded: {len(report.skipped_files)}")
         for path in report.skipped_files:
             console.print(f"  {path}", soft_wrap=True)
+    if report.deferred_files:
+        console.print(f"files deferred to a later night (their date is after {report.logical_date}): {len(report.deferred_files)}")
+        for path in report.deferred_files:
+            console.print(f"  {path}", soft_wrap=True)
 
     totals = Table(show_header=False)
     totals.add_row("works in warehouse / tagged", f"{_shown(report.works)} / {_shown(report.works_tagged)}")
@@ -343,7 +347,10 @@ def backfill(
             statuses[delivery["status"]] = statuses.get(delivery["status"], 0) + 1
         feeds = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())) or "no feeds"
         quarantined = sum(row["records_quarantined"] for row in night.ingest)
-        console.print(f"{day}: feeds {feeds}; {len(night.withheld)} rows withheld; {quarantined} records quarantined")
+        deferred = f"; {len(night.deferred_files)} files deferred to a later night" if night.deferred_files else ""
+        console.print(f"{day}: feeds {feeds}; {len(night.withheld)} rows withheld; {quarantined} records quarantined{deferred}")
+        for d in night.blocked_feeds:
+            console.print(f"  {d['status']} {d['partner_id']}/{d['feed']}: {d['reason']}", soft_wrap=True)
         if night.blocked_feeds:
             names = ", ".join(f"{d['partner_id']}/{d['feed']}" for d in night.blocked_feeds)
             blocked_days.append(f"{day} ({names})")

@@ -161,8 +161,8 @@ def run_stage(
             raise
         summary = _jsonable(result)
         if name == "ingest":
-            skipped = sorted(f.path for f in result.files if f.status == "skipped" and f.path)
-            summary = {"by_kind": result.by_kind(), "skipped_files": skipped}
+            files = {status: sorted(f.path for f in result.files if f.status == status and f.path) for status in ("skipped", "deferred")}
+            summary = {"by_kind": result.by_kind(), "skipped_files": files["skipped"], "deferred_files": files["deferred"]}
         summary |= {k: v for k, v in (("source", source), ("partner_id", partner_id)) if v is not None}
         _record(settings, logical_date, name, "success", started, summary)
         if settings.warehouse.resolve() not in _nights:  # a night publishes once, at its end
@@ -247,6 +247,7 @@ class NightlyReport:
     logical_date: date
     ingest: list[dict] = field(default_factory=list)  # per kind: files/records loaded and quarantined
     skipped_files: list[str] = field(default_factory=list)  # landed files skipped as already loaded
+    deferred_files: list[str] = field(default_factory=list)  # landed files of a later date, left for their night
     # counts are None when their table does not exist (the stage that makes it has not run): not "0 works"
     works: int | None = None
     works_tagged: int | None = None
@@ -300,7 +301,9 @@ def report(settings: MsdbSettings, logical_date: date) -> NightlyReport:
             """,
             [logical_date],
         ).fetchone()
-        out.skipped_files = json.loads(ingest_run[0]).get("skipped_files", []) if ingest_run else []
+        ingest_summary = json.loads(ingest_run[0]) if ingest_run else {}
+        out.skipped_files = ingest_summary.get("skipped_files", [])
+        out.deferred_files = ingest_summary.get("deferred_files", [])
         out.works = _count(con, "marts.dim_work")
         out.articles = _count(con, "marts.dim_article")
         out.works_tagged = _count(con, "kansei.work_tags", "count(DISTINCT work_id)")

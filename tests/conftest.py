@@ -8,7 +8,9 @@ import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -56,8 +58,21 @@ def make_settings(tmp_path: Path, landing: Path, **overrides) -> MsdbSettings:
     return MsdbSettings(**(values | overrides))
 
 
+# When the files a test drops in a landing arrived: the samples' night (2026-11-24, Asia/Tokyo). A file without a
+# date folder belongs to the night of its arrival (`pipelines.ingest.landing.partition_date`), and tests run
+# nights of late November whatever the day they run on.
+ARRIVED_AT = datetime(2026, 11, 24, 12, 0, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
+
+
+def arrived(path: Path, at: float = ARRIVED_AT) -> Path:
+    """The file as if it had landed at `at` (its modification time), its link too when it is one."""
+    os.utime(path, (at, at), follow_symlinks=False)
+    return path
+
+
 class Landing:
-    """Builds a landing folder in tmp: declare holders, drop files (copies or links), write a registry."""
+    """Builds a landing folder in tmp: declare holders, drop files (copies or links), write a registry. Each file
+    arrives on the samples' night (`ARRIVED_AT`) unless it lies in a date folder."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -78,13 +93,13 @@ class Landing:
             target.symlink_to(source.resolve())
         else:
             shutil.copyfile(source, target)
-        return target
+        return arrived(target)
 
     def write(self, kind: str, holder_id: str, name: str, content: bytes | str) -> Path:
         target = self.root / kind / holder_id / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        return target
+        return arrived(target)
 
     def _write_registry(self) -> None:
         (self.root / "registry.yaml").write_text(yaml.safe_dump({"holders": self.holders}, allow_unicode=True))

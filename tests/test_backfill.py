@@ -1,9 +1,16 @@
 """`msdb backfill --start A --end B`: each day from A to B a full nightly, in order; backfilling the same days
-again changes no row, rewrites no feed byte and delivers nothing new."""
+again changes no row, rewrites no feed byte and delivers nothing new.
+
+The landing holds the samples (2026-11-24) and a new release in the folder of 2026-11-25 from the start: the
+night of the 24th leaves it for its night, and running the 24th again once the 25th and 26th ran verifies the
+24th's delivery rather than exporting the later catalog under its name (partitions by date)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +21,9 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
+# a single of 2026-11-25 (ICPN 4589990100090, recording JPSK02600101, licensed in JP), landed before the 24th runs
+NEW_RELEASE = REPO / "tests" / "fixtures" / "history" / "01_new_release.xml"
+NEW_RELEASE_PATH = "music/sakura-records/2026-11-25/01_new_release.xml"
 DAYS = ["2026-11-24", "2026-11-25", "2026-11-26"]
 PARTNERS = ("cinema-now", "kizuna-ads", "melody-stream")  # the ledger's order within a day: the contracts'
 # What the catalog holds, less when each row was loaded (wall-clock columns no two passes share).
@@ -26,7 +36,7 @@ def _backfill(root: Path, *args: str) -> subprocess.CompletedProcess:
     env |= {
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
-        "MSDB_LANDING": str(SAMPLES),
+        "MSDB_LANDING": str(root / "landing"),
         "MSDB_WAREHOUSE": str(root / "warehouse" / "msdb.duckdb"),
         "MSDB_DELIVER": str(root / "deliveries"),
         "MSDB_VAR_DIR": str(root / "var"),
@@ -71,12 +81,25 @@ def _snapshot(root: Path) -> dict:
         stage_days = con.execute(
             "SELECT logical_date::VARCHAR, stage FROM ops.stage_runs WHERE status = 'success' ORDER BY started_at"
         ).fetchall()
-    return {"files": files, "tables": tables, "ledger": ledger, "stage_days": stage_days}
+        reasons = con.execute(
+            "SELECT DISTINCT status, reason FROM exports.delivery_ledger WHERE status = 'already_delivered'"
+        ).fetchall()
+        ingested = con.execute(
+            "SELECT file_path, partition_date::VARCHAR, logical_date::VARCHAR FROM ops.ingest_files WHERE file_path = ?",
+            [NEW_RELEASE_PATH],
+        ).fetchall()
+    return {
+        "files": files, "tables": tables, "ledger": ledger, "stage_days": stage_days, "reasons": reasons,
+        "ingested": ingested,
+    }  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def passes(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("backfill")
+    shutil.copytree(SAMPLES, root / "landing")
+    (root / "landing" / NEW_RELEASE_PATH).parent.mkdir(parents=True)
+    shutil.copyfile(NEW_RELEASE, root / "landing" / NEW_RELEASE_PATH)
     first = _backfill(root, "--start", DAYS[0], "--end", DAYS[-1])
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     after_first = _snapshot(root)
@@ -103,6 +126,36 @@ def test_backfill_delivers_each_partner_feed_of_each_day(passes):
     assert [(day, partner, status) for day, partner, _, status, _ in first_ledger] == [
         (day, partner, "delivered") for day in DAYS for partner in PARTNERS
     ]
+
+
+def test_the_night_of_d_leaves_the_files_of_d_plus_1_for_their_night(passes):
+    files = passes["after_first"]["files"]
+    day_lines = [line for line in passes["first"].stdout.splitlines() if line[:4] == "2026"]
+    assert [line.endswith("; 1 files deferred to a later night") for line in day_lines] == [True, False, False]
+    assert passes["after_first"]["ingested"] == [(NEW_RELEASE_PATH, "2026-11-25", "2026-11-25")]
+    works = {
+        day: [json.loads(line) for line in files[f"melody-stream/works/{day}/works.jsonl"][0].splitlines()]
+        for day in DAYS[:2]
+    }
+    # the build of the 24th did not see the release of the 25th; the delta of the 25th adds it
+    assert not [row for row in works["2026-11-24"] if row.get("isrc") == "JPSK02600101"]
+    assert [(row["op"], row["title"]) for row in works["2026-11-25"] if row.get("isrc") == "JPSK02600101"] == [
+        ("add", "Hoshi no Uta")
+    ]
+
+
+def test_a_past_day_run_again_reproduces_its_feeds_byte_for_byte(passes):
+    """The second backfill runs the 24th again after the 26th: its feeds are verified, not exported again."""
+    first, second = passes["after_first"]["files"], passes["after_second"]["files"]
+    day_files = sorted(name for name in first if "/2026-11-24/" in name)
+    assert len(day_files) >= 6  # works, mood stations, MEAD, ad matches... each with its manifest
+    assert [hashlib.sha256(second[name][0]).hexdigest() for name in day_files] == [
+        hashlib.sha256(first[name][0]).hexdigest() for name in day_files
+    ]
+    reasons = [reason for _, reason in passes["after_second"]["reasons"]]
+    assert reasons and all(
+        reason.startswith("published on 2026-") and " UTC; unchanged: the manifest and its " in reason for reason in reasons
+    ), reasons
 
 
 def test_second_backfill_changes_no_row(passes):

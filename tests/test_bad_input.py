@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from pipelines.cli import app
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, arrived
 from tests.ingest.conftest import ADVERSARIAL
 from tests.ingest.test_hostile_corpus import CASE_HOLDER, CASES, SECRET
 
@@ -72,7 +72,7 @@ def test_a_full_run_with_hostile_files_still_delivers_the_good_data(tmp_path):
     for kind, names in REPRESENTATIVE.items():
         for name in names:
             (root / kind / CASE_HOLDER[kind]).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ADVERSARIAL / name, root / kind / CASE_HOLDER[kind] / name)
+            arrived(shutil.copyfile(ADVERSARIAL / name, root / kind / CASE_HOLDER[kind] / name))
     secret = tmp_path / "outside" / "passwd.xml"
     secret.parent.mkdir()
     secret.write_text(SECRET)

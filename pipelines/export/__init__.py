@@ -517,6 +517,79 @@ def record_acknowledgements(con, target, contract: PartnerContract, feed: str | 
     return acknowledged
 
 
+def _published_row(con, contract: PartnerContract, feed: str, destination: str, logical_date: date):
+    """(manifest_sha256, published_at) of that date's published delivery in the ledger, or None."""
+    return con.execute(
+        """
+        SELECT manifest_sha256, published_at FROM exports.delivery_ledger
+        WHERE partner_id = ? AND feed = ? AND destination = ? AND logical_date = ? AND status IN ('delivered', 'acknowledged')
+        ORDER BY published_at DESC NULLS LAST LIMIT 1
+        """,
+        [contract.partner_id, feed, destination, logical_date],
+    ).fetchone()
+
+
+def verified_or_out_of_order(con, target, contract: PartnerContract, feed: str, logical_date: date) -> Delivery | None:
+    """What a run for a date other than the latest delivers: nothing new.
+
+    A date whose delivery the ledger records as published is verified, not exported again: its manifest must
+    still hash to the ledger's sha256 and each of its files to the manifest's (`already_delivered`, "unchanged"),
+    else the delivery was altered and is reported as a `conflict`. So a re-run of D after D+1 ran reproduces
+    D's feed byte for byte, rather than exporting D+1's catalog under D's name.
+
+    A date never delivered while a later one was (a backfill of an old date after later nights ran) is refused
+    (`blocked`): the marts, tags and neighbours hold the latest night's state, and a delivery sequenced after
+    the later one would step the partner's state back. None: export as usual."""
+    destination = target.uri("")
+    prefix = _prefix(contract, logical_date, feed)
+    manifest_key = f"{prefix}/manifest.json"
+    published = _published_row(con, contract, feed, destination, logical_date)
+    if published is not None:
+        ledger_sha256, published_at = published
+        if not target.exists(manifest_key):
+            return Delivery(
+                contract.partner_id, feed, "conflict", target.uri(manifest_key),
+                reason=f"the ledger records {target.uri(manifest_key)} as published, but it is gone; not rewritten",
+            )
+        manifest = target.read(manifest_key)
+        if hashlib.sha256(manifest).hexdigest() != ledger_sha256:
+            return Delivery(
+                contract.partner_id, feed, "conflict", target.uri(manifest_key),
+                reason=f"{target.uri(manifest_key)} differs from the manifest the ledger recorded (sha256 {ledger_sha256[:12]}); not overwritten",
+            )
+        content = json.loads(manifest)
+        for entry in content.get("files", []):
+            key = f"{prefix}/{entry['name']}"
+            if not target.exists(key) or target.sha256(key) != entry["sha256"]:
+                return Delivery(
+                    contract.partner_id, feed, "conflict", target.uri(key),
+                    reason=f"{target.uri(key)} is missing or differs from its manifest's sha256; not overwritten",
+                )
+        when = f" on {published_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if published_at else ""
+        return Delivery(
+            contract.partner_id, feed, "already_delivered", target.uri(manifest_key),
+            rows=content.get("row_count", 0), manifest=content, manifest_sha256=ledger_sha256,
+            reason=f"published{when}; unchanged: the manifest and its {len(content.get('files', []))} file(s) match their sha256",
+        )
+    later = con.execute(
+        """
+        SELECT min(logical_date) FROM exports.delivery_ledger
+        WHERE partner_id = ? AND feed = ? AND destination = ? AND logical_date > ? AND status IN ('delivered', 'acknowledged')
+        """,
+        [contract.partner_id, feed, destination, logical_date],
+    ).fetchone()[0]
+    if later is not None:
+        return Delivery(
+            contract.partner_id, feed, "blocked", target.uri(prefix),
+            reason=(
+                f"not exported: {logical_date.isoformat()} was never delivered and {contract.partner_id} already "
+                f"holds the delivery of {later.isoformat()}; the warehouse holds a later night's catalog, which "
+                f"would be delivered under {logical_date.isoformat()}'s name"
+            ),
+        )
+    return None
+
+
 def _contracts(settings: MsdbSettings, partners: Iterable[str] | None) -> list[PartnerContract]:
     contracts = load_partners(settings.partners_dir)
     if partners is None:
@@ -553,23 +626,26 @@ def run_export(
             target = _target(settings, contract)
             summary.acknowledged += [(contract.partner_id, contract.feed, d) for d in record_acknowledgements(con, target, contract)]
             works = _deliver_and_record(
-                con, summary, target, contract, logical_date, run_id,
+                con, summary, target, contract, logical_date, run_id, contract.feed,
                 lambda c=contract, t=target: deliver_partner(con, settings, c, logical_date, t, blocked, full=full, approve=approve),
             )
             for feed_name in contract.feeds:
                 summary.acknowledged += [(contract.partner_id, feed_name, d) for d in record_acknowledgements(con, target, contract, feed_name)]
                 _deliver_and_record(
-                    con, summary, target, contract, logical_date, run_id,
+                    con, summary, target, contract, logical_date, run_id, feed_name,
                     lambda c=contract, t=target, f=feed_name, w=works: deliver_music_feed(con, settings, c, f, logical_date, t, w),
                 )
     return summary
 
 
-def _deliver_and_record(con, summary: ExportSummary, target, contract: PartnerContract, logical_date: date, run_id: str, deliver) -> Delivery:
-    """One delivery and its ledger row (with its state and audit rows) as one transaction."""
+def _deliver_and_record(
+    con, summary: ExportSummary, target, contract: PartnerContract, logical_date: date, run_id: str, feed: str, deliver
+) -> Delivery:
+    """One delivery and its ledger row (with its state and audit rows) as one transaction; a date already
+    published, or older than the partner's latest delivery, delivers nothing (`verified_or_out_of_order`)."""
     con.begin()
     try:
-        delivery = deliver()
+        delivery = verified_or_out_of_order(con, target, contract, feed, logical_date) or deliver()
         summary.deliveries.append(delivery)
         con.execute(
             f"INSERT INTO exports.delivery_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join(['?'] * 20)})",

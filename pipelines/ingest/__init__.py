@@ -7,6 +7,10 @@ a DDEX message already loaded from another file (same MessageId, MessageCreatedD
 with a BOM or in another encoding) is recorded as `already_loaded`, its reason naming the earlier file, and
 loads no row.
 
+The run for D loads the files whose partition (`landing.partition_date`: their date folder, else the day they
+arrived in Asia/Tokyo; `ops.ingest_files.partition_date`) is D or before; the others are `deferred`, neither
+recorded nor quarantined, for the night of their date.
+
 Hostile input ends in quarantine, never in a crash or in silently wrong rows (the corpus and what is decided
 for each attack: tests/fixtures/adversarial/README.md): a file whose name, link or emptiness is refused is
 quarantined from the landing scan without being opened (`landing.refusal_of`); one that changes while it is

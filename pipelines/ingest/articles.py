@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from pipelines.ingest.article_values import ArticleTime, article_time, canonical_url
+from pipelines.ingest.landing import date_of_segment
 from pipelines.ingest.records import FileContext, Quarantined, Record
 from pipelines.ingest.values import unsafe_text
 from pipelines.text.analysis import TextAnalysis, TextInput, analysed
@@ -265,14 +266,15 @@ def parse_livedoor(path: Path, ctx: FileContext) -> Iterator[Record | Quarantine
     """Line 1 URL, line 2 timestamp with offset, line 3 title, then the body; category is the folder name.
 
     UTF-8 as the corpus ships, or Shift_JIS / EUC-JP as older exports are; a file directly in the
-    publisher's folder has no category.
+    publisher's folder, or directly in a date folder, has no category.
     """
     decoded = decode(path.read_bytes())
     lines = decoded.text.splitlines()
     if len(lines) < 3 or not lines[0].strip():
         yield Quarantined("file", "livedoor article needs URL, timestamp and title lines")
         return
-    in_category_folder = len(Path(ctx.relative_path).parts) > 3  # articles/<publisher>/<category>/<file>
+    # articles/<publisher>/[<date>/]<category>/<file>: a date folder is the file's partition, not a category
+    in_category_folder = len(Path(ctx.relative_path).parts) > 3 and date_of_segment(path.parent.name) is None
     draft = ArticleDraft(
         source_format="livedoor",
         url=lines[0],

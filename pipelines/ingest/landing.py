@@ -3,15 +3,49 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
 
 KINDS = ("music", "video", "articles", "ads")
 # Kinds that may land but have no reader yet. Their files are left untouched, neither recorded nor quarantined,
 # so the night that brings a reader loads them as new files. (Ad creatives have had theirs since issue 12.)
 AWAITING_READER: tuple[str, ...] = ()
 IGNORED_NAMES = {"README.md", "LICENSE.txt", ".DS_Store"}
+# Arrival times become dates in the business time zone (that of `pipelines.settings.BUSINESS_TZ`; not imported
+# from there so that the DAG's parse stays free of pydantic).
+ARRIVAL_TZ = ZoneInfo("Asia/Tokyo")
+_DATE_SEGMENT = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+def date_of_segment(segment: str) -> date | None:
+    """The date a path segment names: `2026-11-25` or `20261125` (a real calendar date), else None."""
+    match = _DATE_SEGMENT.fullmatch(segment)
+    if match is None or (len(segment) == 10) != ("-" in segment):
+        return None
+    try:
+        return date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+
+
+def partition_date(relative_path: str, mtime_ns: int | None) -> date | None:
+    """The logical date a landed file belongs to: the date folder it lies in below its holder's folder
+    (`music/tsukiyo/2026-11-25/x.xml`, or `.../20261125/...`; the innermost when there are several), or a file
+    named after its date (`articles/harbour-review/2026-11-24.jsonl`); else the day it arrived, its modification
+    time as a date in Asia/Tokyo. The run for D ingests the files of D and before, and leaves the others for
+    their night."""
+    parts = PurePosixPath(relative_path).parts  # <kind>/<holder_id>/.../<file>
+    for segment in reversed([*parts[2:-1], PurePosixPath(parts[-1]).stem] if len(parts) > 2 else []):
+        named = date_of_segment(segment)
+        if named is not None:
+            return named
+    if mtime_ns is None:
+        return None
+    return datetime.fromtimestamp(mtime_ns / 1e9, ARRIVAL_TZ).date()
 
 
 @dataclass(frozen=True)
@@ -25,6 +59,7 @@ class LandedFile:
     size: int | None = None
     mtime_ns: int | None = None
     refusal: str | None = None  # why the file is not even opened (see `refusal_of`)
+    partition_date: date | None = None  # the logical date it belongs to (see `partition_date`)
 
     def changed_since_scan(self) -> str | None:
         """How the file differs now from what the landing scan saw, or None."""
@@ -70,6 +105,8 @@ def discover(landing: Path) -> Iterator[LandedFile]:
                 stat.st_size,
                 stat.st_mtime_ns,
                 refusal,
+                # a link arrived when it was made, whatever the age of the file it leads to
+                partition_date(path.relative_to(landing).as_posix(), path.lstat().st_mtime_ns),
             )
 
 

@@ -37,7 +37,7 @@ INGEST_THREADS = 1
 @dataclass
 class FileOutcome:
     kind: str
-    status: str  # loaded, partial, quarantined, skipped, undeclared_holder, already_loaded
+    status: str  # loaded, partial, quarantined, skipped, undeclared_holder, already_loaded, deferred
     found: int = 0
     loaded: int = 0
     quarantined: int = 0
@@ -56,9 +56,15 @@ class IngestSummary:
             row = totals[outcome.kind]
             status = "quarantined" if outcome.status == "undeclared_holder" else outcome.status
             row[f"files_{status}"] += 1
+            if status == "deferred":
+                continue
             row["records_loaded"] += outcome.loaded
             row["records_quarantined"] += outcome.quarantined
         return {kind: dict(values) for kind, values in sorted(totals.items())}
+
+    def paths(self, status: str) -> list[str]:
+        """The landing paths of the files with that outcome, sorted."""
+        return sorted(f.path for f in self.files if f.status == status and f.path)
 
 
 class _Batches:
@@ -130,8 +136,8 @@ def _record_file(
     size = landed.size if landed.size is not None else landed.path.stat().st_size
     con.execute(
         "INSERT INTO ops.ingest_files (file_id, file_path, kind, holder_id, file_format, size_bytes, records_found, "
-        "records_loaded, records_quarantined, status, logical_date, ingested_at, reason) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "records_loaded, records_quarantined, status, logical_date, ingested_at, reason, partition_date) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             file_id,
             landed.relative_path,
@@ -146,6 +152,7 @@ def _record_file(
             logical_date,
             datetime.now(UTC),
             outcome.reason,
+            landed.partition_date or logical_date,
         ],
     )
 
@@ -425,10 +432,39 @@ def _loading_settings(con: duckdb.DuckDBPyConnection, memory_limit: str) -> Iter
                 con.execute(f"SET {name} = '{value}'")
 
 
+def due_on(item: LandedFile, logical_date: date) -> bool:
+    """Does the run for `logical_date` take this file? Those of its date and before (`landing.partition_date`).
+    A file refused unopened (`LandedFile.refusal`: a link leading outside, an empty file, a forged name) is
+    quarantined by the night that finds it: it holds nothing a later night could load."""
+    return item.refusal is not None or item.partition_date is None or item.partition_date <= logical_date
+
+
+def _later_files(con, later: list[LandedFile]) -> list[FileOutcome]:
+    """The files of later dates: `deferred`, or `skipped` when the night of their date already loaded them (a
+    past date run again)."""
+    if not later:
+        return []
+    loaded = {
+        path
+        for (path,) in con.execute(
+            "SELECT DISTINCT file_path FROM ops.ingest_files WHERE list_contains(?, file_path)",
+            [[item.relative_path for item in later]],
+        ).fetchall()
+    }
+    return [
+        FileOutcome(item.kind, "skipped" if item.relative_path in loaded else "deferred", path=item.relative_path)
+        for item in later
+    ]
+
+
 def run_ingest(settings: MsdbSettings, logical_date: date, progress=None, source: str | None = None) -> IngestSummary:
-    """Loads the landed files; `source` (`<kind>/<holder_id>`, see `landing.landed_sources`) only that holder's."""
+    """Loads the landed files of `logical_date` and before; `source` (`<kind>/<holder_id>`, see
+    `landing.landed_sources`) only that holder's. A file of a later date is `deferred`: not opened, not
+    recorded in `ops.ingest_files` (so not seen), not quarantined; the run of its date loads it."""
     registry = load_holders(settings.registry_file)
-    landed = [item for item in discover(settings.landing) if source is None or item.source == source]
+    found = [item for item in discover(settings.landing) if source is None or item.source == source]
+    landed = [item for item in found if due_on(item, logical_date)]
+    later = [item for item in found if not due_on(item, logical_date)]
     summary = IngestSummary()
     helper_count = default_helper_count() if settings.ingest_helpers is None else settings.ingest_helpers
     helper_min_bytes = int(settings.ingest_helper_min_mb * 1_000_000)
@@ -442,6 +478,7 @@ def run_ingest(settings: MsdbSettings, logical_date: date, progress=None, source
         first_id = hasher.submit(sha256_of, landed[0].path) if landed and not landed[0].refusal else None
         with writer(settings.warehouse) as con, _loading_settings(con, settings.ingest_memory_limit):
             _load_holders_table(con, registry)
+            summary.files += _later_files(con, later)
             columns = TableColumns.of_raw_tables(con)
             for number, item in enumerate(landed):
                 reports = settings.var_dir / "reports" / "ingest"

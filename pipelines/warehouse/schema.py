@@ -337,6 +337,10 @@ CREATE TABLE IF NOT EXISTS ops.ingest_files (
 );
 -- why a file was not read although it is new: already_loaded names the earlier file of the same message
 ALTER TABLE ops.ingest_files ADD COLUMN IF NOT EXISTS reason VARCHAR;
+-- the logical date the file belongs to: its date folder, else its arrival (pipelines.ingest.landing.partition_date).
+-- Files loaded before the column existed belong to the night that loaded them.
+ALTER TABLE ops.ingest_files ADD COLUMN IF NOT EXISTS partition_date DATE;
+UPDATE ops.ingest_files SET partition_date = logical_date WHERE partition_date IS NULL;
 
 -- A release refused at ingest (an ICPN or GRid that fails its check): not a work, but its deals still license
 -- the recordings it references, and its message still replaces the earlier states of the release.

@@ -11,14 +11,15 @@ rows.
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
 from tests.build import ern38
 from tests.build.ern38 import Deal, Recording, Release
-from tests.conftest import SAMPLES, make_settings
+from tests.conftest import SAMPLES, arrived, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +127,8 @@ DAY_2_FILES = {
 }
 
 
-def _landing(root, days: list[dict[str, str]]):
+def _landing(root, days: list[dict[str, str]], day: date):
+    """The files arrive on `day` (Tokyo noon): the run of that day loads them."""
     landing = root / "landing"
     if not landing.exists():
         shutil.copytree(SAMPLES, landing)
@@ -141,6 +143,7 @@ def _landing(root, days: list[dict[str, str]]):
     for files in days:
         for name, xml in files.items():
             (folder / name).write_text(xml, encoding="utf-8")
+            arrived(folder / name, datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp())
     return landing
 
 
@@ -150,10 +153,10 @@ def two_warehouses(tmp_path_factory):
     from pipelines.ingest import run_ingest
 
     incremental_root = tmp_path_factory.mktemp("incremental")
-    incremental = make_settings(incremental_root, _landing(incremental_root, [DAY_1_FILES]))
+    incremental = make_settings(incremental_root, _landing(incremental_root, [DAY_1_FILES], DAY_1))
     run_ingest(incremental, DAY_1)
     run_build(incremental, DAY_1)
-    _landing(incremental_root, [DAY_2_FILES])
+    _landing(incremental_root, [DAY_2_FILES], DAY_2)
     run_ingest(incremental, DAY_2)
 
     # the same raw rows (ingest records wall-clock times, so a second ingest would differ): a copy of the

@@ -351,3 +351,51 @@ def test_a_crash_after_the_manifest_is_recorded_by_the_next_run_without_a_second
     assert [r[:4] for r in ledger(east)] == [(NIGHT_1, "delivered", "full", 1)]
     load_catalog(east, CATALOG_2)
     assert [d.ops for d in run_export(east, NIGHT_2).deliveries] == [{"add": 1, "update": 1, "delete": 0}]
+
+
+def _sha256s(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_a_past_date_run_again_after_a_later_one_is_verified_not_exported_again(east):
+    load_catalog(east, CATALOG_1)
+    run_export(east, NIGHT_1)
+    night_1 = Path(east.deliver, f"east-stream/works/{NIGHT_1}")
+    delivered = _sha256s(night_1)
+    load_catalog(east, CATALOG_2)  # the catalog as of night 2: C added, D retitled
+    run_export(east, NIGHT_2)
+
+    again = run_export(east, NIGHT_1)  # the warehouse now holds night 2's catalog
+    (delivery,) = again.deliveries
+    assert (delivery.status, delivery.rows, delivery.sequence) == ("already_delivered", 4, None)
+    assert delivery.reason.endswith("unchanged: the manifest and its 1 file(s) match their sha256")
+    assert _sha256s(night_1) == delivered
+    assert "Sakura" not in (night_1 / "works.jsonl").read_text("utf-8")
+    assert [row[:2] for row in ledger(east)] == [
+        (NIGHT_1, "delivered"), (NIGHT_2, "delivered"), (NIGHT_1, "already_delivered"),
+    ]  # fmt: skip
+    with duckdb.connect(str(east.warehouse), read_only=True) as con:  # the partner's state is still night 2's
+        assert con.execute("SELECT work_id, sequence FROM exports.delivered_state ORDER BY work_id").fetchall() == [
+            (A, 1), (B, 1), (C, 2), (D, 2), (E, 1),
+        ]  # fmt: skip
+
+    # a delivery altered since it was published is not rewritten: it is a conflict for a human
+    (night_1 / "works.jsonl").write_bytes((night_1 / "works.jsonl").read_bytes().replace(b"Kaze", b"KAZE"))
+    (tampered,) = run_export(east, NIGHT_1).deliveries
+    assert tampered.status == "conflict"
+    assert tampered.reason == f"{night_1 / 'works.jsonl'} is missing or differs from its manifest's sha256; not overwritten"
+
+
+def test_a_date_never_delivered_before_a_later_delivery_is_refused(east):
+    load_catalog(east, CATALOG_2)
+    run_export(east, NIGHT_2)
+    (refused,) = run_export(east, NIGHT_1).deliveries  # a backfill of an older date after a later night
+    assert refused.status == "blocked"
+    assert refused.reason == (
+        "not exported: 2026-11-24 was never delivered and east-stream already holds the delivery of 2026-11-25; "
+        "the warehouse holds a later night's catalog, which would be delivered under 2026-11-24's name"
+    )
+    assert not Path(east.deliver, f"east-stream/works/{NIGHT_1}").exists()
+    assert [row[:4] for row in ledger(east)] == [(NIGHT_2, "delivered", "full", 1), (NIGHT_1, "blocked", None, None)]

@@ -418,7 +418,7 @@ def test_a_page_without_canonical_link_or_og_url_is_quarantined(tmp_path, landin
 
 @pytest.mark.parametrize(("codec", "expected_encoding"), [("cp932", "cp932"), ("euc_jp", "euc_jp")])
 def test_livedoor_text_in_legacy_encodings(tmp_path, landing, codec, expected_encoding):
-    text = (SAMPLES / "articles" / "tokyo-lifestyle" / "livedoor-style" / "column-0001.txt").read_text(
+    text = (SAMPLES / "articles" / "tokyo-lifestyle" / "2026-11-24" / "livedoor-style" / "column-0001.txt").read_text(
         "utf-8"
     )
     landing.holder("tokyo-lifestyle", "articles", default_language="ja")

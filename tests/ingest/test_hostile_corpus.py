@@ -20,7 +20,7 @@ import yaml
 
 from pipelines.ingest import run_ingest
 from pipelines.ingest.values import unsafe_text
-from tests.conftest import SAMPLES, Landing, make_settings
+from tests.conftest import SAMPLES, Landing, arrived, make_settings
 from tests.ingest.conftest import ADVERSARIAL
 
 CASES = yaml.safe_load((ADVERSARIAL / "cases.yaml").read_text(encoding="utf-8"))
@@ -92,6 +92,7 @@ def huge_text_node(landing: Landing, tmp_path: Path, case: dict):
         for _ in range(13):
             fh.write(chunk)
         fh.truncate(TWO_GIB)
+    arrived(target)  # on the night of the run
 
     def note_peak(relative_path: str) -> None:
         PEAKS[relative_path] = peak_rss_kib()
@@ -107,6 +108,7 @@ def huge_attribute(landing: Landing, tmp_path: Path, case: dict):
         for _ in range(11):
             fh.write(b"x" * 1_000_000)
         fh.write(b'"' + after.split(b'"', 1)[1])
+    arrived(target)  # on the night of the run
 
 
 SECRET = "root:x:0:0:canary-7f3a:/root:/bin/bash"
@@ -282,6 +284,7 @@ def test_a_file_changed_while_read_is_read_again_once_it_holds_still(tmp_path):
     ]
     assert run.rows("SELECT count(*) FROM raw.ddex_resources WHERE file_path = ?", [run.relative_path]) == [(0,)]
     # the next night the upload is complete and holds still: it loads, and once only
+    arrived(run.landing.root / run.relative_path)  # completed on the night of the first run
     settings = make_settings(tmp_path, run.landing.root, ingest_helpers=0)
     run_ingest(settings, date(2026, 11, 25))
     assert run.rows(
