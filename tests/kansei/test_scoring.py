@@ -129,6 +129,36 @@ def test_the_scorer_of_models_finds_the_expected_japanese_tags(tmp_path):
     kept = [{t.tag_id for t in item.tags} for item in items]
     found = sum(len(tags & set(row["tags"])) for tags, row in zip(kept, rows, strict=True))
     excluded = sum(len(tags & set(row["not_tags"])) for tags, row in zip(kept, rows, strict=True))
-    assert (found, sum(len(row["tags"]) for row in rows), excluded, sum(map(len, kept))) == (87, 91, 2, 145)
+    # taxonomy 2026.12.3 adds 2 kept tags (海辺の約束: hope from 約束; 感謝の手紙: nostalgic from 手紙), found and excluded unchanged
+    assert (found, sum(len(row["tags"]) for row in rows), excluded, sum(map(len, kept))) == (87, 91, 2, 147)
     # 夜の雨、ひとり: rain and night first, lonely and melancholic, never joy or morning
     assert [t.tag_id for t in items[0].tags][:4] == ["scene.rain", "scene.night", "emotion.loneliness", "mood.melancholic"]
+
+
+def test_the_thresholds_of_scoring_yaml_are_what_the_scorer_applies(tmp_path, scorer):
+    """Config is behaviour: min_weight and max_per_type read from a scoring.yaml change the tags; a key no code
+    reads (embedding.yaml's old `tagging` thresholds) is refused."""
+    from pipelines.kansei.config import load_embedding_config
+    from pipelines.kansei.scoring import load_scoring_settings
+    from pipelines.settings import PROJECT_ROOT
+
+    (tmp_path / "kansei").mkdir()
+    raw = yaml.safe_load((PROJECT_ROOT / "models" / "kansei" / "scoring.yaml").read_text("utf-8"))
+    (tmp_path / "kansei" / "scoring.yaml").write_text(yaml.safe_dump(raw | {"min_weight": 75.0, "max_per_type": 1}), "utf-8")
+    settings = load_scoring_settings(tmp_path)
+    assert (settings.min_weight, settings.max_per_type) == (75.0, 1)
+    strict = KanseiScorer(small_taxonomy(), scorer.embedder, settings)
+    loose = KanseiScorer(small_taxonomy(), scorer.embedder, settings.model_copy(update={"min_weight": 50.0, "max_per_type": 2}))
+    # lexicon hits of weight 1 and 0.2: 96.4 and 68.6, both moods
+    hits = [[Hit("mood.melancholic", 1.0, "切ない", "切ない", False), Hit("mood.dark", 0.2, "闇", "闇", False)]]
+    strict_tags, loose_tags = (
+        [(t.tag_id, t.weight) for t in s.score(["Track 7"], hits=hits)[0].tags] for s in (strict, loose)
+    )
+    assert strict_tags == [("mood.melancholic", 96.4)]
+    assert loose_tags == [("mood.melancholic", 96.4), ("mood.dark", 68.6)]
+
+    (tmp_path / "embedding.yaml").write_text(
+        (PROJECT_ROOT / "models" / "embedding.yaml").read_text("utf-8") + "tagging:\n  embedding_min_score: 0.25\n", "utf-8"
+    )
+    with pytest.raises(ValueError, match="tagging"):
+        load_embedding_config(tmp_path)
