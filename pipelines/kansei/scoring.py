@@ -134,6 +134,7 @@ class KanseiScorer:
                 phrases.append(phrase)
                 owners.append(i)
         self.phrases, self.phrase_owner = phrases, np.array(owners)
+        self.phrase_starts = np.searchsorted(self.phrase_owner, np.arange(len(self.tags)))  # owners ascend
         self.phrase_vectors = embed_texts(embedder, phrases, cache).vectors
         # Reference: each tag's best similarity over the exemplars of the other tags.
         similarity = self.phrase_vectors @ self.phrase_vectors.T
@@ -149,13 +150,10 @@ class KanseiScorer:
     def exemplar_signal(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, tags) calibrated exemplar probabilities, and (n, tags) index of the best phrase."""
         similarity = vectors @ self.phrase_vectors.T
-        best = np.full((len(vectors), len(self.tags)), -2.0)
-        which = np.zeros((len(vectors), len(self.tags)), dtype=np.int64)
-        for i in range(len(self.tags)):
-            columns = np.flatnonzero(self.phrase_owner == i)
-            part = similarity[:, columns]
-            which[:, i] = columns[np.argmax(part, axis=1)]
-            best[:, i] = part.max(axis=1)
+        # Phrases are grouped by tag (in tag order): the best of each group, and the first phrase that reaches it.
+        best = np.maximum.reduceat(similarity, self.phrase_starts, axis=1)
+        position = np.where(similarity == best[:, self.phrase_owner], np.arange(len(self.phrases)), len(self.phrases))
+        which = np.minimum.reduceat(position, self.phrase_starts, axis=1)
         z = (best - self.ref_mean) / self.ref_std
         return sigmoid((z - self.settings.exemplar_z_mid) / self.settings.exemplar_z_scale), which
 
@@ -299,25 +297,29 @@ class KanseiScorer:
         eligible = ~(negated_on & ~lexicon_on)
         floor = min(self.settings.min_weight, self.settings.floor_weight)
 
-        results = []
-        for row in range(n):
-            if reasons[row] is not None:
-                results.append(ItemTags([], reasons[row]))
-                continue
-            candidates = []
-            for t in np.flatnonzero(eligible[row] & (fused[row] >= floor)):
-                signal = int(strongest[row, t])
-                evidence = (
-                    self.phrases[which[row, t]],
-                    f"head:{EKMAN_LABELS[head_label[row, t]]}",
-                    surfaces.get((row, t), ""),
-                    "negated",
-                    f"mead:{mead_value.get((row, t), '')}",
-                )[signal]
-                signals = {SIGNALS[k]: round(float(raw[k, row, t]), 4) for k in range(len(SIGNALS)) if present[k, row, t]}
-                candidates.append(TagScore(self.tags[t].id, self.tag_types[t], float(fused[row, t]), signals, evidence, SIGNALS[signal]))
-            results.append(self._select(candidates))
-        return results
+        # The candidates of every row at once (row by row, tags in taxonomy order), read out as Python values.
+        keep = eligible & (fused >= floor)
+        keep[[row for row in range(n) if reasons[row] is not None]] = False
+        rows, columns = np.nonzero(keep)
+        candidates: list[list[TagScore]] = [[] for _ in range(n)]
+        for row, t, weight, signal, phrase, label, values, shown in zip(
+            rows.tolist(), columns.tolist(), fused[rows, columns].tolist(), strongest[rows, columns].tolist(),
+            which[rows, columns].tolist(), head_label[rows, columns].tolist(), raw[:, rows, columns].T.tolist(),
+            present[:, rows, columns].T.tolist(), strict=True,
+        ):  # fmt: skip
+            if signal == 0:
+                evidence = self.phrases[phrase]
+            elif signal == 1:
+                evidence = f"head:{EKMAN_LABELS[label]}"
+            elif signal == 2:
+                evidence = surfaces.get((row, t), "")
+            elif signal == 3:
+                evidence = "negated"
+            else:
+                evidence = f"mead:{mead_value.get((row, t), '')}"
+            signals = {SIGNALS[k]: round(values[k], 4) for k in range(len(SIGNALS)) if shown[k]}
+            candidates[row].append(TagScore(self.tags[t].id, self.tag_types[t], weight, signals, evidence, SIGNALS[signal]))
+        return [ItemTags([], reasons[row]) if reasons[row] is not None else self._select(candidates[row]) for row in range(n)]
 
     def dense_vectors(self, items: list[ItemTags]) -> np.ndarray:
         """(n, tags) float32: each item's kept tags' weights / 100 in taxonomy order, zero elsewhere (the kansei
