@@ -162,3 +162,26 @@ def test_the_thresholds_of_scoring_yaml_are_what_the_scorer_applies(tmp_path, sc
     )
     with pytest.raises(ValueError, match="tagging"):
         load_embedding_config(tmp_path)
+
+
+NEUTRAL = [
+    "The city council met at ten in the morning to discuss the budget.", "Members reviewed the documents and set the date of the next meeting.",
+    "Road works on the main street will continue until next month.", "The library opens at nine and closes at five on weekdays.",
+    "Parking is available from the north entrance.", "Application forms are accepted at the front desk.",
+]  # fmt: skip
+
+
+def test_a_long_article_is_scored_sentence_by_sentence_and_names_the_sentence(scorer):
+    """One summer sentence among six about the council: diluted in the whole text (no tag), it carries the
+    article through the mean of its best two sentences, and it is the evidence."""
+    article = " ".join([*NEUTRAL[:3], "Summer festival fireworks over the beach.", *NEUTRAL[3:]])
+    assert len(article) > scorer.settings.sentence_min_chars
+    whole_only = KanseiScorer(small_taxonomy(), scorer.embedder, scorer.settings.model_copy(update={"sentence_min_chars": 10**6}))
+    assert whole_only.score([article])[0].untaggable_reason == NO_TAG
+    tags = scorer.score([article])[0].tags
+    assert [(t.tag_id, t.weight, t.evidence, t.evidence_signal) for t in tags] == [
+        ("scene.summer", 46.3, "Summer festival fireworks over the beach.", "exemplar")
+    ]
+    assert tags[0].signals["exemplar"] > 0.9  # the sentence's own signal
+    # a short text is scored whole, as before
+    assert scorer.score(["Summer festival fireworks over the beach."])[0].tags[0].evidence in {"a summer festival", "fireworks over the beach"}
