@@ -177,6 +177,7 @@ class KanseiScorer:
             own = self.phrase_owner == i
             best = similarity[~own][:, own].max(axis=1)
             self.ref_mean[i], self.ref_std[i] = best.mean(), max(best.std(), 1e-3)
+        self.mead_of = [(t, tuple(tag.mead_moods)) for t, tag in enumerate(self.tags) if getattr(tag, "mead_moods", ())]
         self.ekman_of = {t.id: [EKMAN_LABELS.index(e) for e in getattr(t, "ekman", ()) if e in EKMAN_LABELS] for t in self.tags}
 
     # -- signals ------------------------------------------------------------------------------------------
@@ -288,12 +289,14 @@ class KanseiScorer:
         mead_on = np.zeros((n, count), dtype=bool)
         mead_value: dict[tuple[int, int], str] = {}
         for row, moods in enumerate(mead_moods or ()):
+            if not moods:
+                continue
             folded = {m.casefold() for m in moods}
-            for t, tag in enumerate(self.tags):
-                mapped = [m for m in getattr(tag, "mead_moods", ()) if m.casefold() in folded]
-                if mapped:
+            for t, mapped in self.mead_of:
+                found = [m for m in mapped if m.casefold() in folded]
+                if found:
                     mead_on[row, t] = True
-                    mead_value[row, t] = mapped[0]
+                    mead_value[row, t] = found[0]
         # Where another signal speaks, being far from every exemplar says nothing it did not (a head was tuned
         # alone, a lemma is in the text); being near one still adds.
         others = head_on | lexicon_on | negated_on | mead_on
