@@ -221,6 +221,19 @@ def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.nd
     con.commit()
 
 
+_last_scorer: tuple[tuple, KanseiScorer] | None = None
+
+
+def _scorer(settings: MsdbSettings, version: str) -> KanseiScorer:
+    """The scorer of this model version, built when a night first has a text to score (a night with nothing new
+    loads no model) and kept for the next night of the same process (a backfill, a worker, a benchmark)."""
+    global _last_scorer
+    key = (settings.models_dir.resolve(), settings.var_dir.resolve(), version)
+    if _last_scorer is None or _last_scorer[0] != key:
+        _last_scorer = (key, build_scorer(settings.models_dir, settings.var_dir))
+    return _last_scorer[1]
+
+
 def _has_table(con, schema: str, table: str) -> bool:
     return bool(
         con.execute(
@@ -300,7 +313,7 @@ def run_tagging(
         scorer: KanseiScorer | None = None
         texts_scored = texts_embedded = 0
         for batch in _text_batches(con, batch_size):
-            scorer = scorer or build_scorer(settings.models_dir, settings.var_dir)
+            scorer = scorer or _scorer(settings, version)
             texts = [row[1] for row in batch]
             embedded = embed_texts(scorer.embedder, texts, scorer.cache)
             scored = scorer.score(texts, embedded.vectors, mead_moods=[list(row[2] or ()) for row in batch])

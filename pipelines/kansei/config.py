@@ -85,22 +85,6 @@ class Taxonomy(BaseModel):
         return {t.id: t for t in self.tags}
 
 
-class TaggingSettings(BaseModel):
-    embedding_min_score: float = 0.30
-    embedding_top_k: int = 4
-    embedding_floor: float = Field(
-        default=0.15,
-        description="A text with no tag at embedding_min_score keeps its best tags down to this similarity; below "
-        "it even a text's best tag is noise, and the text is untaggable ('no tag above threshold').",
-    )
-    embedding_relative_floor: float = Field(
-        default=0.9,
-        description="...and only those within this fraction of its best tag's similarity.",
-    )
-    lexicon_base_score: float = 0.55
-    lexicon_step: float = 0.1
-
-
 class ArticleRepresentation(BaseModel):
     """How articles are compared (pipelines/similarity/articles.py): models/embedding.yaml, similarity.articles."""
 
@@ -171,11 +155,15 @@ class SimilaritySettings(BaseModel):
 
 
 class EmbeddingConfig(BaseModel):
+    """models/embedding.yaml. Unknown keys are refused: a setting no code reads is not configuration (the kansei
+    tag stage's thresholds live in kansei/scoring.yaml, `ScoringSettings`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     version: str
     model: str = Field(description="'package:<module>' for a model shipped in a PyPI package, else a name or path.")
     batch_size: int = 64
     max_chars: int = 1000
-    tagging: TaggingSettings = TaggingSettings()
     similarity: SimilaritySettings = SimilaritySettings()
 
 

@@ -59,8 +59,15 @@ class LexiconHit:
     negated: bool
 
 
+@lru_cache(maxsize=65_536)
+def _is_japanese(ch: str) -> bool:
+    return unicodedata.name(ch, "").startswith(_JAPANESE)
+
+
 def has_japanese(text: str) -> bool:
-    return any(unicodedata.name(ch, "").startswith(_JAPANESE) for ch in text)
+    """A kanji, hiragana or katakana character in the text (per character, cached: the tag stage asks for every
+    token of every text)."""
+    return not text.isascii() and any(map(_is_japanese, text))
 
 
 def _index(lexicon: tuple[LexiconEntry, ...]) -> dict[str, tuple[LexiconEntry, ...]]:

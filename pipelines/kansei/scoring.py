@@ -18,11 +18,13 @@ not apply is absent, not zero), so agreeing signals reinforce each other and one
 by the absence of the others. Then at most `max_per_type` tags per type are kept, those under `min_weight` are
 dropped (a text none reaches keeps its best tag if at least `floor_weight`), and the heaviest tag is the
 primary one. Each tag carries its per-signal scores and its evidence: what contributed most (the exemplar
-phrase, the lemma as written, or the head's label). Pure numpy on sorted inputs: same inputs, same output.
+phrase, the lemma as written, or the head's label). A long text is also scored sentence by sentence (see
+`KanseiScorer.score`); where its sentences weigh more than the whole, the evidence is the best sentence. Pure numpy on sorted inputs: same inputs, same output.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,6 +37,8 @@ from pydantic import BaseModel, Field
 from pipelines.kansei.heads import EKMAN_LABELS, EmotionHeads
 
 NO_TAG = "no tag above threshold"
+EVIDENCE_CHARS = 200  # a sentence given as evidence is cut here
+_SENTENCE_END = re.compile(r"(?<=[。．！？!?\n])|(?<=\.)\s")
 SIGNALS = ("exemplar", "head", "lexicon", "lexicon:negated", "mead")
 MEAD_PROBABILITY = 0.9  # a delivered MEAD mood the tag maps
 _EPS = 1e-4
@@ -60,6 +64,9 @@ class ScoringSettings(BaseModel):
     exemplar_z_scale: float = Field(default=0.75, description="z-score units per unit of log-odds.")
     lexicon_unit: float = Field(default=1.0, description="Summed lexicon weight that halves the remaining doubt (1: 0.75).")
     negated_lexicon: float = Field(default=0.25, description="Probability a negated hit stands for (evidence against).")
+    sentence_min_chars: int = Field(default=300, description="Longer texts are also scored sentence by sentence.")
+    sentence_top: int = Field(default=2, description="A long text's sentence weight of a tag: the mean of its best this many.")
+    max_sentences: int = Field(default=48, description="Sentences of a long text scored (the first ones).")
     weights: SignalWeights = SignalWeights()
 
 
@@ -88,6 +95,32 @@ class TagScore:
     evidence_signal: str
     rank: int = 0  # 1 = heaviest of the item
     is_primary: bool = False
+
+
+@dataclass
+class Fused:
+    """The (texts x tags) matrices of `KanseiScorer._fuse`."""
+
+    fused: np.ndarray  # weight 0-100, one decimal
+    strongest: np.ndarray  # index into SIGNALS of the signal that contributed most
+    which: np.ndarray  # the nearest exemplar phrase
+    head_label: np.ndarray  # the Ekman label the head spoke with
+    raw: np.ndarray  # (signals, texts, tags) calibrated probability of each signal
+    present: np.ndarray  # (signals, texts, tags) whether the signal speaks
+    eligible: np.ndarray  # not negated without being named
+    surfaces: dict[tuple[int, int], str]  # lexicon hit as written
+    mead_value: dict[tuple[int, int], str]
+
+
+def sentences(text: str, settings: ScoringSettings) -> list[str]:
+    """A long text's sentences (cut at 。！？!? and line breaks, and at a period before a space), those with a
+    letter or digit, the first `max_sentences`; [] for a text of at most `sentence_min_chars` characters."""
+    from pipelines.kansei.embedders import untaggable_reason
+
+    if len(text) <= settings.sentence_min_chars:
+        return []
+    parts = (part.strip() for part in _SENTENCE_END.split(text))
+    return [part for part in parts if part and untaggable_reason(part) is None][: settings.max_sentences]
 
 
 @dataclass
@@ -134,6 +167,7 @@ class KanseiScorer:
                 phrases.append(phrase)
                 owners.append(i)
         self.phrases, self.phrase_owner = phrases, np.array(owners)
+        self.phrase_starts = np.searchsorted(self.phrase_owner, np.arange(len(self.tags)))  # owners ascend
         self.phrase_vectors = embed_texts(embedder, phrases, cache).vectors
         # Reference: each tag's best similarity over the exemplars of the other tags.
         similarity = self.phrase_vectors @ self.phrase_vectors.T
@@ -143,19 +177,17 @@ class KanseiScorer:
             own = self.phrase_owner == i
             best = similarity[~own][:, own].max(axis=1)
             self.ref_mean[i], self.ref_std[i] = best.mean(), max(best.std(), 1e-3)
+        self.mead_of = [(t, tuple(tag.mead_moods)) for t, tag in enumerate(self.tags) if getattr(tag, "mead_moods", ())]
         self.ekman_of = {t.id: [EKMAN_LABELS.index(e) for e in getattr(t, "ekman", ()) if e in EKMAN_LABELS] for t in self.tags}
 
     # -- signals ------------------------------------------------------------------------------------------
     def exemplar_signal(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, tags) calibrated exemplar probabilities, and (n, tags) index of the best phrase."""
         similarity = vectors @ self.phrase_vectors.T
-        best = np.full((len(vectors), len(self.tags)), -2.0)
-        which = np.zeros((len(vectors), len(self.tags)), dtype=np.int64)
-        for i in range(len(self.tags)):
-            columns = np.flatnonzero(self.phrase_owner == i)
-            part = similarity[:, columns]
-            which[:, i] = columns[np.argmax(part, axis=1)]
-            best[:, i] = part.max(axis=1)
+        # Phrases are grouped by tag (in tag order): the best of each group, and the first phrase that reaches it.
+        best = np.maximum.reduceat(similarity, self.phrase_starts, axis=1)
+        position = np.where(similarity == best[:, self.phrase_owner], np.arange(len(self.phrases)), len(self.phrases))
+        which = np.minimum.reduceat(position, self.phrase_starts, axis=1)
         z = (best - self.ref_mean) / self.ref_std
         return sigmoid((z - self.settings.exemplar_z_mid) / self.settings.exemplar_z_scale), which
 
@@ -214,23 +246,9 @@ class KanseiScorer:
         return predicted
 
     # -- tags ----------------------------------------------------------------------------------------------
-    def score(
-        self,
-        texts: list[str],
-        vectors: np.ndarray | None = None,
-        mead_moods: list[list[str]] | None = None,
-        hits: list | None = None,
-    ) -> list[ItemTags]:
-        """Tags of each text (see the module docstring). `vectors`: the texts' embeddings by this scorer's
-        embedder, when the caller has them; `mead_moods`: the MEAD moods a rights-holder delivered per text;
-        `hits`: the texts' lexicon hits, when the caller has them. Signals and their sum are computed as
-        (texts x tags) matrices; only the tags that can be kept are looked at one by one."""
-        from pipelines.kansei.embedders import embed_texts, untaggable_reason
-
-        if vectors is None:
-            vectors = embed_texts(self.embedder, texts, self.cache).vectors
+    def _fuse(self, texts: list[str], vectors: np.ndarray, mead_moods: list[list[str]] | None, hits: list | None) -> Fused:
+        """The signals of each (text, tag) and their fused weight, as (texts x tags) matrices."""
         n, count = len(texts), len(self.tags)
-        reasons = [untaggable_reason(text) for text in texts]
         exemplar, which = self.exemplar_signal(vectors)
         weights = self.settings.weights
         # (signal, probability, present): each (n, tags)
@@ -271,12 +289,14 @@ class KanseiScorer:
         mead_on = np.zeros((n, count), dtype=bool)
         mead_value: dict[tuple[int, int], str] = {}
         for row, moods in enumerate(mead_moods or ()):
+            if not moods:
+                continue
             folded = {m.casefold() for m in moods}
-            for t, tag in enumerate(self.tags):
-                mapped = [m for m in getattr(tag, "mead_moods", ()) if m.casefold() in folded]
-                if mapped:
+            for t, mapped in self.mead_of:
+                found = [m for m in mapped if m.casefold() in folded]
+                if found:
                     mead_on[row, t] = True
-                    mead_value[row, t] = mapped[0]
+                    mead_value[row, t] = found[0]
         # Where another signal speaks, being far from every exemplar says nothing it did not (a head was tuned
         # alone, a lemma is in the text); being near one still adds.
         others = head_on | lexicon_on | negated_on | mead_on
@@ -297,27 +317,85 @@ class KanseiScorer:
         raw = np.stack([exemplar, head_p, lexicon_p, np.full((n, count), self.settings.negated_lexicon), np.full((n, count), MEAD_PROBABILITY)])
         # a tag the text negates (悲しくない) and does not otherwise name in the lexicon is never kept
         eligible = ~(negated_on & ~lexicon_on)
-        floor = min(self.settings.min_weight, self.settings.floor_weight)
+        return Fused(fused, strongest, which, head_label, raw, present, eligible, surfaces, mead_value)
 
-        results = []
-        for row in range(n):
-            if reasons[row] is not None:
-                results.append(ItemTags([], reasons[row]))
-                continue
-            candidates = []
-            for t in np.flatnonzero(eligible[row] & (fused[row] >= floor)):
-                signal = int(strongest[row, t])
-                evidence = (
-                    self.phrases[which[row, t]],
-                    f"head:{EKMAN_LABELS[head_label[row, t]]}",
-                    surfaces.get((row, t), ""),
-                    "negated",
-                    f"mead:{mead_value.get((row, t), '')}",
-                )[signal]
-                signals = {SIGNALS[k]: round(float(raw[k, row, t]), 4) for k in range(len(SIGNALS)) if present[k, row, t]}
-                candidates.append(TagScore(self.tags[t].id, self.tag_types[t], float(fused[row, t]), signals, evidence, SIGNALS[signal]))
-            results.append(self._select(candidates))
-        return results
+    def score(
+        self,
+        texts: list[str],
+        vectors: np.ndarray | None = None,
+        mead_moods: list[list[str]] | None = None,
+        hits: list | None = None,
+    ) -> list[ItemTags]:
+        """Tags of each text (see the module docstring). `vectors`: the texts' embeddings by this scorer's
+        embedder, when the caller has them; `mead_moods`: the MEAD moods a rights-holder delivered per text;
+        `hits`: the texts' lexicon hits, when the caller has them. Signals and their sum are computed as
+        (texts x tags) matrices; only the tags that can be kept are looked at one by one.
+
+        A long text (an article: more than `sentence_min_chars` characters, at least two sentences) is also
+        scored sentence by sentence: a tag's weight is the larger of the whole text's and the mean of its
+        `sentence_top` best sentences' (one sad paragraph is not diluted by ten neutral ones), and where the
+        sentences win, the evidence is the best sentence and the signals are its."""
+        from pipelines.kansei.embedders import embed_texts, untaggable_reason
+
+        if vectors is None:
+            vectors = embed_texts(self.embedder, texts, self.cache).vectors
+        n = len(texts)
+        reasons = [untaggable_reason(text) for text in texts]
+        f = self._fuse(texts, vectors, mead_moods, hits)
+        fused, strongest, which, head_label, raw, present, surfaces = (
+            f.fused, f.strongest, f.which, f.head_label, f.raw, f.present, f.surfaces
+        )
+        sentence_evidence: dict[tuple[int, int], str] = {}
+        long = [(row, sentences(text, self.settings)) for row, text in enumerate(texts) if reasons[row] is None]
+        long = [(row, parts) for row, parts in long if len(parts) >= 2]
+        if long:
+            flat = [part for _, parts in long for part in parts]
+            g = self._fuse(flat, embed_texts(self.embedder, flat, self.cache).vectors, None, None)
+            fused, strongest, which, head_label, raw, present = (
+                fused.copy(), strongest.copy(), which.copy(), head_label.copy(), raw.copy(), present.copy()
+            )
+            surfaces = dict(surfaces)
+            offset = 0
+            for row, parts in long:
+                block = g.fused[offset : offset + len(parts)]
+                top = np.sort(block, axis=0)[-min(self.settings.sentence_top, len(parts)) :]
+                aggregate = np.round(top.mean(axis=0), 1)
+                best = offset + np.argmax(block, axis=0)
+                for t in np.flatnonzero(aggregate > fused[row]).tolist():
+                    s = int(best[t])
+                    fused[row, t] = aggregate[t]
+                    strongest[row, t], which[row, t], head_label[row, t] = g.strongest[s, t], g.which[s, t], g.head_label[s, t]
+                    raw[:, row, t], present[:, row, t] = g.raw[:, s, t], g.present[:, s, t]
+                    surfaces[row, t] = g.surfaces.get((s, t), "")
+                    sentence_evidence[row, t] = flat[s][:EVIDENCE_CHARS]
+                offset += len(parts)
+        floor = min(self.settings.min_weight, self.settings.floor_weight)
+        eligible, mead_value = f.eligible, f.mead_value
+        # The candidates of every row at once (row by row, tags in taxonomy order), read out as Python values.
+        keep = eligible & (fused >= floor)
+        keep[[row for row in range(n) if reasons[row] is not None]] = False
+        rows, columns = np.nonzero(keep)
+        candidates: list[list[TagScore]] = [[] for _ in range(n)]
+        for row, t, weight, signal, phrase, label, values, shown in zip(
+            rows.tolist(), columns.tolist(), fused[rows, columns].tolist(), strongest[rows, columns].tolist(),
+            which[rows, columns].tolist(), head_label[rows, columns].tolist(), raw[:, rows, columns].T.tolist(),
+            present[:, rows, columns].T.tolist(), strict=True,
+        ):  # fmt: skip
+            if (row, t) in sentence_evidence:
+                evidence = sentence_evidence[row, t]
+            elif signal == 0:
+                evidence = self.phrases[phrase]
+            elif signal == 1:
+                evidence = f"head:{EKMAN_LABELS[label]}"
+            elif signal == 2:
+                evidence = surfaces.get((row, t), "")
+            elif signal == 3:
+                evidence = "negated"
+            else:
+                evidence = f"mead:{mead_value.get((row, t), '')}"
+            signals = {SIGNALS[k]: round(values[k], 4) for k in range(len(SIGNALS)) if shown[k]}
+            candidates[row].append(TagScore(self.tags[t].id, self.tag_types[t], weight, signals, evidence, SIGNALS[signal]))
+        return [ItemTags([], reasons[row]) if reasons[row] is not None else self._select(candidates[row]) for row in range(n)]
 
     def dense_vectors(self, items: list[ItemTags]) -> np.ndarray:
         """(n, tags) float32: each item's kept tags' weights / 100 in taxonomy order, zero elsewhere (the kansei

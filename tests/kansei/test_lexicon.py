@@ -23,7 +23,7 @@ def _hits(text: str, lexicon) -> set[tuple[str, str, bool]]:
 
 
 def test_lexicon_size_tags_and_weights(lexicon):
-    assert len(lexicon) == 1703
+    assert len(lexicon) == 1712
     assert len({(e.lemma, e.tag_id) for e in lexicon}) == len(lexicon)
     assert all(0 < e.weight <= 1 for e in lexicon)
     per_tag = Counter(e.tag_id for e in lexicon)

@@ -227,7 +227,7 @@ def test_tagged_items_have_one_primary_weights_evidence_versions_and_a_kansei_ve
         assert row[10] in ("exemplar", "head", "lexicon", "mead")
         assert row[11:14] == (expected["model_id"], expected["taxonomy"], expected["lexicon"])
         assert row[14] == summary.model_version and row[15] == summary.run_id
-    assert expected["model_id"].startswith("use:multilingual-v3@") and expected["taxonomy"] == "2026.12.2"
+    assert expected["model_id"].startswith("use:multilingual-v3@") and expected["taxonomy"] == "2026.12.3"
     crime = next(r for r in rows if r[1] == "w_01" and r[2] == "theme.crime")
     assert crime[3:5] == ("Crime and mystery", "事件・ミステリー") and crime[8]
 

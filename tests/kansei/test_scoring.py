@@ -129,6 +129,59 @@ def test_the_scorer_of_models_finds_the_expected_japanese_tags(tmp_path):
     kept = [{t.tag_id for t in item.tags} for item in items]
     found = sum(len(tags & set(row["tags"])) for tags, row in zip(kept, rows, strict=True))
     excluded = sum(len(tags & set(row["not_tags"])) for tags, row in zip(kept, rows, strict=True))
-    assert (found, sum(len(row["tags"]) for row in rows), excluded, sum(map(len, kept))) == (87, 91, 2, 145)
+    # taxonomy 2026.12.3 adds 1 kept tag (感謝の手紙: nostalgic from 手紙), found and excluded unchanged
+    assert (found, sum(len(row["tags"]) for row in rows), excluded, sum(map(len, kept))) == (87, 91, 2, 146)
     # 夜の雨、ひとり: rain and night first, lonely and melancholic, never joy or morning
     assert [t.tag_id for t in items[0].tags][:4] == ["scene.rain", "scene.night", "emotion.loneliness", "mood.melancholic"]
+
+
+def test_the_thresholds_of_scoring_yaml_are_what_the_scorer_applies(tmp_path, scorer):
+    """Config is behaviour: min_weight and max_per_type read from a scoring.yaml change the tags; a key no code
+    reads (embedding.yaml's old `tagging` thresholds) is refused."""
+    from pipelines.kansei.config import load_embedding_config
+    from pipelines.kansei.scoring import load_scoring_settings
+    from pipelines.settings import PROJECT_ROOT
+
+    (tmp_path / "kansei").mkdir()
+    raw = yaml.safe_load((PROJECT_ROOT / "models" / "kansei" / "scoring.yaml").read_text("utf-8"))
+    (tmp_path / "kansei" / "scoring.yaml").write_text(yaml.safe_dump(raw | {"min_weight": 75.0, "max_per_type": 1}), "utf-8")
+    settings = load_scoring_settings(tmp_path)
+    assert (settings.min_weight, settings.max_per_type) == (75.0, 1)
+    strict = KanseiScorer(small_taxonomy(), scorer.embedder, settings)
+    loose = KanseiScorer(small_taxonomy(), scorer.embedder, settings.model_copy(update={"min_weight": 50.0, "max_per_type": 2}))
+    # lexicon hits of weight 1 and 0.2: 96.4 and 68.6, both moods
+    hits = [[Hit("mood.melancholic", 1.0, "切ない", "切ない", False), Hit("mood.dark", 0.2, "闇", "闇", False)]]
+    strict_tags, loose_tags = (
+        [(t.tag_id, t.weight) for t in s.score(["Track 7"], hits=hits)[0].tags] for s in (strict, loose)
+    )
+    assert strict_tags == [("mood.melancholic", 96.4)]
+    assert loose_tags == [("mood.melancholic", 96.4), ("mood.dark", 68.6)]
+
+    (tmp_path / "embedding.yaml").write_text(
+        (PROJECT_ROOT / "models" / "embedding.yaml").read_text("utf-8") + "tagging:\n  embedding_min_score: 0.25\n", "utf-8"
+    )
+    with pytest.raises(ValueError, match="tagging"):
+        load_embedding_config(tmp_path)
+
+
+NEUTRAL = [
+    "The city council met at ten in the morning to discuss the budget.", "Members reviewed the documents and set the date of the next meeting.",
+    "Road works on the main street will continue until next month.", "The library opens at nine and closes at five on weekdays.",
+    "Parking is available from the north entrance.", "Application forms are accepted at the front desk.",
+]  # fmt: skip
+
+
+def test_a_long_article_is_scored_sentence_by_sentence_and_names_the_sentence(scorer):
+    """One summer sentence among six about the council: diluted in the whole text (no tag), it carries the
+    article through the mean of its best two sentences, and it is the evidence."""
+    article = " ".join([*NEUTRAL[:3], "Summer festival fireworks over the beach.", *NEUTRAL[3:]])
+    assert len(article) > scorer.settings.sentence_min_chars
+    whole_only = KanseiScorer(small_taxonomy(), scorer.embedder, scorer.settings.model_copy(update={"sentence_min_chars": 10**6}))
+    assert whole_only.score([article])[0].untaggable_reason == NO_TAG
+    tags = scorer.score([article])[0].tags
+    assert [(t.tag_id, t.weight, t.evidence, t.evidence_signal) for t in tags] == [
+        ("scene.summer", 46.3, "Summer festival fireworks over the beach.", "exemplar")
+    ]
+    assert tags[0].signals["exemplar"] > 0.9  # the sentence's own signal
+    # a short text is scored whole, as before
+    assert scorer.score(["Summer festival fireworks over the beach."])[0].tags[0].evidence in {"a summer festival", "fireworks over the beach"}

@@ -29,7 +29,7 @@ _KANA_OR_KANJI = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 def test_taxonomy_has_95_tags_over_five_types():
     taxonomy = load_taxonomy(MODELS)
-    assert taxonomy.version == "2026.12.2"
+    assert taxonomy.version == "2026.12.3"
     assert taxonomy.types == ("mood", "emotion", "theme", "scene", "impression")
     assert Counter(t.type for t in taxonomy.tags) == {"mood": 20, "emotion": 25, "theme": 18, "scene": 18, "impression": 14}
     assert KEPT_IDS <= taxonomy.by_id().keys()
