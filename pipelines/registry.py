@@ -107,7 +107,7 @@ class PartnerContract(BaseModel):
     use_types: list[str] = Field(default_factory=list)
     formats: list[FeedFormat] = Field(
         default_factory=lambda: ["jsonl"], min_length=1,
-        description="Files of each delivery; beyond jsonl, each with <feed>.schema.json (a full snapshot each night)",
+        description="Files of each delivery; beyond jsonl, each with <feed>.schema.json (each row with its op, as in jsonl)",
     )
     delivery: Literal["full", "delta"] = Field(default="delta", description="delta: adds, updates, deletes after a first full snapshot")
     delivery_uri: str | None = Field(

@@ -170,11 +170,11 @@ def test_a_second_run_of_the_same_date_changes_nothing(copy_run, sample_run):
     second = run_nightly(again, SAMPLE_DATE)
     after = {p.relative_to(deliveries): p.read_bytes() for p in deliveries.rglob("*") if p.is_file()}
     assert after == before  # never overwritten
-    # the copied folder is a new destination to this warehouse's ledger: the works deliveries found there are
-    # recognised as the same manifests and recorded, never rewritten; the ad feed is a snapshot found published
+    # the copied folder is a new destination to this warehouse's ledger: the works and ad-match deliveries found
+    # there are recognised as the same manifests and recorded, never rewritten
     assert [(d["partner_id"], d["status"], d["reason"]) for d in second.deliveries] == [
         ("cinema-now", "delivered", "published by an earlier attempt; recorded now"),
-        ("kizuna-ads", "already_delivered", None),
+        ("kizuna-ads", "delivered", "published by an earlier attempt; recorded now"),
         ("melody-stream", "delivered", "published by an earlier attempt; recorded now"),
     ]
     assert second.skipped_files == [
