@@ -31,6 +31,10 @@ over the same works (`PartnerFeed.delivered_sql`), with its own manifest and led
 each night: the mood stations in the contract's formats with `mood_stations.schema.json`, MEAD as one `mead.xml`
 (sender: `MSDB_MEAD_SENDER_PARTY_ID`/`_NAME`; recipient: the contract's `mead:`).
 
+An S3 delivery is written with the credentials its contract names (`pipelines.export.credentials`: environment
+variables or an Airflow connection, never values in the contract); a reference that does not resolve blocks that
+partner's feeds, with a reason naming the reference, and the other partners are delivered.
+
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
 not import the gate, and the gate does not import export.
 
@@ -52,6 +56,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
 
+from pipelines.export.credentials import CredentialsError, resolve
 from pipelines.export.deltas import (
     AD_MATCH_KEY,
     DeltaPlan,
@@ -500,7 +505,33 @@ def _contracts(settings: MsdbSettings, partners: Iterable[str] | None) -> list[P
 
 
 def _target(settings: MsdbSettings, contract: PartnerContract):
-    return target_for(contract.delivery_uri or settings.deliver, settings.s3_endpoint_url, settings.s3_region)
+    """The partner's delivery target; an S3 one with the credentials its contract names (`CredentialsError` when
+    the reference does not resolve)."""
+    credentials = (lambda ref=contract.credentials: resolve(ref)) if contract.credentials else None
+    return target_for(contract.delivery_uri or settings.deliver, settings.s3_endpoint_url, settings.s3_region, credentials)
+
+
+class _Unreached:
+    """Where a partner's delivery would have gone, for its ledger row when its target could not be built."""
+
+    def __init__(self, root: str):
+        self.root = root.rstrip("/")
+
+    def uri(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+
+def _unreachable(con, summary: ExportSummary, settings: MsdbSettings, contract: PartnerContract, logical_date: date, run_id: str, reason: str) -> None:
+    """Each feed of a partner whose target could not be built (credentials that do not resolve) is blocked,
+    with its reason, in the summary and the ledger; the other partners are delivered."""
+    target = _Unreached(contract.delivery_uri or settings.deliver)
+    for feed_name in [contract.feed, *contract.feeds]:
+        _deliver_and_record(
+            con, summary, target, contract, logical_date, run_id,
+            lambda f=feed_name: Delivery(
+                contract.partner_id, f, "blocked", target.uri(_prefix(contract, logical_date, f)), reason=reason
+            ),
+        )
 
 
 def run_export(
@@ -519,7 +550,11 @@ def run_export(
             con.execute(f"SET memory_limit = '{settings.query_memory_limit}'")
         blocked = blocked_for(con, logical_date)
         for contract in contracts:
-            target = _target(settings, contract)
+            try:
+                target = _target(settings, contract)
+            except CredentialsError as exc:
+                _unreachable(con, summary, settings, contract, logical_date, run_id, str(exc))
+                continue
             summary.acknowledged += [(contract.partner_id, contract.feed, d) for d in record_acknowledgements(con, target, contract)]
             works = _deliver_and_record(
                 con, summary, target, contract, logical_date, run_id,

@@ -71,12 +71,14 @@ class LocalTarget:
 class S3Target:
     part_bytes = 64 << 20  # larger files go up in parts of this size (S3: at least 5 MiB, at most 10,000 parts)
 
-    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None, region: str):
+    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None, region: str, credentials=None):
+        """`credentials`: the partner's `S3Credentials` (`pipelines.export.credentials`); None: boto3's default chain."""
         import boto3
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        keys = credentials.client_kwargs() if credentials is not None else {}
+        self.client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, **keys)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -152,10 +154,11 @@ class S3Target:
             raise
 
 
-def target_for(deliver: str, endpoint_url: str | None = None, region: str = "ap-northeast-1"):
+def target_for(deliver: str, endpoint_url: str | None = None, region: str = "ap-northeast-1", credentials=None):
+    """A folder or an S3 prefix; `credentials` (a callable returning `S3Credentials`, resolved only for S3)."""
     parsed = urlparse(deliver)
     if parsed.scheme == "s3":
-        return S3Target(parsed.netloc, parsed.path, endpoint_url, region)
+        return S3Target(parsed.netloc, parsed.path, endpoint_url, region, credentials() if credentials else None)
     if parsed.scheme not in ("", "file"):
         raise ValueError(f"unsupported delivery URI {deliver!r}: use a folder or s3://bucket/prefix")
     return LocalTarget(Path(parsed.path if parsed.scheme == "file" else deliver))
