@@ -639,7 +639,7 @@ def feeds_diff(
         f"{logical_date}): {counts}; the partner would hold {plan.current_rows} rows (holds {plan.previous_rows})",
         soft_wrap=True, highlight=False,
     )  # fmt: skip
-    if reason := circuit_breaker(plan, contract):
+    if contract.feed == "works" and (reason := circuit_breaker(plan, contract)):
         console.print(f"circuit breaker: {reason}", soft_wrap=True, highlight=False)
 
 similar_app = typer.Typer(help="Similar titles and articles: evaluation of the article representation.", no_args_is_help=True)

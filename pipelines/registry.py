@@ -50,11 +50,15 @@ _CONN_ID = r"^[a-z][a-z0-9_]{1,63}$"
 
 
 class CredentialsRef(BaseModel):
-    """Where the delivery's credentials are found at run time; the contract never holds the secret itself."""
+    """Where the delivery's credentials are found at run time (`pipelines.export.credentials`); the contract
+    never holds the secret itself."""
 
     model_config = ConfigDict(extra="forbid")
 
-    env: str | None = Field(default=None, pattern=_ENV_NAME, description="name of an environment variable")
+    env: str | None = Field(
+        default=None, pattern=_ENV_NAME,
+        description="prefix of environment variables: <env>_ACCESS_KEY_ID, <env>_SECRET_ACCESS_KEY (and <env>_SESSION_TOKEN)",
+    )
     airflow_conn_id: str | None = Field(default=None, pattern=_CONN_ID, description="an Airflow connection id")
 
     @field_validator("env")
@@ -107,7 +111,7 @@ class PartnerContract(BaseModel):
     use_types: list[str] = Field(default_factory=list)
     formats: list[FeedFormat] = Field(
         default_factory=lambda: ["jsonl"], min_length=1,
-        description="Files of each delivery; beyond jsonl, each with <feed>.schema.json (a full snapshot each night)",
+        description="Files of each delivery; beyond jsonl, each with <feed>.schema.json (each row with its op, as in jsonl)",
     )
     delivery: Literal["full", "delta"] = Field(default="delta", description="delta: adds, updates, deletes after a first full snapshot")
     delivery_uri: str | None = Field(

@@ -25,7 +25,10 @@ SAMPLES = REPO / "data" / "samples"
 NEW_RELEASE = REPO / "tests" / "fixtures" / "history" / "01_new_release.xml"
 NEW_RELEASE_PATH = "music/sakura-records/2026-11-25/01_new_release.xml"
 DAYS = ["2026-11-24", "2026-11-25", "2026-11-26"]
-PARTNERS = ("cinema-now", "kizuna-ads", "melody-stream")  # the ledger's order within a day: the contracts'
+PARTNER_FEEDS = (  # the ledger's order within a day: the contracts', each partner's works feed before its music feeds
+    ("cinema-now", "works"), ("kizuna-ads", "ad_matches"),
+    ("melody-stream", "works"), ("melody-stream", "mood_stations"), ("melody-stream", "mead"),
+)  # fmt: skip
 # What the catalog holds, less when each row was loaded (wall-clock columns no two passes share).
 COMPARED_TABLES = ["marts.dim_work", "marts.fct_licence_window", "kansei.work_tags", "similarity.work_neighbors"]
 LOAD_TIME_COLUMNS = {"ingested_at", "first_ingested_at", "last_ingested_at", "loaded_at"}
@@ -123,8 +126,8 @@ def test_backfill_delivers_each_partner_feed_of_each_day(passes):
             assert f"{partner}/works/{day}/manifest.json" in files
     assert b"JPSK02600001" in files["melody-stream/works/2026-11-24/works.jsonl"][0]
     first_ledger = passes["after_first"]["ledger"]
-    assert [(day, partner, status) for day, partner, _, status, _ in first_ledger] == [
-        (day, partner, "delivered") for day in DAYS for partner in PARTNERS
+    assert [(day, partner, feed, status) for day, partner, feed, status, _ in first_ledger] == [
+        (day, partner, feed, "delivered") for day in DAYS for partner, feed in PARTNER_FEEDS
     ]
 
 
@@ -173,8 +176,8 @@ def test_second_backfill_delivers_nothing_new(passes):
     first, second = passes["after_first"]["ledger"], passes["after_second"]["ledger"]
     assert second[: len(first)] == first
     again = second[len(first) :]
-    assert [(day, partner, status) for day, partner, _, status, _ in again] == [
-        (day, partner, "already_delivered") for day in DAYS for partner in PARTNERS
+    assert [(day, partner, feed, status) for day, partner, feed, status, _ in again] == [
+        (day, partner, feed, "already_delivered") for day in DAYS for partner, feed in PARTNER_FEEDS
     ]
     # the ledger names the very manifests the first pass delivered
     assert [sha for *_, sha in again] == [sha for *_, sha in first]

@@ -126,15 +126,21 @@ def test_feeds_are_licensed_complete_and_manifested(sample_run):
     assert manifest["delivery_date"] == "2026-11-25" and manifest["delivery_type"] == "full"
     video = [json.loads(line) for line in (root / "cinema-now/works/2026-11-24/works.jsonl").read_text().splitlines()]
     assert sorted(v["provider_asset_id"] for v in video) == ["AOZT0000000000000001", "AOZT0000000000000002"]
-    ledger = query(sample_run, "SELECT partner_id, status, row_count FROM exports.delivery_ledger ORDER BY partner_id")
-    assert ledger == [("cinema-now", "delivered", 2), ("kizuna-ads", "delivered", 65), ("melody-stream", "delivered", 9)]
+    ledger = query(sample_run, "SELECT partner_id, feed, status, row_count FROM exports.delivery_ledger ORDER BY partner_id, feed")
+    assert [row[:3] for row in ledger] == [
+        ("cinema-now", "works", "delivered"), ("kizuna-ads", "ad_matches", "delivered"),
+        ("melody-stream", "mead", "delivered"), ("melody-stream", "mood_stations", "delivered"), ("melody-stream", "works", "delivered"),
+    ]  # fmt: skip
+    rows = {(partner, feed): count for partner, feed, _, count in ledger}
+    assert [rows["cinema-now", "works"], rows["kizuna-ads", "ad_matches"], rows["melody-stream", "works"]] == [2, 65, 9]
+    assert rows["melody-stream", "mood_stations"] > 0 and rows["melody-stream", "mead"] > 0
 
 
 def test_summary_reads_the_run_back(sample_run):
     summary = report(sample_run, SAMPLE_DATE)
     assert {r["kind"]: r["records_loaded"] for r in summary.ingest} == {"ads": 34, "articles": 13, "music": 19, "video": 2}
     assert summary.works == 13 and summary.works_tagged == 13 and summary.articles == 13
-    assert [d["status"] for d in summary.deliveries] == ["delivered", "delivered", "delivered"]
+    assert [d["status"] for d in summary.deliveries] == ["delivered"] * 5  # melody-stream: works, mood stations, MEAD
     assert summary.failed_stages == [] and summary.quality_failures == []
     assert summary.skipped_files == [] and summary.withheld == [] and summary.blocked_feeds == []
 
@@ -170,12 +176,15 @@ def test_a_second_run_of_the_same_date_changes_nothing(copy_run, sample_run):
     second = run_nightly(again, SAMPLE_DATE)
     after = {p.relative_to(deliveries): p.read_bytes() for p in deliveries.rglob("*") if p.is_file()}
     assert after == before  # never overwritten
-    # the copied folder is a new destination to this warehouse's ledger: the works deliveries found there are
-    # recognised as the same manifests and recorded, never rewritten; the ad feed is a snapshot found published
-    assert [(d["partner_id"], d["status"], d["reason"]) for d in second.deliveries] == [
-        ("cinema-now", "delivered", "published by an earlier attempt; recorded now"),
-        ("kizuna-ads", "already_delivered", None),
-        ("melody-stream", "delivered", "published by an earlier attempt; recorded now"),
+    # the copied folder is a new destination to this warehouse's ledger: the works and ad-match deliveries found
+    # there are recognised as the same manifests and recorded, never rewritten; the music feeds (snapshots) are
+    # found published
+    assert [(d["partner_id"], d["feed"], d["status"], d["reason"]) for d in second.deliveries] == [
+        ("cinema-now", "works", "delivered", "published by an earlier attempt; recorded now"),
+        ("kizuna-ads", "ad_matches", "delivered", "published by an earlier attempt; recorded now"),
+        ("melody-stream", "works", "delivered", "published by an earlier attempt; recorded now"),
+        ("melody-stream", "mood_stations", "already_delivered", None),
+        ("melody-stream", "mead", "already_delivered", None),
     ]
     assert second.skipped_files == [
         "ads/aoba-fashion/2026-11-24/creatives.jsonl",

@@ -1,18 +1,18 @@
 """The ad-match feed: what an ad-platform partner (`feed: ad_matches`) receives for a logical date.
 
-One JSON object per article × creative of `similarity.ad_matches` computed for that date, in article_id then
-rank order, with the article's URL and publisher so that the platform can key its placements; never a user.
+One JSON object per article × creative of `similarity.ad_matches` computed for that date (read in article_id
+then rank order, delivered in key order), with the article's URL and publisher so that the platform can key its
+placements; never a user.
 Delivered like a works feed (`pipelines.export`): `<partner>/ad_matches/<date>/ad_matches.jsonl`, then the
-manifest. Memory: `batch_rows` rows in Python, streamed from DuckDB.
+manifest; a full snapshot first, then deltas keyed by (article_id, creative_id): a match that disappeared is a
+`delete`. Memory: `batch_rows` rows in Python, streamed from DuckDB.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from datetime import date
-from typing import BinaryIO
 
 from pipelines.partner_feed import sql_literal
 
@@ -56,19 +56,16 @@ def ad_match_batches(con, logical_date: date, batch_rows: int) -> Iterator[list[
         yield [dict(zip(names, values, strict=True)) for values in batch]
 
 
-def write_ad_matches(fh: BinaryIO, con, logical_date: date, batch_rows: int) -> dict:
-    """Stream the feed into `fh` as JSON Lines; returns the manifest's file entry."""
-    digest = hashlib.sha256()
-    rows = size = 0
+def ad_match_rows(con, logical_date: date, batch_rows: int) -> Iterator[list[tuple[str, str]]]:
+    """The feed's rows as (key, JSON text as delivered) for the export's delta plan
+    (`pipelines.export.deltas.plan_operations`, keyed by article and creative)."""
+    from pipelines.export.deltas import AD_MATCH_KEY
+
     for batch in ad_match_batches(con, logical_date, batch_rows):
-        chunk = "".join(
-            json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")) + "\n" for row in batch
-        ).encode("utf-8")
-        fh.write(chunk)
-        digest.update(chunk)
-        rows += len(batch)
-        size += len(chunk)
-    return {"name": FEED_FILE, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+        yield [
+            (AD_MATCH_KEY.of(row), json.dumps(row, ensure_ascii=False, default=str, separators=(",", ":")))
+            for row in batch
+        ]
 
 
 def feed_model_version(con, logical_date: date) -> str:

@@ -19,16 +19,22 @@ work delivered and licence window that allowed it. A partner acknowledges a deli
 `_ack.json` (`ACK_FILE`; optionally `{"manifest_sha256": "..."}`, which must then match) beside its manifest:
 the next run moves it to `acknowledged`.
 
-The data files are written by `FileWriter`s (`works_file_writers`): a function given a file handle and the
-delivery's rows, returning the manifest's entry for that file. A contract naming formats beyond JSON Lines
-(`formatted`) gets `pipelines.export.formats.write_feed`'s files instead (each format and `<feed>.schema.json`),
-as a full snapshot each night: the feed schema has no `op` column yet.
+Every row of a works or ad-match delivery carries its `op`, in every format: JSON Lines always
+(`<feed>.jsonl`); a contract naming other formats (`formatted`) gets each of them through
+`pipelines.export.formats.write_feed`, `op` as the first column, with `<feed>.schema.json` (the feed's schema
+`with_ops`). The ad-match feed is planned like the works feed, keyed by (article_id, creative_id) (`AD_MATCH_KEY`):
+a full snapshot first, then deltas in which a match that disappeared is a `delete`. Ad matches are recomputed
+each night from the campaigns in flight, so the circuit breaker watches works feeds only.
 
 A music partner's contract may list `feeds: [mood_stations, mead]` (`deliver_music_feed`): each is delivered
 beside the works feed, under `<partner_id>/<feed>/<logical_date>/`, once that date's works feed is published,
 over the same works (`PartnerFeed.delivered_sql`), with its own manifest and ledger row. Both are full snapshots
 each night: the mood stations in the contract's formats with `mood_stations.schema.json`, MEAD as one `mead.xml`
 (sender: `MSDB_MEAD_SENDER_PARTY_ID`/`_NAME`; recipient: the contract's `mead:`).
+
+An S3 delivery is written with the credentials its contract names (`pipelines.export.credentials`: environment
+variables or an Airflow connection, never values in the contract); a reference that does not resolve blocks that
+partner's feeds, with a reason naming the reference, and the other partners are delivered.
 
 The gate's verdicts are read from `ops.quality_results`, the rows from `pipelines.partner_feed`: export does
 not import the gate, and the gate does not import export.
@@ -45,21 +51,25 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import BinaryIO
 
+from pipelines.export.credentials import CredentialsError, resolve
 from pipelines.export.deltas import (
+    AD_MATCH_KEY,
     DeltaPlan,
     commit_state,
-    current_rows,
+    is_published,
     jsonl_body,
     op_lines,
+    op_rows,
     plan_delta,
-    published_sequence,
+    plan_operations,
 )
+from pipelines.export.feed_schema import AD_MATCHES_OPS, WORKS_OPS
 from pipelines.export.targets import AlreadyExists, S3Retry, target_for
 from pipelines.kansei import model_version
 from pipelines.kansei.config import load_taxonomy
@@ -69,10 +79,8 @@ from pipelines.settings import MsdbSettings, delivery_date
 from pipelines.warehouse import writer
 
 ACK_FILE = "_ack.json"  # dropped by the partner beside a delivery's manifest: the delivery is acknowledged
-WORKS_FEED_SCHEMA_VERSION = "2.0"  # 2.0: every row carries its `op` (add, update, delete)
-
-# (file handle, the delivery's rows by batches: (work_id, op, JSON line)) -> the manifest's entry for the file
-FileWriter = Callable[[BinaryIO, Iterable[list[tuple[str, str, str]]]], dict]
+WORKS_FEED_SCHEMA_VERSION = WORKS_OPS.version  # 2.0: every row carries its `op` (add, update, delete)
+OPS_SCHEMAS = {"works": WORKS_OPS, "ad_matches": AD_MATCHES_OPS}  # the feeds delivered as operations
 
 
 class DeliveryConflict(RuntimeError):
@@ -115,7 +123,7 @@ def _jsonl_line(row: dict, labels: dict[str, tuple[str, str]]) -> str:
     return jsonl_body(row, labels) + "\n"
 
 
-def write_ops_jsonl(fh: BinaryIO, batches: Iterable[list[tuple[str, str, str]]]) -> dict:
+def write_ops_jsonl(fh: BinaryIO, batches: Iterable[list[tuple[str, str, str]]], name: str = "works.jsonl") -> dict:
     """The delivery's rows as JSON Lines, `op` first."""
     digest = hashlib.sha256()
     rows = size = 0
@@ -125,12 +133,11 @@ def write_ops_jsonl(fh: BinaryIO, batches: Iterable[list[tuple[str, str, str]]])
         digest.update(chunk)
         rows += len(batch)
         size += len(chunk)
-    return {"name": "works.jsonl", "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
+    return {"name": name, "rows": rows, "bytes": size, "sha256": digest.hexdigest()}
 
 
 def formatted(contract: PartnerContract) -> bool:
-    """A contract naming formats beyond JSON Lines: every format and `<feed>.schema.json` (`pipelines.export.formats`),
-    a full snapshot each night (the schema has no `op` yet)."""
+    """A contract naming formats beyond JSON Lines: every format and `<feed>.schema.json` (`pipelines.export.formats`)."""
     return bool(contract.formats) and contract.formats != ["jsonl"]
 
 
@@ -158,11 +165,6 @@ def _delivery_files(target, prefix: str, publish: bool = True):
     return open_file
 
 
-def works_file_writers(contract: PartnerContract) -> list[tuple[str, FileWriter]]:
-    """The data files of a works delivery, in manifest order: (file name, writer). JSON Lines always."""
-    return [("works.jsonl", write_ops_jsonl)]
-
-
 def _manifest(
     contract: PartnerContract, logical_date: date, files: list[dict], version: str, plan: DeltaPlan | None = None,
     taxonomy_version: str | None = None, row_count: int | None = None, feed: str | None = None,
@@ -184,7 +186,7 @@ def _manifest(
             "cursor": {"from": plan.cursor_from.isoformat() if plan.cursor_from else None, "to": plan.cursor_to.isoformat()},
             "ops": plan.ops,
             "partner_rows": plan.current_rows,
-            "schema_version": WORKS_FEED_SCHEMA_VERSION,
+            "schema_version": OPS_SCHEMAS[plan.feed].version,
             "taxonomy_version": taxonomy_version,
             "acknowledge_with": ACK_FILE,
         }
@@ -251,12 +253,12 @@ def _record_rights_audit(con, feed: PartnerFeed, plan: DeltaPlan, logical_date: 
     con.execute(
         """
         INSERT INTO exports.rights_audit
-        SELECT ?, ?, ?, ?, ?, ops.work_id, ops.op, w.licence_window_id, w.territory, w.commercial_model, w.use_type,
+        SELECT ?, ?, ?, ?, ?, ops.row_key, ops.op, w.licence_window_id, w.territory, w.commercial_model, w.use_type,
                w.window_start, w.window_end, ?
         FROM export_ops AS ops
-        JOIN (SELECT work_id, unnest(windows_in_force) AS w FROM export_partner_feed) AS windows USING (work_id)
+        JOIN (SELECT work_id, unnest(windows_in_force) AS w FROM export_partner_feed) AS windows ON windows.work_id = ops.row_key
         WHERE ops.op IN ('add', 'update')
-        ORDER BY ops.work_id, w.territory, w.commercial_model, w.use_type, w.window_start
+        ORDER BY ops.row_key, w.territory, w.commercial_model, w.use_type, w.window_start
         """,
         [plan.partner_id, plan.feed, logical_date, feed.delivery_date, plan.sequence, datetime.now(UTC)],
     )
@@ -290,20 +292,31 @@ def plan_works_delivery(con, settings: MsdbSettings, contract: PartnerContract, 
     return feed, plan, taxonomy.version
 
 
-def _works_files(target, prefix: str, contract: PartnerContract, con, batch_rows: int, publish: bool) -> list[dict]:
+def plan_delivery(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, destination: str, full: bool = False):
+    """(works feed or None, plan, taxonomy version or None, model version) of a works or ad-match delivery."""
+    if contract.feed == "works":
+        feed, plan, taxonomy_version = plan_works_delivery(con, settings, contract, logical_date, destination, full)
+        return feed, plan, taxonomy_version, model_version(settings)
+    from pipelines.ads.feed import ad_match_rows, feed_model_version
+
+    rows = ad_match_rows(con, logical_date, settings.export_batch_rows)
+    plan = plan_operations(con, contract, rows, logical_date, destination, full=full, key=AD_MATCH_KEY)
+    return None, plan, None, feed_model_version(con, logical_date)
+
+
+def _feed_files(target, prefix: str, contract: PartnerContract, con, plan: DeltaPlan, batch_rows: int, publish: bool) -> list[dict]:
+    """The planned operations as the delivery's data files: `<feed>.jsonl`, or each of the contract's formats
+    and the schema; with publish=False their entries only (nothing written)."""
     if formatted(contract):
-        from pipelines.export.feed_schema import WORKS
         from pipelines.export.formats import write_feed
 
-        specs = write_feed(current_rows(con, batch_rows), WORKS, contract.formats, _delivery_files(target, prefix, publish))
+        batches = op_rows(con, batch_rows, plan.key)
+        specs = write_feed(batches, OPS_SCHEMAS[contract.feed], contract.formats, _delivery_files(target, prefix, publish))
         return [spec.entry() for spec in specs]
-    entries = []
-    for name, file_writer in works_file_writers(contract):
-        if publish:
-            entries.append(_put_feed(target, f"{prefix}/{name}", lambda fh, w=file_writer: w(fh, op_lines(con, batch_rows))))
-        else:
-            entries.append(file_writer(_Discard(), op_lines(con, batch_rows)))
-    return entries
+    name = f"{contract.feed}.jsonl"
+    if not publish:
+        return [write_ops_jsonl(_Discard(), op_lines(con, batch_rows, plan.key), name)]
+    return [_put_feed(target, f"{prefix}/{name}", lambda fh: write_ops_jsonl(fh, op_lines(con, batch_rows, plan.key), name))]
 
 
 def deliver_partner(
@@ -315,36 +328,32 @@ def deliver_partner(
     held = sorted({contract.feed, f"partner:{contract.partner_id}"} & blocked)
     if held:
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"quality gate failed: {', '.join(held)}")
-    if contract.feed == "ad_matches":
-        if target.exists(manifest_key):
-            return Delivery(contract.partner_id, contract.feed, "already_delivered", target.uri(manifest_key))
-        return _deliver_ad_matches(con, settings, contract, logical_date, target, prefix)
-    if contract.feed != "works":
+    if contract.feed not in OPS_SCHEMAS:
         return Delivery(contract.partner_id, contract.feed, "blocked", target.uri(prefix), reason=f"feed {contract.feed!r} is not produced yet")
     destination = target.uri("")
-    if target.exists(manifest_key) and published_sequence(con, contract.partner_id, contract.feed, destination, logical_date) is not None:
+    if target.exists(manifest_key) and is_published(con, contract.partner_id, contract.feed, destination, logical_date):
         return Delivery(contract.partner_id, contract.feed, "already_delivered", target.uri(manifest_key))
-    feed, plan, taxonomy_version = plan_works_delivery(con, settings, contract, logical_date, destination, full or formatted(contract))
+    feed, plan, taxonomy_version, version = plan_delivery(con, settings, contract, logical_date, destination, full)
     delivery = Delivery(
         contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=plan.rows,
         delivery_type=plan.delivery_type, sequence=plan.sequence, cursor_from=plan.cursor_from, ops=plan.ops,
     )
-    version = model_version(settings)
     if target.exists(manifest_key):
         # published, but the run stopped before the ledger: the same plan again must be the manifest found
-        files = _works_files(target, prefix, contract, con, settings.export_batch_rows, publish=False)
+        files = _feed_files(target, prefix, contract, con, plan, settings.export_batch_rows, publish=False)
         manifest = _manifest(contract, logical_date, files, version, plan, taxonomy_version, plan.rows)
         if target.read(manifest_key) != manifest:
             delivery.status, delivery.reason = "conflict", f"{target.uri(manifest_key)} exists with other content; not overwritten"
             return delivery
         delivery.reason = "published by an earlier attempt; recorded now"
     else:
-        reason = None if approve else circuit_breaker(plan, contract)
-        if reason:  # the rows withheld are listed all the same: they often say why the feed would shrink
-            delivery.status, delivery.reason = "held", reason
+        # ad matches follow each night's campaigns: only a works feed is held by the circuit breaker
+        breaker = circuit_breaker(plan, contract) if feed is not None else None
+        if breaker and not approve:  # the rows withheld are listed all the same: they often say why the feed would shrink
+            delivery.status, delivery.reason = "held", breaker
             delivery.withheld = _record_withheld(con, feed, logical_date)
             return delivery
-        files = _works_files(target, prefix, contract, con, settings.export_batch_rows, publish=True)
+        files = _feed_files(target, prefix, contract, con, plan, settings.export_batch_rows, publish=True)
         manifest = _manifest(contract, logical_date, files, version, plan, taxonomy_version, plan.rows)
         try:
             target.put_new(manifest_key, manifest)
@@ -352,46 +361,14 @@ def deliver_partner(
             delivery.status = "conflict"
             delivery.reason = f"{target.uri(manifest_key)} was published meanwhile (412 Precondition Failed); not overwritten"
             return delivery
-        if approve and circuit_breaker(plan, contract):
-            delivery.reason = f"approved: {circuit_breaker(plan, contract)}"
+        if breaker:
+            delivery.reason = f"approved: {breaker}"
     delivery.manifest, delivery.manifest_sha256 = json.loads(manifest), hashlib.sha256(manifest).hexdigest()
     commit_state(con, plan, logical_date)
-    _record_rights_audit(con, feed, plan, logical_date)
-    delivery.withheld = _record_withheld(con, feed, logical_date)
+    if feed is not None:
+        _record_rights_audit(con, feed, plan, logical_date)
+        delivery.withheld = _record_withheld(con, feed, logical_date)
     return delivery
-
-
-def _deliver_ad_matches(con, settings: MsdbSettings, contract: PartnerContract, logical_date: date, target, prefix: str) -> Delivery:
-    """An ad platform's feed: the night's article → creative matches (`pipelines.ads.feed`), a full snapshot."""
-    from pipelines.ads.feed import FEED_FILE, feed_model_version, write_ad_matches
-
-    if formatted(contract):
-        from pipelines.ads.feed import ad_match_batches
-        from pipelines.export.feed_schema import AD_MATCHES
-        from pipelines.export.formats import write_feed
-
-        batches = ad_match_batches(con, logical_date, settings.export_batch_rows)
-        files = [spec.entry() for spec in write_feed(batches, AD_MATCHES, contract.formats, _delivery_files(target, prefix))]
-    else:
-        files = [
-            _put_feed(
-                target, f"{prefix}/{FEED_FILE}", lambda fh: write_ad_matches(fh, con, logical_date, settings.export_batch_rows)
-            )
-        ]
-    manifest_key = f"{prefix}/manifest.json"
-    manifest = _manifest(contract, logical_date, files, feed_model_version(con, logical_date))
-    rows = _row_count(files)
-    try:
-        target.put_new(manifest_key, manifest)
-    except AlreadyExists:
-        return Delivery(
-            contract.partner_id, contract.feed, "conflict", target.uri(manifest_key), rows=rows,
-            reason=f"{target.uri(manifest_key)} was published meanwhile (412 Precondition Failed); not overwritten",
-        )
-    return Delivery(
-        contract.partner_id, contract.feed, "delivered", target.uri(manifest_key), rows=rows, delivery_type="full",
-        manifest=json.loads(manifest), manifest_sha256=hashlib.sha256(manifest).hexdigest(),
-    )
 
 
 def deliver_music_feed(
@@ -602,9 +579,36 @@ def _contracts(settings: MsdbSettings, partners: Iterable[str] | None) -> list[P
 
 
 def _target(settings: MsdbSettings, contract: PartnerContract):
+    """The partner's delivery target; an S3 one with the credentials its contract names (`CredentialsError` when
+    the reference does not resolve)."""
+    credentials = (lambda ref=contract.credentials: resolve(ref)) if contract.credentials else None
     return target_for(
-        contract.delivery_uri or settings.deliver, settings.s3_endpoint_url, settings.s3_region, S3Retry.from_settings(settings)
+        contract.delivery_uri or settings.deliver, settings.s3_endpoint_url, settings.s3_region,
+        S3Retry.from_settings(settings), credentials,
     )
+
+
+class _Unreached:
+    """Where a partner's delivery would have gone, for its ledger row when its target could not be built."""
+
+    def __init__(self, root: str):
+        self.root = root.rstrip("/")
+
+    def uri(self, key: str) -> str:
+        return f"{self.root}/{key}"
+
+
+def _unreachable(con, summary: ExportSummary, settings: MsdbSettings, contract: PartnerContract, logical_date: date, run_id: str, reason: str) -> None:
+    """Each feed of a partner whose target could not be built (credentials that do not resolve) is blocked,
+    with its reason, in the summary and the ledger; the other partners are delivered."""
+    target = _Unreached(contract.delivery_uri or settings.deliver)
+    for feed_name in [contract.feed, *contract.feeds]:
+        _deliver_and_record(
+            con, summary, target, contract, logical_date, run_id,
+            lambda f=feed_name: Delivery(
+                contract.partner_id, f, "blocked", target.uri(_prefix(contract, logical_date, f)), reason=reason
+            ),
+        )
 
 
 def run_export(
@@ -623,7 +627,11 @@ def run_export(
             con.execute(f"SET memory_limit = '{settings.query_memory_limit}'")
         blocked = blocked_for(con, logical_date)
         for contract in contracts:
-            target = _target(settings, contract)
+            try:
+                target = _target(settings, contract)
+            except CredentialsError as exc:
+                _unreachable(con, summary, settings, contract, logical_date, run_id, str(exc))
+                continue
             summary.acknowledged += [(contract.partner_id, contract.feed, d) for d in record_acknowledgements(con, target, contract)]
             works = _deliver_and_record(
                 con, summary, target, contract, logical_date, run_id, contract.feed,
@@ -659,13 +667,11 @@ def _deliver_and_record(
 
 
 def diff_partner(con, settings: MsdbSettings, partner_id: str, logical_date: date, full: bool = False) -> tuple[DeltaPlan, list[tuple[str, str]]]:
-    """What `partner_id`'s delivery of `logical_date` would carry: its plan and (work_id, op) in order. Only
+    """What `partner_id`'s delivery of `logical_date` would carry: its plan and (row key, op) in order. Only
     temporary tables are written (`msdb feeds diff`)."""
     (contract,) = _contracts(settings, [partner_id])
-    if contract.feed != "works":
-        raise ValueError(f"{partner_id}'s feed {contract.feed!r} is a full snapshot each night: no diff")
-    _, plan, _ = plan_works_delivery(con, settings, contract, logical_date, _target(settings, contract).uri(""), full)
-    ops = [(work_id, op) for batch in op_lines(con, settings.export_batch_rows) for work_id, op, _ in batch]
+    if contract.feed not in OPS_SCHEMAS:
+        raise ValueError(f"{partner_id}'s feed {contract.feed!r} is not produced yet: no diff")
+    _, plan, _, _ = plan_delivery(con, settings, contract, logical_date, _target(settings, contract).uri(""), full)
+    ops = [(key, op) for batch in op_lines(con, settings.export_batch_rows, plan.key) for key, op, _ in batch]
     return plan, ops
-
-

@@ -4,12 +4,16 @@ A `FeedSchema` lists a feed's columns with their types; the JSON Schema shipped 
 (`<feed>.schema.json`, draft 2020-12), the DuckDB types the Parquet writer casts to and the CSV header all come
 from it, so the formats cannot drift apart. A row here is what a JSON Lines line holds: dates as ISO strings,
 lists and objects nested.
+
+A delta feed's schema (`FeedSchema.with_ops`) puts an `op` column first (add, update, delete) and names the
+row's key: an add or update carries the whole row, a delete only its `op` and key (in CSV and Parquet the other
+cells are empty or null), so a delta in CSV or Parquet says what a JSON Lines delta says.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -32,6 +36,16 @@ class Scalar:
             "boolean": "BOOLEAN",
             "date": "DATE",
         }[self.kind]
+
+
+@dataclass(frozen=True)
+class Choice(Scalar):
+    """A string that is one of `values`."""
+
+    values: tuple[str, ...] = ()
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": self.kind, "enum": list(self.values)}
 
 
 @dataclass(frozen=True)
@@ -94,19 +108,37 @@ class FeedSchema:
     version: str
     description: str
     columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()  # a delta feed's row key (`with_ops`): what a delete carries beside its op
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def with_ops(self, key: tuple[str, ...], version: str) -> FeedSchema:
+        """The schema of this feed delivered as operations: `op` first, then the row; a delete carries only
+        its op and `key`."""
+        missing = [k for k in key if k not in self.names]
+        if missing:
+            raise ValueError(f"key {', '.join(missing)} not in the {self.feed} schema")
+        return replace(
+            self, version=version, key=key, columns=(OP, *self.columns),
+            description=f"{self.description} Each row carries its op; a delete only its op and {', '.join(key)}.",
+        )
+
     def json_schema(self) -> dict[str, Any]:
-        return {
+        document = {
             "$schema": JSON_SCHEMA_DIALECT,
             "$id": f"https://msdb.example/feeds/{self.feed}/{self.version}/{self.feed}.schema.json",
             "title": f"{self.feed} feed row",
             "description": self.description,
             **_object_schema(self.columns),
         }
+        if self.key:
+            document["required"] = ["op", *self.key]
+            document["if"] = {"properties": {"op": {"const": "delete"}}}
+            document["then"] = {"propertyNames": {"enum": ["op", *self.key]}}
+            document["else"] = {"required": [c.name for c in self.columns if c.required]}
+        return document
 
     def schema_file(self) -> tuple[str, bytes]:
         """The delivery's `<feed>.schema.json`: its name and bytes (sorted keys: the same bytes every night)."""
@@ -131,6 +163,8 @@ def _c(
 ) -> Column:
     return Column(name, type_, nullable, description, required)
 
+
+OP = _c("op", Choice("string", ("add", "update", "delete")), "add, update (the whole row) or delete (the key only).", nullable=False)
 
 KANSEI_TAG = Struct((
     _c("tag_id", STRING, nullable=False), _c("label_en", STRING, nullable=False), _c("label_ja", STRING, nullable=False),
@@ -200,3 +234,7 @@ MEAD = FeedSchema(
 )  # fmt: skip
 
 FEED_SCHEMAS = {s.feed: s for s in (WORKS, AD_MATCHES, MOOD_STATIONS, MEAD)}
+
+# works and ad matches are delivered as operations (`pipelines.export.deltas`): these are their delivered rows
+WORKS_OPS = WORKS.with_ops(("work_id",), version="2.0")
+AD_MATCHES_OPS = AD_MATCHES.with_ops(("article_id", "creative_id"), version="2.0")

@@ -12,6 +12,8 @@ more file of the delivery.
   null: CSV has no null); booleans true/false.
 - Parquet: written by DuckDB from the spool cast to the schema's types (one thread, insertion order kept,
   zstd, fixed row-group size), so identical rows give identical bytes.
+- Operations (a schema `with_ops`, `pipelines.export.deltas`): `op` is the first column; a delete's cells beyond
+  its op and key are empty (CSV) or null (Parquet), and read back as the JSON Lines delete `{op, key}`.
 
 Memory: one batch of rows in Python; the Parquet conversion streams within DuckDB's memory limit.
 """
@@ -130,7 +132,11 @@ def read_csv_rows(data: bytes, schema: FeedSchema) -> list[dict[str, Any]]:
         raise ValueError(f"CSV header {header} is not the {schema.feed} schema's columns")
     columns = schema.columns
     rows = []
+    positions = {name: i for i, name in enumerate(schema.names)}
     for cells in reader:
+        if schema.key and cells[0] == "delete":  # a delete is its op and key, as in JSON Lines
+            rows.append({name: cells[positions[name]] for name in ("op", *schema.key)})
+            continue
         row: dict[str, Any] = {}
         for column, cell in zip(columns, cells, strict=True):
             kind = getattr(column.type, "kind", None)

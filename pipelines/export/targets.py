@@ -159,7 +159,10 @@ class LocalTarget:
 class S3Target:
     part_bytes = 64 << 20  # larger files go up in parts of this size (S3: at least 5 MiB, at most 10,000 parts)
 
-    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None, region: str, retry: S3Retry | None = None):
+    def __init__(
+        self, bucket: str, prefix: str, endpoint_url: str | None, region: str, retry: S3Retry | None = None, credentials=None
+    ):
+        """`credentials`: the partner's `S3Credentials` (`pipelines.export.credentials`); None: boto3's default chain."""
         import boto3
         from botocore.config import Config
 
@@ -167,8 +170,9 @@ class S3Target:
         self.prefix = prefix.strip("/")
         self.endpoint = endpoint_url or f"S3 ({region})"
         self.retry = retry or S3Retry()
+        keys = credentials.client_kwargs() if credentials is not None else {}
         self.client = boto3.client(
-            "s3", endpoint_url=endpoint_url, region_name=region,
+            "s3", endpoint_url=endpoint_url, region_name=region, **keys,
             config=Config(
                 connect_timeout=self.retry.connect_timeout, read_timeout=self.retry.read_timeout,
                 retries={"mode": self.retry.mode, "total_max_attempts": self.retry.max_attempts},
@@ -316,10 +320,14 @@ def _precondition_error(exc) -> Exception:
     return ClientError(response, "CompleteMultipartUpload")
 
 
-def target_for(deliver: str, endpoint_url: str | None = None, region: str = "ap-northeast-1", retry: S3Retry | None = None):
+def target_for(
+    deliver: str, endpoint_url: str | None = None, region: str = "ap-northeast-1", retry: S3Retry | None = None,
+    credentials=None,
+):
+    """A folder or an S3 prefix; `credentials` (a callable returning `S3Credentials`, resolved only for S3)."""
     parsed = urlparse(deliver)
     if parsed.scheme == "s3":
-        return S3Target(parsed.netloc, parsed.path, endpoint_url, region, retry)
+        return S3Target(parsed.netloc, parsed.path, endpoint_url, region, retry, credentials() if credentials else None)
     if parsed.scheme not in ("", "file"):
         raise ValueError(f"unsupported delivery URI {deliver!r}: use a folder or s3://bucket/prefix")
     return LocalTarget(Path(parsed.path if parsed.scheme == "file" else deliver))

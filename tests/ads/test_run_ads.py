@@ -85,8 +85,9 @@ def test_the_ad_platform_partner_receives_the_matches(sample_run):
     body = (folder / "ad_matches.jsonl").read_bytes()
     rows = [json.loads(line) for line in body.decode("utf-8").splitlines()]
     assert len(rows) == query(sample_run, "SELECT count(*) FROM similarity.ad_matches")[0][0]
+    assert {r["op"] for r in rows} == {"add"}  # the first delivery: a full snapshot
     assert list(rows[0]) == [
-        "article_id", "article_url", "publisher_id", "creative_id", "advertiser_id", "campaign_id", "rank", "score",
+        "op", "article_id", "article_url", "publisher_id", "creative_id", "advertiser_id", "campaign_id", "rank", "score",
         "matched_tags", "iab_category", "iab_category_name", "brand_safety_level", "explanation",
     ]  # fmt: skip
     assert all(r["article_url"].startswith("https://") and r["publisher_id"] for r in rows)

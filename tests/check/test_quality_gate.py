@@ -21,8 +21,11 @@ def execute(settings, sql: str, params=None):
         return con.execute(sql, params or []).fetchall()
 
 
-def deliveries(settings) -> dict[str, tuple[str, str | None]]:
-    return {d.partner_id: (d.status, d.reason) for d in run_export(settings, SAMPLE_DATE).deliveries}
+def deliveries(settings, summary=None) -> dict[str, tuple[str, str | None]]:
+    """Each partner's main feed (works or ad matches): status and reason; a music partner's mood stations and
+    MEAD follow its works feed (see the first test)."""
+    summary = summary or run_export(settings, SAMPLE_DATE)
+    return {d.partner_id: (d.status, d.reason) for d in summary.deliveries if d.feed in ("works", "ad_matches")}
 
 
 def withheld(settings) -> list[tuple[str, str, str]]:
@@ -76,11 +79,17 @@ def test_a_feed_missing_a_required_column_blocks_only_that_partner(gate_settings
         "partner:melody-stream: expect_column_to_exist(isan) — column isan is missing",
         'partner:melody-stream: expect_column_values_to_not_be_null(isan) — error: Error: The column "isan" in BatchData does not exist.',
     ]
-    assert deliveries(gate_settings) == {
+    exported = run_export(gate_settings, SAMPLE_DATE)
+    assert deliveries(gate_settings, exported) == {
         "cinema-now": ("delivered", None),
         "kizuna-ads": ("delivered", None),
         "melody-stream": ("blocked", "quality gate failed: partner:melody-stream"),
     }
+    # no mood station or MEAD entry for works the partner was not sent
+    assert [(d.feed, d.status, d.reason) for d in exported.deliveries if d.partner_id == "melody-stream"][1:] == [
+        ("mood_stations", "blocked", "the works feed of 2026-11-24 is blocked, not published"),
+        ("mead", "blocked", "the works feed of 2026-11-24 is blocked, not published"),
+    ]
 
 
 def test_works_missing_a_required_title_are_withheld_and_the_rest_delivered(gate_settings):
@@ -88,7 +97,7 @@ def test_works_missing_a_required_title_are_withheld_and_the_rest_delivered(gate
     summary = run_check(gate_settings, SAMPLE_DATE)
     assert summary.blocked == []
     assert [f.split(" — ")[0] for f in summary.failed] == []
-    delivered = run_export(gate_settings, SAMPLE_DATE).deliveries
+    delivered = [d for d in run_export(gate_settings, SAMPLE_DATE).deliveries if d.feed in ("works", "ad_matches")]
     assert [(d.partner_id, d.status, d.rows, d.withheld) for d in delivered] == [
         ("cinema-now", "delivered", 2, 0),
         ("kizuna-ads", "delivered", 0, 0),  # the ads stage has not run on this warehouse

@@ -186,6 +186,8 @@ def test_dag_run_emitted_its_assets(metadata_db):
         # one per partner feed delivered, through the alias msdb_partner_feeds
         ("export", "msdb://deliveries/cinema-now/works"),
         ("export", "msdb://deliveries/kizuna-ads/ad_matches"),
+        ("export", "msdb://deliveries/melody-stream/mead"),
+        ("export", "msdb://deliveries/melody-stream/mood_stations"),
         ("export", "msdb://deliveries/melody-stream/works"),
     ]
 

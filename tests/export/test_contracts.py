@@ -38,6 +38,9 @@ def test_the_sample_contracts_load_with_their_kind_and_defaults(partners):
     }  # fmt: skip
     melody = contracts["melody-stream"]
     assert (melody.formats, melody.delivery, melody.max_drop_share, melody.territories) == (["jsonl"], "delta", 0.2, ["JP"])
+    # the sample music partner takes the mood stations and the MEAD feed beside its works
+    assert (melody.feeds, melody.mead.recipient_party_id) == (["mood_stations", "mead"], "PADPIDA2026112403M")
+    assert contracts["cinema-now"].feeds == contracts["kizuna-ads"].feeds == []
 
 
 @pytest.mark.parametrize(
@@ -97,8 +100,8 @@ def test_a_music_partner_may_list_mood_stations_and_mead(partners):
     [
         ("cinema-now", {"feeds": ["mead"], "mead": MEAD_RECIPIENT}, "feeds: mead are for music_service partners, not vod"),
         ("kizuna-ads", {"feeds": ["mood_stations"]}, "feeds: mood_stations are for music_service partners, not ad_platform"),
-        ("melody-stream", {"feeds": ["mead"]}, "feeds: mead needs `mead: {recipient_party_id"),
-        ("melody-stream", {"mead": MEAD_RECIPIENT}, "mead: given, but feeds does not list mead"),
+        ("melody-stream", {"feeds": ["mead"], "mead": None}, "feeds: mead needs `mead: {recipient_party_id"),
+        ("melody-stream", {"feeds": None, "mead": MEAD_RECIPIENT}, "mead: given, but feeds does not list mead"),
         ("melody-stream", {"feeds": ["radio"]}, "field 'feeds.0': Input should be 'mood_stations' or 'mead'"),
         ("melody-stream", {"feeds": ["mead"], "mead": {"recipient_party_id": "DPID-1"}}, "field 'mead.recipient_party_id'"),
     ],

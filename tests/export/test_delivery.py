@@ -40,17 +40,25 @@ def test_export_to_s3_writes_feed_then_manifest(copy_run, moto_s3, sample_run):
     s3.create_bucket(Bucket="partner-feeds", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
     settings = copy_run.model_copy(update={"deliver": "s3://partner-feeds/msdb", "s3_endpoint_url": moto_s3})
     summary = run_export(settings, SAMPLE_DATE)
-    assert [(d.partner_id, d.status, d.rows) for d in summary.deliveries] == [
-        ("cinema-now", "delivered", 2),
-        ("kizuna-ads", "delivered", 65),
-        ("melody-stream", "delivered", 9),
+    assert [(d.partner_id, d.feed, d.status) for d in summary.deliveries] == [
+        ("cinema-now", "works", "delivered"),
+        ("kizuna-ads", "ad_matches", "delivered"),
+        ("melody-stream", "works", "delivered"),
+        ("melody-stream", "mood_stations", "delivered"),  # the sample music partner's contract lists them
+        ("melody-stream", "mead", "delivered"),
     ]
+    assert [d.rows for d in summary.deliveries][:3] == [2, 65, 9]
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="partner-feeds")["Contents"])
     assert keys == [
         "msdb/cinema-now/works/2026-11-24/manifest.json",
         "msdb/cinema-now/works/2026-11-24/works.jsonl",
         "msdb/kizuna-ads/ad_matches/2026-11-24/ad_matches.jsonl",
         "msdb/kizuna-ads/ad_matches/2026-11-24/manifest.json",
+        "msdb/melody-stream/mead/2026-11-24/manifest.json",
+        "msdb/melody-stream/mead/2026-11-24/mead.xml",
+        "msdb/melody-stream/mood_stations/2026-11-24/manifest.json",
+        "msdb/melody-stream/mood_stations/2026-11-24/mood_stations.jsonl",
+        "msdb/melody-stream/mood_stations/2026-11-24/mood_stations.schema.json",
         "msdb/melody-stream/works/2026-11-24/manifest.json",
         "msdb/melody-stream/works/2026-11-24/works.jsonl",
     ]
@@ -81,7 +89,7 @@ def test_a_blocked_gate_holds_back_only_dependent_feeds(copy_run):
             [SAMPLE_DATE],
         )
     summary = run_export(copy_run, SAMPLE_DATE)
-    by_partner = {d.partner_id: d for d in summary.deliveries}
+    by_partner = {d.partner_id: d for d in summary.deliveries if d.feed in ("works", "ad_matches")}
     assert by_partner["cinema-now"].status == "blocked"
     assert by_partner["cinema-now"].reason == "quality gate failed: partner:cinema-now"
     assert by_partner["melody-stream"].status == "delivered"
@@ -130,17 +138,25 @@ def test_a_feed_larger_than_a_batch_streams_to_the_same_bytes(copy_run, monkeypa
     batches.clear()
     summary = run_export(streamed, SAMPLE_DATE)
     assert batches == [2, 2, 2, 2, 2, 1]  # 2 + 9 rows, two at a time
-    assert [(d.partner_id, d.status, d.rows) for d in summary.deliveries] == [
-        ("cinema-now", "delivered", 2),
-        ("kizuna-ads", "delivered", 65),
-        ("melody-stream", "delivered", 9),
+    assert [(d.partner_id, d.feed, d.status) for d in summary.deliveries] == [
+        ("cinema-now", "works", "delivered"),
+        ("kizuna-ads", "ad_matches", "delivered"),
+        ("melody-stream", "works", "delivered"),
+        ("melody-stream", "mood_stations", "delivered"),
+        ("melody-stream", "mead", "delivered"),
     ]
+    assert [d.rows for d in summary.deliveries][:3] == [2, 65, 9]
     files = sorted(p.relative_to(root / "whole") for p in (root / "whole").rglob("*") if p.is_file())
     assert [str(f) for f in files] == [
         "cinema-now/works/2026-11-24/manifest.json",
         "cinema-now/works/2026-11-24/works.jsonl",
         "kizuna-ads/ad_matches/2026-11-24/ad_matches.jsonl",
         "kizuna-ads/ad_matches/2026-11-24/manifest.json",
+        "melody-stream/mead/2026-11-24/manifest.json",
+        "melody-stream/mead/2026-11-24/mead.xml",
+        "melody-stream/mood_stations/2026-11-24/manifest.json",
+        "melody-stream/mood_stations/2026-11-24/mood_stations.jsonl",
+        "melody-stream/mood_stations/2026-11-24/mood_stations.schema.json",
         "melody-stream/works/2026-11-24/manifest.json",
         "melody-stream/works/2026-11-24/works.jsonl",
     ]
