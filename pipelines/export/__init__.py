@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -67,6 +68,8 @@ from pipelines.registry import PartnerContract, load_partners
 from pipelines.settings import MsdbSettings, delivery_date
 from pipelines.warehouse import writer
 
+log = logging.getLogger(__name__)
+
 ACK_FILE = "_ack.json"  # dropped by the partner beside a delivery's manifest: the delivery is acknowledged
 WORKS_FEED_SCHEMA_VERSION = "2.0"  # 2.0: every row carries its `op` (add, update, delete)
 
@@ -75,7 +78,8 @@ FileWriter = Callable[[BinaryIO, Iterable[list[tuple[str, str, str]]]], dict]
 
 
 class DeliveryConflict(RuntimeError):
-    """A half-written delivery with different content is in the way; a human must look."""
+    """A half-written delivery with different content is in the way (a data file without a manifest, left by an
+    attempt on other data); a human must look. It stops that partner feed only (`_deliver_and_record`)."""
 
 
 @dataclass
@@ -99,6 +103,7 @@ class Delivery:
 class ExportSummary:
     deliveries: list[Delivery] = field(default_factory=list)
     acknowledged: list[tuple[str, str, date]] = field(default_factory=list)  # (partner, feed, logical date)
+    removed: list = field(default_factory=list)  # partial files a killed export left in partner folders, removed
 
     @property
     def held(self) -> list[Delivery]:
@@ -548,25 +553,40 @@ def run_export(
         blocked = blocked_for(con, logical_date)
         for contract in contracts:
             target = _target(settings, contract)
+            summary.removed += target.remove_abandoned(contract.partner_id)
             summary.acknowledged += [(contract.partner_id, contract.feed, d) for d in record_acknowledgements(con, target, contract)]
             works = _deliver_and_record(
-                con, summary, target, contract, logical_date, run_id,
+                con, summary, target, contract, contract.feed, logical_date, run_id,
                 lambda c=contract, t=target: deliver_partner(con, settings, c, logical_date, t, blocked, full=full, approve=approve),
             )
             for feed_name in contract.feeds:
                 summary.acknowledged += [(contract.partner_id, feed_name, d) for d in record_acknowledgements(con, target, contract, feed_name)]
                 _deliver_and_record(
-                    con, summary, target, contract, logical_date, run_id,
+                    con, summary, target, contract, feed_name, logical_date, run_id,
                     lambda c=contract, t=target, f=feed_name, w=works: deliver_music_feed(con, settings, c, f, logical_date, t, w),
                 )
     return summary
 
 
-def _deliver_and_record(con, summary: ExportSummary, target, contract: PartnerContract, logical_date: date, run_id: str, deliver) -> Delivery:
-    """One delivery and its ledger row (with its state and audit rows) as one transaction."""
+def _deliver_and_record(
+    con, summary: ExportSummary, target, contract: PartnerContract, feed: str, logical_date: date, run_id: str, deliver
+) -> Delivery:
+    """One delivery and its ledger row (with its state and audit rows) as one transaction. A DeliveryConflict
+    stops this feed only: nothing of its attempt is kept but a `conflict` ledger row naming the file in the
+    way, and the other feeds and partners are delivered (README, "When a delivery is in conflict")."""
     con.begin()
     try:
-        delivery = deliver()
+        try:
+            delivery = deliver()
+        except DeliveryConflict as exc:
+            con.rollback()
+            con.begin()
+            delivery = Delivery(
+                contract.partner_id, feed, "conflict", target.uri(_prefix(contract, logical_date, feed)),
+                reason=f"{exc} (an earlier attempt's, from other data): not overwritten, nothing published; see the "
+                "README's runbook for a delivery in conflict",
+            )
+            log.error("%s/%s %s: %s", contract.partner_id, feed, logical_date, delivery.reason)
         summary.deliveries.append(delivery)
         con.execute(
             f"INSERT INTO exports.delivery_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join(['?'] * 20)})",
