@@ -62,7 +62,9 @@ def test_export_to_s3_writes_feed_then_manifest(copy_run, moto_s3, sample_run):
 
 
 @pytest.mark.slow
-def test_leftover_with_other_content_is_a_conflict_for_that_partner_only(copy_run, sample_run):
+def test_leftover_with_other_content_is_a_conflict_for_that_partner_only(copy_run, sample_run, monkeypatch, capsys):
+    from pipelines.cli import EXIT_FEED_BLOCKED, main
+
     deliveries = copy_run.warehouse.parent.parent / "deliveries"
     leftover = deliveries / "melody-stream/works/2026-11-24/works.jsonl"
     leftover.parent.mkdir(parents=True)
@@ -70,17 +72,17 @@ def test_leftover_with_other_content_is_a_conflict_for_that_partner_only(copy_ru
     audit = "SELECT count(*) FROM exports.rights_audit WHERE partner_id = 'melody-stream'"
     with duckdb.connect(str(copy_run.warehouse)) as con:
         audited = con.execute(audit).fetchone()[0]  # the sample run's, delivered elsewhere
-    summary = run_export(copy_run, SAMPLE_DATE)
-    assert [(d.partner_id, d.feed, d.status, d.rows) for d in summary.deliveries] == [
-        ("cinema-now", "works", "delivered", 2),
-        ("kizuna-ads", "ad_matches", "delivered", 65),
-        ("melody-stream", "works", "conflict", 0),
-    ]
+    monkeypatch.setenv("MSDB_VAR_DIR", str(copy_run.var_dir))
+    code = main([
+        "stage", "export", "--date", SAMPLE_DATE.isoformat(), "--landing", str(copy_run.landing),
+        "--warehouse", str(copy_run.warehouse), "--deliver", str(deliveries),
+    ])  # fmt: skip
+    assert code == EXIT_FEED_BLOCKED == 3
+    assert capsys.readouterr().err.splitlines()[-1] == "msdb: feeds not published: melody-stream/works (conflict)"
     reason = (
         f"{leftover} exists with other content and no manifest (an earlier attempt's, from other data): not "
         "overwritten, nothing published; see the README's runbook for a delivery in conflict"
     )
-    assert [(d.partner_id, d.reason) for d in summary.held] == [("melody-stream", reason)]  # `msdb export`: exit 3
     assert leftover.read_bytes() == b'{"partial": true}\n'
     assert not (leftover.parent / "manifest.json").exists()
     with duckdb.connect(str(copy_run.warehouse)) as con:
