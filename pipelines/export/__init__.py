@@ -4,8 +4,11 @@ Layout (local folder or S3, the same keys; the contract's `delivery_uri`, else `
 `<partner_id>/<feed>/<logical_date>/works.jsonl`, then `manifest.json` written last (files, row counts,
 sha256, schema and taxonomy versions, delivery type, sequence, cursor from/to), exclusively (S3
 `If-None-Match: *`, a link on a folder): a partner reads a delivery only once its manifest is there, and a
-published delivery is never replaced (a 412 is reported as `conflict`). A feed whose quality gate failed is not
-written; the ledger says why. Rows that break a partner's contract are withheld from that partner
+published delivery is never replaced (a 412 is reported as `conflict`). A data file without manifest and with
+other content in the way (`DeliveryConflict`) is a `conflict` of that feed only: the other partners are
+delivered (README, "When a delivery is in conflict"). The partial files a killed export left in a partner's
+folder are removed when that partner's export starts (`pipelines.partial_files`). A feed whose quality gate
+failed is not written; the ledger says why. Rows that break a partner's contract are withheld from that partner
 (`exports.withheld_rows`: work id and reason) and the rest delivered.
 
 Deltas (`pipelines.export.deltas`): the first delivery of a partner feed is a full snapshot; later ones carry
