@@ -548,6 +548,8 @@ def export_feeds(
     console.print(table)
     for partner_id, feed, acknowledged in summary.acknowledged:
         console.print(f"acknowledged: {partner_id}/{feed} {acknowledged}")
+    for path in summary.removed:
+        console.print(f"removed {path}: a partial file left by an export that was killed", soft_wrap=True)
     if summary.held:
         for d in summary.held:
             console.print(f"[red]{d.status} feed[/red] {d.partner_id}/{d.feed}: {d.reason}", soft_wrap=True)
