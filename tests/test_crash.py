@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import selectors
 import signal
 import subprocess
@@ -154,6 +155,12 @@ def _paused_then_killed(tmp: Path, point: str, *args: str, timeout: float = 600)
     assert paused, f"{point}: `msdb {' '.join(args)}` ended (exit {process.returncode}) without pausing:\n{''.join(output)[-3000:]}"
 
 
+def _children_cpu() -> float:
+    """CPU seconds of the processes this one started and waited for (the killed ones included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _files(root: Path) -> dict[str, str]:
     """Every file under root (dot files included): relative path → sha256."""
     return {
@@ -228,7 +235,7 @@ def test_kill_9_anywhere_then_rerun_equals_the_uninterrupted_run(tmp_path, sampl
     reference = Path(sample_run.deliver)
     deliveries, warehouse = tmp_path / "deliveries", tmp_path / "w" / "msdb.duckdb"
     common = ["--date", DATE, "--landing", str(SAMPLES), "--warehouse", str(warehouse), "--deliver", str(deliveries)]
-    started = time.monotonic()
+    started, cpu_before = time.monotonic(), _children_cpu()
     melody = deliveries / f"melody-stream/works/{DATE}"
     for stage in STAGES:
         for point in ("export:data", "export:manifest", "export:ledger") if stage == "export" else (stage,):
@@ -249,14 +256,17 @@ def test_kill_9_anywhere_then_rerun_equals_the_uninterrupted_run(tmp_path, sampl
         assert len(partial_copies) == 1  # the one this kill left: the next process removed the one before
         assert partial_copies[0].stat().st_size == warehouse.stat().st_size
     assert _partners_see_whole_deliveries(deliveries, reference) == 3  # every feed published before the rerun
-    killed_at = time.monotonic()
+    killed_at, cpu_killed = time.monotonic(), _children_cpu()
 
     rerun = subprocess.run(
         [sys.executable, "-m", "pipelines.cli", "run", *common], cwd=tmp_path, env=_env(tmp_path),
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-    print(f"crash sequence {killed_at - started:.1f} s, rerun {time.monotonic() - killed_at:.1f} s")
+    print(
+        f"crash sequence {killed_at - started:.1f} s ({cpu_killed - cpu_before:.1f} s CPU), "
+        f"rerun {time.monotonic() - killed_at:.1f} s ({_children_cpu() - cpu_killed:.1f} s CPU)"
+    )
     _assert_as_uninterrupted(warehouse, deliveries, sample_run)
 
 
