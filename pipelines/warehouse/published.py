@@ -128,9 +128,8 @@ def publish(warehouse: Path) -> Path | None:
 def remove_abandoned_copies(warehouse: Path) -> list[Path]:
     """The partial copies a publish killed mid-copy left beside the warehouse (each a full copy of it), and
     those of versions that named them `.<stem>.published.duckdb.<random>`; never one being written."""
-    published = published_path(warehouse)
-    legacy = (f".{published.name}.", f".{published.name}.wal.")
-    return remove_abandoned(warehouse.parent, prefixes=(PARTIAL_PREFIX, *legacy))
+    name = published_path(warehouse).name
+    return remove_abandoned(warehouse.parent, prefixes=(f"{PARTIAL_PREFIX}{name}.", f".{name}."))
 
 
 def publish_quietly(warehouse: Path) -> None:
