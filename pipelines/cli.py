@@ -26,7 +26,7 @@ console = Console()
 EXIT_OK = 0  # every feed delivered (rows may have been withheld or records quarantined: the summary lists them)
 EXIT_STAGE_FAILED = 1  # a stage raised; the run stopped there (also: any other command that failed)
 EXIT_USAGE = 2  # a bad argument or setting (missing folder, unwritable target, unknown stage): nothing ran
-EXIT_FEED_BLOCKED = 3  # the run finished but at least one partner feed was blocked by the quality gate
+EXIT_FEED_BLOCKED = 3  # the run finished but at least one partner feed was not published (blocked, held, conflict)
 EXIT_BUSY = 4  # another run or stage holds the warehouse (its lock); nothing ran
 
 
@@ -209,8 +209,9 @@ def run(
     """Run the whole nightly pipeline for one logical date and print its summary.
 
     Exit codes: 0 every feed delivered (withheld rows and quarantined records are listed in the summary);
-    1 a stage failed and the run stopped; 2 a bad argument or setting, nothing ran; 3 the run finished but
-    the quality gate blocked at least one feed; 4 another run holds the warehouse (see --wait).
+    1 a stage failed and the run stopped; 2 a bad argument or setting, nothing ran; 3 the run finished but at
+    least one feed was not published (blocked by the quality gate, held by the circuit breaker, or in conflict:
+    see the README's runbook), the others were; 4 another run holds the warehouse (see --wait).
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -310,6 +311,11 @@ def stage(
         except Exception as exc:
             _fail(f"stage {name} failed: {type(exc).__name__}: {exc}", EXIT_STAGE_FAILED)
     console.print_json(json.dumps(summary, ensure_ascii=False, default=str))
+    not_published = [d for d in summary.get("deliveries", []) if d["status"] in ("blocked", "held", "conflict")]
+    if not_published:
+        names = ", ".join(f"{d['partner_id']}/{d['feed']} ({d['status']})" for d in not_published)
+        typer.echo(f"msdb: feeds not published: {names}", err=True)
+        raise typer.Exit(EXIT_FEED_BLOCKED)
 
 
 @app.command()
@@ -563,7 +569,8 @@ def export_feeds(
 
     Exit codes: 0 delivered (or already delivered); 1 the export failed; 2 a bad argument, setting or
     contract; 3 a feed was held by the circuit breaker (approve it with --partner P --approve), blocked by
-    the quality gate, or found published by another run (412); 4 another run holds the warehouse.
+    the quality gate, or in conflict (published by another run, 412, or a data file without manifest in the way:
+    see the README's runbook), the other partners delivered; 4 another run holds the warehouse.
     """
     from pipelines.export import run_export
     from pipelines.nightly import publish_lake
@@ -594,6 +601,8 @@ def export_feeds(
     console.print(table)
     for partner_id, feed, acknowledged in summary.acknowledged:
         console.print(f"acknowledged: {partner_id}/{feed} {acknowledged}")
+    for path in summary.removed:
+        console.print(f"removed {path}: a partial file left by an export that was killed", soft_wrap=True)
     if summary.held:
         for d in summary.held:
             console.print(f"[red]{d.status} feed[/red] {d.partner_id}/{d.feed}: {d.reason}", soft_wrap=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import reader, writer
-from pipelines.warehouse.published import deferred_publishing
+from pipelines.warehouse.published import deferred_publishing, remove_abandoned_copies
 from pipelines.warehouse.run_lock import run_lock
 
 log = logging.getLogger(__name__)
@@ -111,10 +111,12 @@ def record_killed_stages(settings: MsdbSettings) -> list[tuple[date, str]]:
 @contextmanager
 def warehouse_run(settings: MsdbSettings, command: str, wait: float = 0.0) -> Iterator[None]:
     """The run lock of the warehouse (`pipelines.warehouse.run_lock`) for a run or a stand-alone stage; the
-    first to take it records the stages a killed process left running. Readers get the warehouse once, when
-    the outermost of these ends, still under the lock (no other writer can change the file mid-copy)."""
+    first to take it removes the partial copies a publish killed mid-copy left beside the warehouse and records
+    the stages a killed process left running. Readers get the warehouse once, when the outermost of these ends,
+    still under the lock (no other writer can change the file mid-copy)."""
     with run_lock(settings.warehouse, command, wait) as outermost, deferred_publishing(settings.warehouse):
         if outermost:
+            remove_abandoned_copies(settings.warehouse)
             record_killed_stages(settings)
         yield
 

@@ -28,7 +28,7 @@ def test_bad_date_is_a_clear_error():
 def test_run_help_documents_the_exit_codes():
     out = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--help"], capture_output=True, text=True, check=True)
     text = " ".join(out.stdout.split())
-    assert "3 the run finished but the quality gate blocked at least one feed" in text
+    assert "3 the run finished but at least one feed was not published" in text
     assert "1 a stage failed" in text
 
 

@@ -5,8 +5,11 @@ Layout (local folder or S3, the same keys; the contract's `delivery_uri`, else `
 sha256, schema and taxonomy versions, delivery type, sequence, cursor from/to), exclusively (S3
 `If-None-Match: *`, a link on a folder): a partner reads a delivery only once its manifest is there, and a
 published delivery is never replaced (a 412 is reported as `conflict`, unless it answers a retry of ours and
-the object holds our bytes: `pipelines.export.targets`, which also bounds S3's timeouts and retries). A feed
-whose quality gate failed is not written; the ledger says why. Rows that break a partner's contract are
+the object holds our bytes: `pipelines.export.targets`, which also bounds S3's timeouts and retries). A data
+file without manifest and with other content in the way (`DeliveryConflict`) is a `conflict` of that feed
+only: the other partners are delivered (README, "When a delivery is in conflict"). The partial files a killed
+export left in a partner's folder are removed when that partner's export starts (`pipelines.partial_files`). A
+feed whose quality gate failed is not written; the ledger says why. Rows that break a partner's contract are
 withheld from that partner (`exports.withheld_rows`: work id and reason) and the rest delivered.
 
 Deltas (`pipelines.export.deltas`): the first delivery of a partner feed is a full snapshot; later ones carry
@@ -50,6 +53,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -78,13 +82,16 @@ from pipelines.registry import PartnerContract, load_partners
 from pipelines.settings import MsdbSettings, delivery_date
 from pipelines.warehouse import writer
 
+log = logging.getLogger(__name__)
+
 ACK_FILE = "_ack.json"  # dropped by the partner beside a delivery's manifest: the delivery is acknowledged
 WORKS_FEED_SCHEMA_VERSION = WORKS_OPS.version  # 2.0: every row carries its `op` (add, update, delete)
 OPS_SCHEMAS = {"works": WORKS_OPS, "ad_matches": AD_MATCHES_OPS}  # the feeds delivered as operations
 
 
 class DeliveryConflict(RuntimeError):
-    """A half-written delivery with different content is in the way; a human must look."""
+    """A half-written delivery with different content is in the way (a data file without a manifest, left by an
+    attempt on other data); a human must look. It stops that partner feed only (`_deliver_and_record`)."""
 
 
 @dataclass
@@ -108,6 +115,7 @@ class Delivery:
 class ExportSummary:
     deliveries: list[Delivery] = field(default_factory=list)
     acknowledged: list[tuple[str, str, date]] = field(default_factory=list)  # (partner, feed, logical date)
+    removed: list = field(default_factory=list)  # partial files a killed export left in partner folders, removed
 
     @property
     def held(self) -> list[Delivery]:
@@ -604,7 +612,7 @@ def _unreachable(con, summary: ExportSummary, settings: MsdbSettings, contract: 
     target = _Unreached(contract.delivery_uri or settings.deliver)
     for feed_name in [contract.feed, *contract.feeds]:
         _deliver_and_record(
-            con, summary, target, contract, logical_date, run_id,
+            con, summary, target, contract, logical_date, run_id, feed_name,
             lambda f=feed_name: Delivery(
                 contract.partner_id, f, "blocked", target.uri(_prefix(contract, logical_date, f)), reason=reason
             ),
@@ -632,6 +640,7 @@ def run_export(
             except CredentialsError as exc:
                 _unreachable(con, summary, settings, contract, logical_date, run_id, str(exc))
                 continue
+            summary.removed += target.remove_abandoned(contract.partner_id)
             summary.acknowledged += [(contract.partner_id, contract.feed, d) for d in record_acknowledgements(con, target, contract)]
             works = _deliver_and_record(
                 con, summary, target, contract, logical_date, run_id, contract.feed,
@@ -650,10 +659,23 @@ def _deliver_and_record(
     con, summary: ExportSummary, target, contract: PartnerContract, logical_date: date, run_id: str, feed: str, deliver
 ) -> Delivery:
     """One delivery and its ledger row (with its state and audit rows) as one transaction; a date already
-    published, or older than the partner's latest delivery, delivers nothing (`verified_or_out_of_order`)."""
+    published, or older than the partner's latest delivery, delivers nothing (`verified_or_out_of_order`). A DeliveryConflict
+    stops this feed only: nothing of its attempt is kept but a `conflict` ledger row naming the file in the
+    way, and the other feeds and partners are delivered (README, "When a delivery is in conflict")."""
     con.begin()
     try:
-        delivery = verified_or_out_of_order(con, target, contract, feed, logical_date) or deliver()
+        try:
+            verified = None if isinstance(target, _Unreached) else verified_or_out_of_order(con, target, contract, feed, logical_date)
+            delivery = verified or deliver()
+        except DeliveryConflict as exc:
+            con.rollback()
+            con.begin()
+            delivery = Delivery(
+                contract.partner_id, feed, "conflict", target.uri(_prefix(contract, logical_date, feed)),
+                reason=f"{exc} (an earlier attempt's, from other data): not overwritten, nothing published; see the "
+                "README's runbook for a delivery in conflict",
+            )
+            log.error("%s/%s %s: %s", contract.partner_id, feed, logical_date, delivery.reason)
         summary.deliveries.append(delivery)
         con.execute(
             f"INSERT INTO exports.delivery_ledger ({LEDGER_COLUMNS}) VALUES ({', '.join(['?'] * 20)})",

@@ -1,8 +1,9 @@
 """Where feeds are written: a local folder laid out like the bucket, or S3. Objects are never overwritten.
 
 A data file is written through `writing(key)`, a file handle the export streams into; the object appears
-whole, and only if absent, when the block ends (a local link, or a conditional S3 upload: one PUT, or a
-multipart upload of `part_bytes` parts completed with If-None-Match). Memory: one S3 part at most.
+whole, and only if absent, when the block ends (a local link of a partial file, see `pipelines.partial_files`,
+or a conditional S3 upload: one PUT, or a multipart upload of `part_bytes` parts completed with If-None-Match).
+Memory: one S3 part at most.
 
 S3 is called with bounded timeouts and retries (`S3Retry`, the `MSDB_S3_*` settings): botocore retries each
 request (its `standard` or `adaptive` mode: 5xx, SlowDown, timeouts, dropped connections), and each whole
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import urlparse
+
+from pipelines.partial_files import partial_file, remove_abandoned
 
 if TYPE_CHECKING:
     from pipelines.settings import MsdbSettings
@@ -137,19 +140,20 @@ class LocalTarget:
         exists). Nothing appears if the block raises."""
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the delivery from the partner's sync user
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                yield fh
-                fh.flush()
-                os.fsync(fh.fileno())
+        # 0644: mkstemp's 0600 would hide the delivery from the partner's sync user
+        with partial_file(path, 0o644) as (fd, partial), open(os.dup(fd), "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
             try:
-                os.link(tmp, path)
+                os.link(partial, path)
             except FileExistsError as exc:
                 raise AlreadyExists(self.uri(key)) from exc
-        finally:
-            os.unlink(tmp)
+
+    def remove_abandoned(self, key: str) -> list[Path]:
+        """The partial files under `key` (a partner's folder) left by an export that died mid-write
+        (`pipelines.partial_files`); a partner never took them for data: they were never linked."""
+        return remove_abandoned(self.root / key, recursive=True)
 
     def put_new(self, key: str, body: bytes) -> None:
         with self.writing(key) as fh:
@@ -204,6 +208,11 @@ class S3Target:
                 log.warning("%s %s: %s; trying again in %.1f s", what, self.uri(key), _answer(exc), pause)
                 time.sleep(pause)
         raise AssertionError("unreachable")
+
+    def remove_abandoned(self, key: str) -> list[Path]:
+        """Nothing partial is ever visible in a bucket: the spool is an unnamed file of the temporary directory
+        and an upload not completed holds no key (S3's `AbortIncompleteMultipartUpload` lifecycle rule frees it)."""
+        return []
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

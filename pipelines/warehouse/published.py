@@ -2,8 +2,9 @@
 
 DuckDB lets one process hold a database file read-write, and while it does no other process may open that
 file at all, not even read-only (the writer's lock is exclusive). So readers never open the live file: the
-committed file is copied to a temporary file beside it and atomically renamed (`os.replace`) onto
-`<stem>.published.duckdb`, which `msdb sql` opens read-only.
+committed file is copied to a partial file beside it (`pipelines.partial_files`) and atomically renamed
+(`os.replace`) onto `<stem>.published.duckdb`, which `msdb sql` opens read-only. A copy left by a process killed
+mid-copy is removed by the next run to take the run lock (`remove_abandoned_copies`).
 
 When: once at the end of `msdb run` (whether it succeeded or stopped at a failing stage), and once at the end
 of each stage run on its own (`msdb stage X`, an Airflow task: both go through `pipelines.nightly.run_stage`).
@@ -28,11 +29,12 @@ import errno
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pipelines.partial_files import PARTIAL_PREFIX, partial_file, remove_abandoned
 
 if TYPE_CHECKING:
     import duckdb
@@ -117,15 +119,17 @@ def publish(warehouse: Path) -> Path | None:
     elif target_wal.exists():
         target_wal.unlink()
     for source, destination in copies:
-        fd, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-        os.close(fd)
-        try:
-            copy_file(source, Path(temporary))
-            os.replace(temporary, destination)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with partial_file(destination, 0o644) as (_, partial):
+            copy_file(source, partial)
+            os.replace(partial, destination)
     return target
+
+
+def remove_abandoned_copies(warehouse: Path) -> list[Path]:
+    """The partial copies a publish killed mid-copy left beside the warehouse (each a full copy of it), and
+    those of versions that named them `.<stem>.published.duckdb.<random>`; never one being written."""
+    name = published_path(warehouse).name
+    return remove_abandoned(warehouse.parent, prefixes=(f"{PARTIAL_PREFIX}{name}.", f".{name}."))
 
 
 def publish_quietly(warehouse: Path) -> None:

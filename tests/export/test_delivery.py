@@ -9,7 +9,7 @@ import boto3
 import duckdb
 import pytest
 
-from pipelines.export import DeliveryConflict, run_export
+from pipelines.export import run_export
 from pipelines.export.targets import AlreadyExists, LocalTarget, S3Target
 from tests.conftest import SAMPLE_DATE
 
@@ -70,14 +70,73 @@ def test_export_to_s3_writes_feed_then_manifest(copy_run, moto_s3, sample_run):
 
 
 @pytest.mark.slow
-def test_leftover_with_other_content_is_a_conflict_not_an_overwrite(copy_run):
-    leftover = copy_run.warehouse.parent.parent / "deliveries/melody-stream/works/2026-11-24/works.jsonl"
+def test_leftover_with_other_content_is_a_conflict_for_that_partner_only(copy_run, sample_run, monkeypatch, capsys):
+    from pipelines.cli import EXIT_FEED_BLOCKED, main
+
+    deliveries = copy_run.warehouse.parent.parent / "deliveries"
+    leftover = deliveries / "melody-stream/works/2026-11-24/works.jsonl"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b'{"partial": true}\n')
-    with pytest.raises(DeliveryConflict, match="exists with other content"):
-        run_export(copy_run, SAMPLE_DATE)
+    audit = "SELECT count(*) FROM exports.rights_audit WHERE partner_id = 'melody-stream'"
+    with duckdb.connect(str(copy_run.warehouse)) as con:
+        audited = con.execute(audit).fetchone()[0]  # the sample run's, delivered elsewhere
+    monkeypatch.setenv("MSDB_VAR_DIR", str(copy_run.var_dir))
+    code = main([
+        "stage", "export", "--date", SAMPLE_DATE.isoformat(), "--landing", str(copy_run.landing),
+        "--warehouse", str(copy_run.warehouse), "--deliver", str(deliveries),
+    ])  # fmt: skip
+    assert code == EXIT_FEED_BLOCKED == 3
+    assert capsys.readouterr().err.splitlines()[-1] == "msdb: feeds not published: melody-stream/works (conflict)"
+    reason = (
+        f"{leftover} exists with other content and no manifest (an earlier attempt's, from other data): not "
+        "overwritten, nothing published; see the README's runbook for a delivery in conflict"
+    )
     assert leftover.read_bytes() == b'{"partial": true}\n'
     assert not (leftover.parent / "manifest.json").exists()
+    with duckdb.connect(str(copy_run.warehouse)) as con:
+        assert con.execute(
+            "SELECT partner_id, status, reason, row_count, published_at IS NULL FROM exports.delivery_ledger "
+            "WHERE destination = ? ORDER BY partner_id", [str(deliveries)],
+        ).fetchall() == [
+            ("cinema-now", "delivered", None, 2, False),
+            ("kizuna-ads", "delivered", None, 65, False),
+            ("melody-stream", "conflict", reason, 0, True),
+        ]  # fmt: skip
+        assert con.execute(
+            "SELECT count(*) FROM exports.delivered_state WHERE partner_id = 'melody-stream' AND destination = ?", [str(deliveries)]
+        ).fetchone() == (0,)
+        assert con.execute(audit).fetchone()[0] == audited  # nothing of the attempt kept
+    # the runbook: the partner never saw a manifest, so the orphan is moved aside and the partner delivered again
+    leftover.rename(copy_run.warehouse.parent.parent / "orphan-works.jsonl")
+    again = run_export(copy_run, SAMPLE_DATE, partner_id="melody-stream")
+    assert [(d.partner_id, d.status, d.rows) for d in again.deliveries] == [("melody-stream", "delivered", 9)]
+    reference = sample_run.warehouse.parent.parent / "deliveries/melody-stream/works/2026-11-24"
+    assert [p.read_bytes() for p in sorted(leftover.parent.iterdir())] == [p.read_bytes() for p in sorted(reference.iterdir())]
+
+
+def test_partial_files_of_a_killed_export_are_removed_by_the_next_export_only_once_their_writer_is_gone(tmp_path):
+    import fcntl
+    import os
+
+    target = LocalTarget(tmp_path)
+    folder = tmp_path / "melody-stream/works/2026-11-24"
+    folder.mkdir(parents=True)
+    abandoned = folder / ".msdb-partial.works.jsonl.k9x2abcd"  # its writer was killed: no one holds its lock
+    abandoned.write_bytes(b'{"op":"add"')
+    partner_file = folder / ".sync-state"  # the partner's own dot file: never ours to remove
+    partner_file.write_bytes(b"x")
+    with target.writing("melody-stream/works/2026-11-24/works.jsonl") as fh:
+        fh.write(b"rows\n")
+        (live,) = [p for p in folder.iterdir() if p.name.startswith(".msdb-partial.works.jsonl.") and p != abandoned]
+        assert target.remove_abandoned("melody-stream") == [abandoned]  # the live writer's file stays
+        assert live.exists()
+        fd = os.open(live, os.O_RDONLY)
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(fd)
+    assert sorted(p.name for p in folder.iterdir()) == [".sync-state", "works.jsonl"]
+    assert (folder / "works.jsonl").read_bytes() == b"rows\n"
+    assert oct((folder / "works.jsonl").stat().st_mode & 0o777) == "0o644"
 
 
 @pytest.mark.slow

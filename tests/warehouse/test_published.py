@@ -167,3 +167,32 @@ def test_the_copy_is_byte_identical_whichever_way_it_is_made(tmp_path, monkeypat
     way = copy_file(source, destination)
     assert destination.read_bytes() == source.read_bytes()
     assert way in ({"reflink", "copy_file_range", "copy"} if file_system == "as it is" else {"copy"})
+
+
+def test_the_next_run_removes_a_copy_a_killed_publish_left_but_not_one_being_made(tmp_path, monkeypatch):
+    import fcntl
+    import os
+
+    from pipelines import nightly
+    from pipelines.settings import MsdbSettings
+
+    settings = MsdbSettings(warehouse=tmp_path / "msdb.duckdb", var_dir=tmp_path / "var")
+    with writer(settings.warehouse) as con:
+        con.execute("CREATE TABLE ops.marker AS SELECT 1 AS version")
+    abandoned = tmp_path / ".msdb-partial.msdb.published.duckdb.k9x2abcd"  # its publisher was killed mid-copy
+    legacy = tmp_path / ".msdb.published.duckdb.a1b2c3d4"  # the name earlier versions gave a copy in progress
+    being_made = tmp_path / ".msdb-partial.msdb.published.duckdb.live1234"  # another process's, still writing
+    for path in (abandoned, legacy, being_made):
+        path.write_bytes(settings.warehouse.read_bytes())
+    held = os.open(being_made, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as `pipelines.partial_files.partial_file` holds it while it writes
+    try:
+        monkeypatch.setattr(nightly, "_stage_function", lambda name: lambda settings, logical_date: SimpleNamespace(files=[], by_kind=dict))
+        nightly.run_stage("ingest", date(2026, 11, 24), settings)
+        assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+            ".msdb-partial.msdb.published.duckdb.live1234", "msdb.duckdb", "msdb.duckdb.lock", "msdb.published.duckdb"
+        ]
+    finally:
+        os.close(held)
+    nightly.run_stage("ingest", date(2026, 11, 25), settings)  # its writer gone: removed by the next run
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["msdb.duckdb", "msdb.duckdb.lock", "msdb.published.duckdb"]
