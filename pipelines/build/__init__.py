@@ -77,8 +77,12 @@ def _close_dbt_duckdb() -> None:
 UNIT_TESTS_PASSED = "unit_tests_passed"
 
 
+PROJECT_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".py")  # what models, tests and seeds are made of (not docs)
+
+
 def project_fingerprint(project_dir: Path) -> str:
-    """sha256 of the dbt project's files (not target/, logs/, dbt_packages/), of the Python behind its SQL
+    """sha256 of the dbt project's files (models, macros, tests, seeds, configuration: PROJECT_SUFFIXES; not
+    target/, logs/, dbt_packages/, nor Markdown), of the Python behind its SQL
     functions (the dbt plugin, pipelines/warehouse/functions.py, pipelines/text/) and of dbt's and DuckDB's
     versions."""
     import hashlib
@@ -90,7 +94,7 @@ def project_fingerprint(project_dir: Path) -> str:
     for root in roots:
         for path in sorted([root] if root.is_file() else root.rglob("*")):
             relative = path.relative_to(root.parent if root.is_file() else root)
-            if not path.is_file() or relative.parts[0] in ("target", "logs", "dbt_packages") or path.suffix == ".pyc":
+            if not path.is_file() or relative.parts[0] in ("target", "logs", "dbt_packages") or path.suffix not in PROJECT_SUFFIXES:
                 continue
             digest.update(f"\0{root.name}/{relative.as_posix()}\0".encode())
             digest.update(path.read_bytes())

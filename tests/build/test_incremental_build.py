@@ -294,6 +294,8 @@ def test_unit_tests_run_once_per_project_not_every_night(two_warehouses, tmp_pat
     assert (incremental.var_dir / "dbt" / UNIT_TESTS_PASSED).read_text(encoding="utf-8") == project + "\n"
     copy = shutil.copytree(incremental.dbt_project_dir, tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
     assert project_fingerprint(copy) == project
+    (copy / "README.md").write_text("a note on the models\n", encoding="utf-8")
+    assert project_fingerprint(copy) == project  # documentation is not what the unit tests test
     model = copy / "models" / "marts" / "dim_work.sql"
     model.write_text(model.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert project_fingerprint(copy) != project
