@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -22,8 +21,11 @@ SAMPLE_SECONDS = 0.05
 
 
 def peak_rss_mb() -> int:
-    """This process's own peak RSS in MB (10^6 bytes, as everywhere here; getrusage), for a child to report."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 // 1_000_000
+    """This process's own peak RSS in MB (10^6 bytes, as everywhere here), for a child to report: VmHWM, the
+    high-water mark of its own address space. Not getrusage's ru_maxrss: Linux carries that over exec from the
+    process that spawned this one, so a child's figure would be at least its parent's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) * 1024 // 1_000_000
 
 
 class TreeMemory:

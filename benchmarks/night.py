@@ -32,7 +32,7 @@ from pathlib import Path
 from measure import SAMPLE_SECONDS, TreeMemory
 
 REPO = Path(__file__).resolve().parents[1]
-STAGES = ("ingest", "build", "tag", "similar", "check", "export")
+STAGES = ("ingest", "build", "tag", "similar", "ads", "check", "export")
 MSDB = str(Path(sys.executable).with_name("msdb"))
 
 

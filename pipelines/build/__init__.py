@@ -71,9 +71,41 @@ def _close_dbt_duckdb() -> None:
     DuckDBConnectionManager.close_all_connections()
 
 
+# dbt's unit tests check the models' logic on fixed inputs, not the night's data: once they passed for a project
+# (its files, dbt and DuckDB versions), the nightly builds of the same project skip them (dbt's advice: unit
+# tests in development and CI, not in every production build); a changed project or --full-refresh runs them.
+UNIT_TESTS_PASSED = "unit_tests_passed"
+
+
+PROJECT_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".py")  # what models, tests and seeds are made of (not docs)
+
+
+def project_fingerprint(project_dir: Path) -> str:
+    """sha256 of the dbt project's files (models, macros, tests, seeds, configuration: PROJECT_SUFFIXES; not
+    target/, logs/, dbt_packages/, nor Markdown), of the Python behind its SQL
+    functions (the dbt plugin, pipelines/warehouse/functions.py, pipelines/text/) and of dbt's and DuckDB's
+    versions."""
+    import hashlib
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"dbt-core {version('dbt-core')} dbt-duckdb {version('dbt-duckdb')} duckdb {version('duckdb')}".encode())
+    package = Path(__file__).resolve().parents[1]
+    roots = [Path(project_dir).resolve(), package / "build" / "dbt_plugin.py", package / "warehouse" / "functions.py", package / "text"]
+    for root in roots:
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            relative = path.relative_to(root.parent if root.is_file() else root)
+            if not path.is_file() or relative.parts[0] in ("target", "logs", "dbt_packages") or path.suffix not in PROJECT_SUFFIXES:
+                continue
+            digest.update(f"\0{root.name}/{relative.as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_build(settings: MsdbSettings, logical_date: date, full_refresh: bool = False) -> BuildSummary:
     """`dbt build`. The incremental models (licence windows, by work) rewrite only the works whose licence terms
     changed; full_refresh rebuilds them from every raw row (`dbt build --full-refresh`; snapshots still append).
+    Unit tests run on the first build of a project (its files and dbt's and DuckDB's versions), then again only
+    when it changes or with full_refresh (UNIT_TESTS_PASSED).
 
     Memory: DuckDB's memory_limit (3 GB, MSDB_DUCKDB_MEMORY_LIMIT in dbt_project/profiles.yml; past it, it
     spills to `<warehouse>.tmp`) plus dbt itself, about 0.5 GB: 3.4 GB peak RSS at 40k works."""
@@ -85,6 +117,11 @@ def run_build(settings: MsdbSettings, logical_date: date, full_refresh: bool = F
     args = ["build", "--quiet", "--vars", f"{{logical_date: '{logical_date.isoformat()}'}}"]
     if full_refresh:
         args.append("--full-refresh")
+    project = project_fingerprint(settings.dbt_project_dir)
+    passed = settings.var_dir.resolve() / "dbt" / UNIT_TESTS_PASSED
+    unit_tests_known_green = not full_refresh and passed.exists() and passed.read_text("utf-8").strip() == project
+    if unit_tests_known_green:
+        args += ["--exclude-resource-type", "unit_test"]
     result = run_dbt(settings, *args)
     summary = BuildSummary()
     if result.exception is not None:
@@ -99,6 +136,8 @@ def run_build(settings: MsdbSettings, logical_date: date, full_refresh: bool = F
             summary.failures.append(f"{node_result.node.unique_id}: {node_result.message}")
     if not result.success or summary.failures:
         raise BuildFailed("dbt build failed: " + "; ".join(summary.failures or ["see var/dbt/logs"]))
+    if not unit_tests_known_green:
+        passed.write_text(project + "\n", "utf-8")
     summary.releases_quarantined, summary.identifier_conflicts = record_release_findings(settings, logical_date)
     return summary
 

@@ -30,7 +30,10 @@ candidates, and of the works a changed vector now beats the last candidate of; a
 hits), and works not recomputed keep neighbours found by an earlier state of the index, so an incremental
 table can differ slightly from a full refresh; `full_refresh` rebuilds the index and all rows. Cross-domain
 rows are recomputed for the works recomputed in their domain and for those whose cross-domain neighbours
-changed or left. Article matches and similar articles are rebuilt each night (articles.py, article_works.py).
+changed or left. Article matches and similar articles are rebuilt each night (articles.py, article_works.py):
+an article's TF-IDF weights and its expanded neighbourhood depend on the whole corpus (a new article changes
+the idf of every n-gram it holds, so the vector of every article sharing one), and matches depend on the
+day's licences; an incremental match would need the last night's licensed works and profiles kept as state.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ articles, weighted by their similarity, repeated `expansion_rounds` times. Artic
 gadgets) form dense groups; expansion pulls a short or off-topic article towards its group.
 
 Memory bound: the sparse TF-IDF matrix (about 3,000 non-zeros an article, 12 bytes each; character n-grams
-are hashed, so no vocabulary is held; a fixed 268 MB of per-column counts), one block of
+are hashed, so no vocabulary is held, and only the columns in use are kept), one block of
 dense scores (block_rows x articles float32, at most 64 MB) and, per expansion round, a sparse matrix of
 `candidates` scores an article: never articles x articles.
 """
@@ -128,8 +128,10 @@ def article_matrix(texts: Sequence[str], config: ArticleRepresentation, **inputs
 def _hashed_char_tfidf(texts: list[str], config: ArticleRepresentation, min_df: int):
     """Character n-gram TF-IDF with the n-grams hashed into config.char_features columns: no vocabulary is held
     (6,480 livedoor-like articles have 1.4 million distinct 3-5-grams, and sklearn's vocabulary of them peaked at
-    1.5 GB). Memory: the count matrix plus a fixed 2 x 8 bytes a column (document frequencies and idf: 268 MB at
-    2^24 columns), whatever the corpus."""
+    1.5 GB). Only the columns some text uses are kept, renumbered in their order: a column's idf depends on its
+    own document frequency only, and dot products on the columns two rows share, so the scores are those of
+    the 2^24 columns, without per-column arrays of that width (268 MB and a second of a night, whatever the
+    corpus). Memory: the count matrix and a few arrays of its used columns."""
     from scipy import sparse
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
@@ -141,8 +143,10 @@ def _hashed_char_tfidf(texts: list[str], config: ArticleRepresentation, min_df: 
         norm=None,
         dtype=np.float32,
     ).transform(texts)
+    used, columns = np.unique(counts.indices, return_inverse=True)
+    counts = sparse.csr_matrix((counts.data, columns.ravel(), counts.indptr), shape=(counts.shape[0], max(len(used), 1)))
     if min_df > 1:
-        frequent = np.bincount(counts.indices, minlength=config.char_features) >= min_df
+        frequent = np.bincount(counts.indices, minlength=counts.shape[1]) >= min_df
         counts = (counts @ sparse.diags(frequent.astype(np.float32))).tocsr()
         counts.eliminate_zeros()
     return TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32, copy=False)

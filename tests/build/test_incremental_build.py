@@ -10,6 +10,7 @@ rows.
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -277,3 +278,27 @@ def test_the_incremental_change_history_equals_its_full_rebuild(two_warehouses, 
             ).fetchall()
         )
     assert sequences == {TSUKIYO[0][0].isrc: 1, ASAGIRI[0][0].isrc: 2, KAZE[0][0].isrc: 1}
+
+
+def test_unit_tests_run_once_per_project_not_every_night(two_warehouses, tmp_path):
+    """Day 1 ran dbt's unit tests and noted the project they passed for; day 2's incremental build of the same
+    project skipped them; the full refresh ran them. A changed model file makes a different project."""
+    from pipelines.build import UNIT_TESTS_PASSED, project_fingerprint
+
+    incremental, full = two_warehouses
+
+    def unit_tests(settings) -> int:
+        results = json.loads((settings.var_dir / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
+        return sum(r["unique_id"].startswith("unit_test.msdb.") and r["status"] == "pass" for r in results["results"])
+
+    assert unit_tests(incremental) == 0
+    assert unit_tests(full) >= 10
+    project = project_fingerprint(incremental.dbt_project_dir)
+    assert (incremental.var_dir / "dbt" / UNIT_TESTS_PASSED).read_text(encoding="utf-8") == project + "\n"
+    copy = shutil.copytree(incremental.dbt_project_dir, tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
+    assert project_fingerprint(copy) == project
+    (copy / "README.md").write_text("a note on the models\n", encoding="utf-8")
+    assert project_fingerprint(copy) == project  # documentation is not what the unit tests test
+    model = copy / "models" / "marts" / "dim_work.sql"
+    model.write_text(model.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert project_fingerprint(copy) != project

@@ -52,6 +52,31 @@ def test_neighbours_never_include_the_article_itself_and_are_ordered_by_score_th
     assert category_precision([a.category for a in articles], index) == 1.0
 
 
+def test_character_tfidf_keeps_only_the_columns_in_use_and_scores_as_all_2_to_the_24():
+    """The hashed n-grams' columns are renumbered to those some article uses: the same scores, to the bit, as
+    the TF-IDF over every hashed column (sklearn on the 2^24 columns here), on a fraction of the width."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+
+    from pipelines.similarity.articles import _hashed_char_tfidf
+
+    config = ArticleRepresentation()
+    texts = [a.text[: config.max_chars] for a in read_livedoor(MINI)] + [""]
+    counts = HashingVectorizer(
+        analyzer="char", ngram_range=(config.char_ngram_min, config.char_ngram_max), n_features=config.char_features,
+        alternate_sign=False, norm=None, dtype=np.float32,
+    ).transform(texts)
+    frequent = np.bincount(counts.indices, minlength=config.char_features) >= 2
+    counts = (counts @ sparse.diags(frequent.astype(np.float32))).tocsr()
+    counts.eliminate_zeros()
+    wide = TfidfTransformer(sublinear_tf=True).fit_transform(counts).astype(np.float32)
+    narrow = _hashed_char_tfidf(texts, config, min_df=2)
+    assert wide.shape == (16, 2**24) and narrow.shape == (16, 3026)  # the hashed columns some article uses
+    assert narrow.nnz == wide.nnz == 394  # n-grams in at least two of the 15 articles
+    assert np.array_equal((narrow @ narrow.T).toarray(), (wide @ wide.T).toarray())
+    assert narrow[15].nnz == 0  # the empty text
+
+
 def test_halves_split_every_category():
     articles = read_livedoor(MINI)
     first, second = halves(articles)
