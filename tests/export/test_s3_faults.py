@@ -142,10 +142,12 @@ def test_the_night_is_delivered_whole_through_30_percent_faults(copy_run, sample
     )
     with proxy:
         summary = run_export(settings, SAMPLE_DATE)
-    assert [(d.partner_id, d.status, d.rows) for d in summary.deliveries] == [
-        ("cinema-now", "delivered", 2),
-        ("kizuna-ads", "delivered", 65),
-        ("melody-stream", "delivered", 9),
+    assert [(d.partner_id, d.feed, d.status, d.rows) for d in summary.deliveries] == [
+        ("cinema-now", "works", "delivered", 2),
+        ("kizuna-ads", "ad_matches", "delivered", 65),
+        ("melody-stream", "works", "delivered", 9),
+        ("melody-stream", "mood_stations", "delivered", 17),
+        ("melody-stream", "mead", "delivered", 9),
     ]
     # the same bytes as a fault-free night, each file once, one manifest per delivery, no upload left open
     assert objects(client, name) == {f"msdb/{key}": sha for key, sha in fault_free(sample_run).items()}
@@ -154,7 +156,10 @@ def test_the_night_is_delivered_whole_through_30_percent_faults(copy_run, sample
     published = objects(client, name)
     assert ledger(settings) == [
         (partner, feed, "2026-11-24", "delivered", published[f"msdb/{partner}/{feed}/2026-11-24/manifest.json"])
-        for partner, feed in [("cinema-now", "works"), ("kizuna-ads", "ad_matches"), ("melody-stream", "works")]
+        for partner, feed in [
+            ("cinema-now", "works"), ("kizuna-ads", "ad_matches"),
+            ("melody-stream", "works"), ("melody-stream", "mood_stations"), ("melody-stream", "mead"),
+        ]
     ]
     assert proxy.requests("PUT", "melody-stream/works/2026-11-24/manifest.json") == ["stall_response", None]
     assert sum(proxy.faults.values()) >= 0.2 * len(proxy.log)
@@ -184,10 +189,12 @@ def test_when_s3_goes_down_the_export_stops_in_one_line_and_the_next_run_deliver
 
     proxy.down = False  # S3 is back
     summary = run_export(settings, SAMPLE_DATE)
-    assert [(d.partner_id, d.status) for d in summary.deliveries] == [
-        ("cinema-now", "already_delivered"),
-        ("kizuna-ads", "delivered"),
-        ("melody-stream", "delivered"),
+    assert [(d.partner_id, d.feed, d.status) for d in summary.deliveries] == [
+        ("cinema-now", "works", "already_delivered"),
+        ("kizuna-ads", "ad_matches", "delivered"),
+        ("melody-stream", "works", "delivered"),
+        ("melody-stream", "mood_stations", "delivered"),
+        ("melody-stream", "mead", "delivered"),
     ]
     assert objects(client, name) == {f"msdb/{k}": sha for k, sha in reference.items()}
     assert [row[:4] for row in ledger(settings)] == [
@@ -195,4 +202,6 @@ def test_when_s3_goes_down_the_export_stops_in_one_line_and_the_next_run_deliver
         ("cinema-now", "works", "2026-11-24", "already_delivered"),
         ("kizuna-ads", "ad_matches", "2026-11-24", "delivered"),
         ("melody-stream", "works", "2026-11-24", "delivered"),
+        ("melody-stream", "mood_stations", "2026-11-24", "delivered"),
+        ("melody-stream", "mead", "2026-11-24", "delivered"),
     ]
