@@ -174,24 +174,26 @@ def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.nd
     import polars as pl
 
     tagged = [row for row, item in enumerate(batch) if item[4]]
-    tags = [(row, t) for row in tagged for t in scored[row].tags]
+    columns: dict[str, list] = {
+        name: [] for name in ("row", "tag_id", "facet", "weight", "rank", "is_primary", *SIGNAL_COLUMNS.values(), "evidence", "source")
+    }
+    signal_lists = [(signal, columns[column]) for signal, column in SIGNAL_COLUMNS.items()]
+    for row in tagged:  # one pass over the tags, straight into flat columns
+        for t in scored[row].tags:
+            columns["row"].append(row)
+            columns["tag_id"].append(t.tag_id)
+            columns["facet"].append(t.type)
+            columns["weight"].append(t.weight)
+            columns["rank"].append(t.rank)
+            columns["is_primary"].append(t.is_primary)
+            columns["evidence"].append(t.evidence)
+            columns["source"].append(t.evidence_signal)
+            for signal, values in signal_lists:
+                values.append(t.signals.get(signal))
+    types = {"row": pl.Int32, "rank": pl.Int32, "is_primary": pl.Boolean, "weight": pl.Float64}
+    types.update({column: pl.Float64 for column in SIGNAL_COLUMNS.values()})
     tag_rows = ArrowStream(  # noqa: F841 (read by DuckDB)
-        pl.DataFrame(
-            {
-                "row": pl.Series([row for row, _ in tags], dtype=pl.Int32),
-                "tag_id": pl.Series([t.tag_id for _, t in tags], dtype=pl.String),
-                "facet": pl.Series([t.type for _, t in tags], dtype=pl.String),
-                "weight": pl.Series([t.weight for _, t in tags], dtype=pl.Float64),
-                "rank": pl.Series([t.rank for _, t in tags], dtype=pl.Int32),
-                "is_primary": pl.Series([t.is_primary for _, t in tags], dtype=pl.Boolean),
-                **{
-                    column: pl.Series([t.signals.get(signal) for _, t in tags], dtype=pl.Float64)
-                    for signal, column in SIGNAL_COLUMNS.items()
-                },
-                "evidence": pl.Series([t.evidence for _, t in tags], dtype=pl.String),
-                "source": pl.Series([t.evidence_signal for _, t in tags], dtype=pl.String),
-            }
-        )
+        pl.DataFrame({name: pl.Series(values, dtype=types.get(name, pl.String)) for name, values in columns.items()})
     )
     items = ArrowStream(  # noqa: F841 (read by DuckDB)
         pl.DataFrame(
