@@ -159,65 +159,82 @@ def _text_batches(con, batch_size: int) -> Iterator[list[tuple]]:
         ).fetchall()
 
 
-def _tag_rows(item: ItemTags) -> list[dict]:
-    return [
-        {
-            "tag_id": t.tag_id,
-            "facet": t.type,
-            "weight": t.weight,
-            "rank": t.rank,
-            "is_primary": t.is_primary,
-            "signals": {column: t.signals.get(signal) for signal, column in SIGNAL_COLUMNS.items()},
-            "evidence": t.evidence,
-            "source": t.evidence_signal,
-        }
-        for t in item.tags
-    ]
+# The tags of a batch as one list per text, put together in DuckDB from flat columns (one row per tag, in rank
+# order) rather than from nested Python structures.
+_TAGS_SQL = """
+    SELECT row, list({{'tag_id': tag_id, 'facet': facet, 'weight': weight, 'rank': rank, 'is_primary': is_primary,
+                      'signals': {{{signals}}}, 'evidence': evidence, 'source': source}} ORDER BY rank) AS tags
+    FROM tag_rows GROUP BY row
+""".format(signals=", ".join(f"'{column}': {column}" for column in SIGNAL_COLUMNS.values()))
 
 
 def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.ndarray, kansei: np.ndarray, version: str) -> None:
-    """The batch's cache rows, and the text vectors of the works whose text it scored, in one transaction."""
+    """The batch's cache rows, and the text vectors of the works whose text it scored, in one transaction. Flat
+    columns and (rows x dim) arrays go to DuckDB through Arrow; only the rows that need writing are sent."""
     import polars as pl
 
-    signals = pl.Struct({column: pl.Float64 for column in SIGNAL_COLUMNS.values()})
-    tag_type = pl.List(
-        pl.Struct(
+    tagged = [row for row, item in enumerate(batch) if item[4]]
+    columns: dict[str, list] = {
+        name: [] for name in ("row", "tag_id", "facet", "weight", "rank", "is_primary", *SIGNAL_COLUMNS.values(), "evidence", "source")
+    }
+    signal_lists = [(signal, columns[column]) for signal, column in SIGNAL_COLUMNS.items()]
+    for row in tagged:  # one pass over the tags, straight into flat columns
+        for t in scored[row].tags:
+            columns["row"].append(row)
+            columns["tag_id"].append(t.tag_id)
+            columns["facet"].append(t.type)
+            columns["weight"].append(t.weight)
+            columns["rank"].append(t.rank)
+            columns["is_primary"].append(t.is_primary)
+            columns["evidence"].append(t.evidence)
+            columns["source"].append(t.evidence_signal)
+            for signal, values in signal_lists:
+                values.append(t.signals.get(signal))
+    types = {"row": pl.Int32, "rank": pl.Int32, "is_primary": pl.Boolean, "weight": pl.Float64}
+    types.update({column: pl.Float64 for column in SIGNAL_COLUMNS.values()})
+    tag_rows = ArrowStream(  # noqa: F841 (read by DuckDB)
+        pl.DataFrame({name: pl.Series(values, dtype=types.get(name, pl.String)) for name, values in columns.items()})
+    )
+    items = ArrowStream(  # noqa: F841 (read by DuckDB)
+        pl.DataFrame(
             {
-                "tag_id": pl.String, "facet": pl.String, "weight": pl.Float64, "rank": pl.Int32, "is_primary": pl.Boolean,
-                "signals": signals, "evidence": pl.String, "source": pl.String,
-            }  # fmt: skip
+                "row": pl.Series(tagged, dtype=pl.Int32),
+                "text_sha256": pl.Series([batch[row][0] for row in tagged], dtype=pl.String),
+                "vector": pl.Series("vector", kansei[tagged]),
+                "untaggable_reason": pl.Series([scored[row].untaggable_reason for row in tagged], dtype=pl.String),
+            }
         )
     )
-    frame = pl.DataFrame(
-        {
-            "text_sha256": [row[0] for row in batch],
-            "needs_vector": [row[3] for row in batch],
-            "needs_tags": [row[4] for row in batch],
-            "tags": pl.Series([_tag_rows(item) for item in scored], dtype=tag_type),
-            "vector": pl.Series("vector", kansei).cast(pl.List(pl.Float32)),
-            "untaggable_reason": pl.Series([item.untaggable_reason for item in scored], dtype=pl.String),
-            "embedding": pl.Series("embedding", vectors).cast(pl.List(pl.Float32)),
-        }
+    for_works = [row for row, item in enumerate(batch) if item[3]]
+    embeddings = ArrowStream(  # noqa: F841 (read by DuckDB)
+        pl.DataFrame(
+            {
+                "text_sha256": pl.Series([batch[row][0] for row in for_works], dtype=pl.String),
+                "embedding": pl.Series("embedding", vectors[for_works]),
+            }
+        )
     )
-    stream = ArrowStream(frame)  # noqa: F841 (read by DuckDB)
     con.begin()
-    con.execute("CREATE OR REPLACE TEMP TABLE tag_batch AS SELECT * FROM stream")
-    con.execute(
-        """
-        INSERT INTO kansei.text_tags
-        SELECT text_sha256, ?, tags, vector, untaggable_reason FROM tag_batch WHERE needs_tags
-        """,
-        [version],
-    )
-    con.execute(
-        """
-        INSERT INTO kansei.work_embeddings
-        SELECT s.item_id, s.text_sha256, ?, b.embedding
-        FROM tag_stale s JOIN tag_batch b USING (text_sha256)
-        WHERE s.kind = 'work' AND b.needs_vector
-        """,
-        [version],
-    )
+    if tagged:
+        con.execute(
+            f"""
+            INSERT INTO kansei.text_tags
+            SELECT i.text_sha256, ?, coalesce(g.tags, []), i.vector::FLOAT[], i.untaggable_reason
+            FROM items i LEFT JOIN ({_TAGS_SQL}) g USING (row)
+            ORDER BY i.row
+            """,
+            [version],
+        )
+    if for_works:
+        con.execute(
+            """
+            INSERT INTO kansei.work_embeddings
+            SELECT s.item_id, s.text_sha256, ?, b.embedding::FLOAT[]
+            FROM tag_stale s JOIN embeddings b USING (text_sha256)
+            WHERE s.kind = 'work'
+            """,
+            [version],
+        )
     con.commit()
 
 
@@ -433,7 +450,7 @@ def run_tagging(
                 strict=True,
             )
         )
-        for name in ("tag_items", "tag_stale", "tag_todo", "tag_batch", "tag_labels"):
+        for name in ("tag_items", "tag_stale", "tag_todo", "tag_labels"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
     return TagSummary(
         **{name: int(value) for name, value in counts.items()},

@@ -227,7 +227,8 @@ def embed_texts(embedder: Embedder, texts: list[str], cache: EmbeddingCache | No
     """Vectors of many texts: each distinct text once, from the cache where it holds it, chunked and pooled
     where it is long (see the module docstring)."""
     reasons = [untaggable_reason(text) for text in texts]
-    keys = {text_sha256(text): text for text, reason in zip(texts, reasons, strict=True) if reason is None}
+    hashes = [text_sha256(text) if reason is None else None for text, reason in zip(texts, reasons, strict=True)]  # once per text
+    keys = {key: text for key, text in zip(hashes, texts, strict=True) if key is not None}
     known = cache.get(sorted(keys)) if cache is not None else {}
     todo = sorted(key for key in keys if key not in known)
     pieces: list[str] = []
@@ -248,9 +249,8 @@ def embed_texts(embedder: Embedder, texts: list[str], cache: EmbeddingCache | No
         if cache is not None:
             cache.put(fresh)
     vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-    for row, (text, reason) in enumerate(zip(texts, reasons, strict=True)):
-        if reason is None:
-            key = text_sha256(text)
+    for row, key in enumerate(hashes):
+        if key is not None:
             vectors[row] = fresh[key] if key in fresh else known[key]
     return Embedded(vectors, reasons, len(todo))
 
