@@ -255,7 +255,7 @@ def test_kill_9_anywhere_then_rerun_equals_the_uninterrupted_run(tmp_path, sampl
         partial_copies = [p for p in warehouse.parent.iterdir() if p.name.startswith(".msdb-partial.msdb.published.duckdb.")]
         assert len(partial_copies) == 1  # the one this kill left: the next process removed the one before
         assert partial_copies[0].stat().st_size == warehouse.stat().st_size
-    assert _partners_see_whole_deliveries(deliveries, reference) == 3  # every feed published before the rerun
+    assert _partners_see_whole_deliveries(deliveries, reference) == 5  # every feed published before the rerun
     killed_at, cpu_killed = time.monotonic(), _children_cpu()
 
     rerun = subprocess.run(
@@ -274,7 +274,7 @@ def _assert_as_uninterrupted(warehouse: Path, deliveries: Path, sample_run) -> N
     reference = Path(sample_run.deliver)
     # the feeds: byte for byte those of the uninterrupted run, and nothing else (no partial file left)
     assert _files(deliveries) == _files(reference)
-    assert len(_files(reference)) == 6
+    assert len(_files(reference)) == 11  # 5 feeds: a data file and a manifest each, and the stations' schema
     # beside the warehouse: no partial copy (each boundary kill left one, a full copy of the warehouse)
     assert sorted(p.name for p in warehouse.parent.iterdir()) == sorted(p.name for p in sample_run.warehouse.parent.iterdir())
     assert sorted(p.name for p in warehouse.parent.iterdir()) == ["msdb.duckdb", "msdb.duckdb.lock", "msdb.published.duckdb"]

@@ -86,7 +86,10 @@ def test_leftover_with_other_content_is_a_conflict_for_that_partner_only(copy_ru
         "--warehouse", str(copy_run.warehouse), "--deliver", str(deliveries),
     ])  # fmt: skip
     assert code == EXIT_FEED_BLOCKED == 3
-    assert capsys.readouterr().err.splitlines()[-1] == "msdb: feeds not published: melody-stream/works (conflict)"
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "msdb: feeds not published: melody-stream/works (conflict), melody-stream/mood_stations (blocked), "
+        "melody-stream/mead (blocked)"
+    )  # a music partner's station and MEAD feeds follow its works feed
     reason = (
         f"{leftover} exists with other content and no manifest (an earlier attempt's, from other data): not "
         "overwritten, nothing published; see the README's runbook for a delivery in conflict"
@@ -95,12 +98,14 @@ def test_leftover_with_other_content_is_a_conflict_for_that_partner_only(copy_ru
     assert not (leftover.parent / "manifest.json").exists()
     with duckdb.connect(str(copy_run.warehouse)) as con:
         assert con.execute(
-            "SELECT partner_id, status, reason, row_count, published_at IS NULL FROM exports.delivery_ledger "
-            "WHERE destination = ? ORDER BY partner_id", [str(deliveries)],
+            "SELECT partner_id, feed, status, if(status = 'blocked', NULL, reason), row_count, published_at IS NULL "
+            "FROM exports.delivery_ledger WHERE destination = ? ORDER BY partner_id, feed", [str(deliveries)],
         ).fetchall() == [
-            ("cinema-now", "delivered", None, 2, False),
-            ("kizuna-ads", "delivered", None, 65, False),
-            ("melody-stream", "conflict", reason, 0, True),
+            ("cinema-now", "works", "delivered", None, 2, False),
+            ("kizuna-ads", "ad_matches", "delivered", None, 65, False),
+            ("melody-stream", "mead", "blocked", None, 0, True),
+            ("melody-stream", "mood_stations", "blocked", None, 0, True),
+            ("melody-stream", "works", "conflict", reason, 0, True),
         ]  # fmt: skip
         assert con.execute(
             "SELECT count(*) FROM exports.delivered_state WHERE partner_id = 'melody-stream' AND destination = ?", [str(deliveries)]
@@ -109,7 +114,9 @@ def test_leftover_with_other_content_is_a_conflict_for_that_partner_only(copy_ru
     # the runbook: the partner never saw a manifest, so the orphan is moved aside and the partner delivered again
     leftover.rename(copy_run.warehouse.parent.parent / "orphan-works.jsonl")
     again = run_export(copy_run, SAMPLE_DATE, partner_id="melody-stream")
-    assert [(d.partner_id, d.status, d.rows) for d in again.deliveries] == [("melody-stream", "delivered", 9)]
+    assert [(d.feed, d.status, d.rows) for d in again.deliveries] == [
+        ("works", "delivered", 9), ("mood_stations", "delivered", 17), ("mead", "delivered", 9),
+    ]
     reference = sample_run.warehouse.parent.parent / "deliveries/melody-stream/works/2026-11-24"
     assert [p.read_bytes() for p in sorted(leftover.parent.iterdir())] == [p.read_bytes() for p in sorted(reference.iterdir())]
 

@@ -34,6 +34,11 @@ DELIVERED_KEYS = [
     "kizuna-ads/ad_matches/2026-11-24/manifest.json",
     "melody-stream/works/2026-11-24/manifest.json",
     "melody-stream/works/2026-11-24/works.jsonl",
+    "melody-stream/mood_stations/2026-11-24/manifest.json",
+    "melody-stream/mood_stations/2026-11-24/mood_stations.jsonl",
+    "melody-stream/mood_stations/2026-11-24/mood_stations.schema.json",
+    "melody-stream/mead/2026-11-24/manifest.json",
+    "melody-stream/mead/2026-11-24/mead.xml",
 ]
 
 
