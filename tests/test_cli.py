@@ -118,7 +118,7 @@ def test_a_failed_stage_exits_1_and_says_what_is_not_built(tmp_path, monkeypatch
     landing.mkdir()  # no registry.yaml: ingest refuses to guess who may deliver
     monkeypatch.setenv("MSDB_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("MSDB_PARTNERS", str(SAMPLES / "partners"))  # without contracts the run would not start (exit 2)
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "400")  # long tmp paths (pytest-xdist adds a folder) stay on one line
     warehouse = tmp_path / "warehouse" / "msdb.duckdb"
     result = CliRunner().invoke(
         app, ["run", "--date", "2026-11-24", "--landing", str(landing), "--warehouse", str(warehouse), "--deliver", str(tmp_path / "out")]
