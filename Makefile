@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/msdb run
 
+# Two workers (pytest-xdist), one test file each at a time: the suite's session fixtures run once per worker
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
