@@ -239,7 +239,7 @@ def run(
         except Exception as exc:
             progress.stop()
             _print_traceback_when_debugging()
-            console.print(f"[red]stage failed:[/red] {type(exc).__name__}: {exc}")
+            console.print(f"[red]stage failed:[/red] {type(exc).__name__}: {exc}", soft_wrap=True)  # one line, never folded
             _print_partial_report(settings, logical_date)
             failure = exc
         else:

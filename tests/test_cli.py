@@ -104,7 +104,7 @@ def test_run_exits_3_and_names_the_blocked_feed_and_skipped_files(copy_run, tmp_
     report = copy_run.var_dir / "reports" / "2026-11-24.html"
     assert f"report: {report}" in result.output.splitlines()
     html = report.read_text(encoding="utf-8")
-    assert 'data-figure="feeds not published"><b>1</b>' in html
+    assert 'data-figure="feeds not published"><b>3</b>' in html  # its works feed, and the stations and MEAD after it
     assert "<td>melody-stream</td><td>works</td><td>blocked</td>" in html
 
 

@@ -137,6 +137,7 @@ def run_build(settings: MsdbSettings, logical_date: date, full_refresh: bool = F
     if not result.success or summary.failures:
         raise BuildFailed("dbt build failed: " + "; ".join(summary.failures or ["see var/dbt/logs"]))
     if not unit_tests_known_green:
+        passed.parent.mkdir(parents=True, exist_ok=True)
         passed.write_text(project + "\n", "utf-8")
     summary.releases_quarantined, summary.identifier_conflicts = record_release_findings(settings, logical_date)
     return summary

@@ -50,7 +50,8 @@ def test_example_queries_give_the_sample_runs_figures(published):
     assert ("scene.rain", "雨", "lexicon") in [(tag, label, source) for _, tag, label, _, source, _ in tags]
     ledger = published.execute(_query("from exports.delivery_ledger")).fetchall()
     assert [(r[0], r[1], r[3], r[6], r[7]) for r in ledger] == [
-        ("cinema-now", "works", "delivered", 2, 2), ("kizuna-ads", "ad_matches", "delivered", 65, None),
+        ("cinema-now", "works", "delivered", 2, 2), ("kizuna-ads", "ad_matches", "delivered", 65, 65),
+        ("melody-stream", "mead", "delivered", 9, None), ("melody-stream", "mood_stations", "delivered", 17, None),
         ("melody-stream", "works", "delivered", 9, 9),
     ]  # fmt: skip
 

@@ -57,7 +57,7 @@ def load(con, catalog: list[dict]) -> None:
 def night(con, settings, target, partner, logical_date):
     """One night's delivery of `partner`, recorded in the ledger (so that the next night is a delta)."""
     return _deliver_and_record(
-        con, ExportSummary(), target, partner, logical_date, "run",
+        con, ExportSummary(), target, partner, logical_date, "run", partner.feed,
         lambda: deliver_partner(con, settings, partner, logical_date, target, set()),
     )
 

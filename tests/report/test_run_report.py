@@ -47,16 +47,21 @@ def test_the_report_holds_the_runs_figures_and_a_chart_per_section(sample_report
     assert _figure(html, "records loaded") == "68"  # 34 ad creatives, 13 articles, 19 DDEX records, 2 ADI titles
     assert _figure(html, "records quarantined") == "0"
     assert _figure(html, "quality checks failed").startswith("0 of ")
-    assert _figure(html, "feeds delivered") == "3" and _figure(html, "feeds not published") == "0"
+    assert _figure(html, "feeds delivered") == "5" and _figure(html, "feeds not published") == "0"
     # records per holder and kind
     assert '<td>music</td><td>sakura-records</td><td class="n">1</td><td class="n">1</td>' in html
-    # feed deltas: melody-stream's first delivery is a full file of 9 adds; the ad platform's 65 rows carry no op
+    # feed deltas: melody-stream's first delivery is a full file of 9 adds, the ad platform's one of 65 adds; the
+    # MEAD feed (XML) carries no op
     assert re.search(
         r"<td>melody-stream</td><td>works</td><td>delivered</td><td>full</td><td class=\"n\">1</td>"
         r"<td class=\"n\">9</td><td class=\"n\">9</td><td class=\"n\">0</td><td class=\"n\">0</td>",
         html,
     )
-    assert '<td>kizuna-ads</td><td>ad_matches</td><td>delivered</td><td>full</td><td></td><td class="n">65</td>' in html
+    assert (
+        '<td>kizuna-ads</td><td>ad_matches</td><td>delivered</td><td>full</td><td class="n">1</td><td class="n">65</td>'
+        '<td class="n">65</td><td class="n">0</td><td class="n">0</td>'
+    ) in html
+    assert '<td>melody-stream</td><td>mead</td><td>delivered</td><td>full</td><td></td><td class="n">9</td><td></td>' in html
     # tags, with their Japanese labels; the first tag run has nothing to drift from
     assert "<td>work</td><td>scene.rain</td><td>Rain</td><td>雨</td>" in html
     assert "The first tag run of this warehouse: no earlier run to compare with." in html
