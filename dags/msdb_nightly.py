@@ -2,9 +2,10 @@
 ### MSDB nightly
 
 Files landed by rights-holders and media become partner feeds:
-`claim_warehouse → ingest (one per rights-holder, publisher and advertiser) → build → tag → similar →
-ads → check → export (one per partner) → release_warehouse`, each a stage of `pipelines.nightly`, the same
-functions `msdb run` calls from a shell. The quality gate (`check`) runs after tag and similar:
+`claim_warehouse → ingest (one per rights-holder, publisher and advertiser) → build → embed (one per shard of
+tonight's texts) → tag → similar → ads → check → export (one per partner) → release_warehouse`, each a stage of
+`pipelines.nightly`, the same functions `msdb run` calls from a shell (`embed` only fills the embedding cache
+that `tag` reads: `msdb run` leaves it to `tag`). The quality gate (`check`) runs after tag and similar:
 it checks the partner feeds as they will be delivered, tags and similar titles included.
 
 **Schedule.** Daily at 02:00 Asia/Tokyo. The run that fires at 02:00 JST on D+1 processes day D:
@@ -23,7 +24,9 @@ logs an alert and POSTs it to the `msdb_alerts` connection's webhook when there 
 
 **Pool.** Every stage writes the one DuckDB warehouse file, which takes one writer at a time:
 the stage tasks run in the pool `duckdb_writer` (1 slot), created with
-`airflow pools set duckdb_writer 1 "one writer on the MSDB DuckDB warehouse"`.
+`airflow pools set duckdb_writer 1 "one writer on the MSDB DuckDB warehouse"`. The `embed` tasks write no
+warehouse row (they read the copy `build` published): they run in `default_pool`, side by side on the workers,
+into the embedding cache under `MSDB_VAR_DIR` (shared storage when the workers are on several hosts).
 
 **Configuration.** `MSDB_*` environment variables of the worker (`MSDB_LANDING`,
 `MSDB_WAREHOUSE`, `MSDB_DELIVER`, `MSDB_VAR_DIR`, ...); see `dags/README.md`.
@@ -116,6 +119,18 @@ def msdb_nightly():
 
         return run_stage("build", processing_day(dag_run))
 
+    @task(pool="default_pool")
+    def kansei_shards() -> list[dict]:
+        from pipelines.nightly import kansei_shards
+
+        return kansei_shards()
+
+    @task(pool="default_pool", map_index_template="{{ shard }}/{{ shards }}")
+    def embed(shard: int, shards: int) -> dict:
+        from pipelines.nightly import embed_kansei_shard
+
+        return embed_kansei_shard(shard, shards)
+
     @task(outlets=[KANSEI_TAGS])
     def tag(dag_run=None) -> dict:
         from pipelines.nightly import run_stage
@@ -165,11 +180,12 @@ def msdb_nightly():
         return release_warehouse_for_run(dag_run.run_id)
 
     claim = claim_warehouse()
-    sources, partner_list = ingest_sources(), partners()
-    claim >> [sources, partner_list]
+    sources, partner_list, shard_list = ingest_sources(), partners(), kansei_shards()
+    claim >> [sources, partner_list, shard_list]
     loaded = ingest.expand(source=sources)
     built = build()
-    loaded >> built >> tag() >> similar() >> ads() >> check() >> (delivered := export.expand(partner_id=partner_list))
+    embedded = embed.expand_kwargs(shard_list)
+    loaded >> built >> embedded >> tag() >> similar() >> ads() >> check() >> (delivered := export.expand(partner_id=partner_list))
     delivered >> release_warehouse().as_teardown(setups=claim)
 
 

@@ -244,6 +244,21 @@ def partner_ids(settings: MsdbSettings | None = None) -> list[str]:
     return [contract.partner_id for contract in load_partners(settings.partners_dir)]
 
 
+def kansei_shards(settings: MsdbSettings | None = None) -> list[dict]:
+    """What the `embed` task is mapped over in Airflow: one `{"shard": k, "shards": n}` per shard of the texts
+    the tag stage will embed (n: MSDB_KANSEI_SHARDS), so that every shard task divides by the same n."""
+    shards = (settings or MsdbSettings()).kansei_shards
+    return [{"shard": shard, "shards": shards} for shard in range(shards)]
+
+
+def embed_kansei_shard(shard: int, shards: int, settings: MsdbSettings | None = None) -> dict:
+    """One mapped `embed` task: shard `shard` of `shards` of tonight's texts into the embedding cache
+    (`pipelines.kansei.embed_shard`; reads the published copy, writes no warehouse row)."""
+    from pipelines.kansei import embed_shard
+
+    return _jsonable(embed_shard(settings or MsdbSettings(), shard, shards))
+
+
 @dataclass
 class NightlyReport:
     logical_date: date

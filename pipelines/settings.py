@@ -139,6 +139,13 @@ class MsdbSettings(BaseSettings):
         description="Our DDEX Party Identifier: MessageSender of the MEAD feed, and the namespace of its user-defined values.",
     )
     mead_sender_name: str = Field(default="MSDB", min_length=1, description="MessageSender's FullName in the MEAD feed.")
+    kansei_shards: int = Field(
+        default=2,
+        ge=1,
+        description="Shards of the texts the tag stage will embed tonight: the Airflow DAG runs one `embed` task "
+        "per shard before `tag`, on any worker and outside the writer pool, each filling the embedding cache "
+        "(<var_dir>/kansei/embeddings, shared storage when workers are on several hosts) with its share.",
+    )
     ingest_memory_limit: str = Field(
         default="64MB",
         description="DuckDB's buffer pool while files load: what a file's transaction holds beyond it goes to "

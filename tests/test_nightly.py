@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.nightly import report, run_nightly
+from pipelines.nightly import kansei_shards, report, run_nightly
 from tests.conftest import SAMPLE_DATE, SAMPLES, make_settings
 
 pytestmark = pytest.mark.slow
@@ -199,3 +199,14 @@ def test_a_second_run_of_the_same_date_changes_nothing(copy_run, sample_run):
         "video/aozora-pictures/2026-11-24/ADI_AOZ0002.xml",
     ]
     assert query(again, "SELECT count(*) FROM raw.ddex_resources")[0][0] == 8  # same files, no new rows
+
+
+def test_embed_is_mapped_over_msdb_kansei_shards(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # no msdb.toml
+    monkeypatch.delenv("MSDB_KANSEI_SHARDS", raising=False)
+    assert kansei_shards() == [{"shard": 0, "shards": 2}, {"shard": 1, "shards": 2}]
+    monkeypatch.setenv("MSDB_KANSEI_SHARDS", "3")
+    assert kansei_shards() == [{"shard": 0, "shards": 3}, {"shard": 1, "shards": 3}, {"shard": 2, "shards": 3}]
+    monkeypatch.setenv("MSDB_KANSEI_SHARDS", "0")
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        kansei_shards()

@@ -13,6 +13,10 @@ records which text each work and article was last tagged from, or why it is unta
 the untaggable make up the whole catalog. The model version names the embedder, scoring, taxonomy, lexicon and
 heads: a new one empties every kansei table first (but the drift history), so versions never mix.
 
+Embedding is the costly part. `embed_shard` embeds a shard of the texts tonight's tag stage will score into the
+embedding cache beforehand, read-only from the published copy of the warehouse: the Airflow DAG runs one task per
+shard (`embed`), on as many workers, and the tag stage then finds every vector cached.
+
 Written each run: `kansei.work_tags` / `kansei.article_tags` (weight, rank, is_primary, per-signal scores,
 evidence, labels in both languages, versions, run id), `kansei.item_vectors` (one kansei vector per tagged
 item), `kansei.work_embeddings` (each work's text embedding, for similarity) and `kansei.tag_drift` (each tag's
@@ -44,7 +48,10 @@ from pipelines.kansei.scoring import (
 from pipelines.settings import MsdbSettings
 from pipelines.warehouse import ArrowStream, writer
 
-__all__ = ["NO_TAG", "NO_TEXT", "NO_WORDS", "TagSummary", "model_version", "run_tagging", "score_texts"]
+__all__ = [
+    "NO_TAG", "NO_TEXT", "NO_WORDS", "EmbedShardSummary", "TagSummary", "embed_shard", "model_version", "run_tagging",
+    "score_texts",
+]  # fmt: skip
 
 # Distinct texts scored per batch. A text is cut at MAX_TEXT_CHARS (what the embedder reads: 8 chunks of 2,000
 # characters, see embedders.chunks), so a batch holds at most 2,048 x 16,000 characters (~100 MB of Python
@@ -84,6 +91,65 @@ FROM (
     FROM marts.dim_article
 )
 """
+
+
+# What a night tags, in temp tables `tag_stale` (items whose tags, or for a work whose text vector, were not made
+# from their current text) and `tag_todo` (their distinct texts that the cache does not hold, or that a work needs
+# a vector of that no work has). Shared by the tag stage and the `embed` shard tasks, so that both pick the same
+# texts. The shards read the published copy, where rows of another model version (or, under a full refresh, all
+# rows) are still there: the `current_*` CTEs leave them out, as the tag stage's delete did before it selects.
+SELECTION_SQL = (
+    """
+    CREATE OR REPLACE TEMP TABLE tag_stale AS
+    WITH current_status AS (
+        SELECT kind, item_id, text_sha256 FROM kansei.tag_status WHERE model_version = $version AND NOT $full_refresh
+    ),
+    current_embeddings AS (
+        SELECT work_id, text_sha256 FROM kansei.work_embeddings WHERE model_version = $version AND NOT $full_refresh
+    )
+    SELECT i.kind, i.item_id, i.text_sha256 FROM tag_items i
+    WHERE NOT EXISTS (
+            SELECT 1 FROM current_status s
+            WHERE s.kind = i.kind AND s.item_id = i.item_id AND s.text_sha256 = i.text_sha256)
+       OR (i.kind = 'work' AND NOT EXISTS (
+            SELECT 1 FROM current_embeddings e
+            WHERE e.work_id = i.item_id AND e.text_sha256 = i.text_sha256))
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE tag_todo AS
+    WITH wanted AS (
+        SELECT text_sha256, bool_or(kind = 'work') AS for_work FROM tag_stale GROUP BY text_sha256
+    ),
+    current_vectors AS (
+        SELECT text_sha256 FROM kansei.work_embeddings WHERE model_version = $version AND NOT $full_refresh
+    ),
+    current_tags AS (
+        SELECT text_sha256 FROM kansei.text_tags WHERE model_version = $version AND NOT $full_refresh
+    ),
+    todo AS (
+        SELECT text_sha256,
+               for_work AND text_sha256 NOT IN (SELECT text_sha256 FROM current_vectors) AS needs_vector,
+               text_sha256 NOT IN (SELECT text_sha256 FROM current_tags) AS needs_tags
+        FROM wanted
+    ),
+    texts AS (
+        SELECT DISTINCT ON (text_sha256) text_sha256, text, moods FROM tag_items
+        WHERE text_sha256 IN (SELECT text_sha256 FROM todo WHERE needs_vector OR needs_tags)
+        ORDER BY text_sha256
+    )
+    SELECT row_number() OVER (ORDER BY text_sha256) AS batch_row, text_sha256, text, moods, needs_vector, needs_tags
+    FROM texts JOIN todo USING (text_sha256)
+    ORDER BY batch_row
+    """,
+)
+
+
+def _select_texts(con, version: str, full_refresh: bool) -> None:
+    """The temp tables `tag_items` (every item's text), `tag_stale` and `tag_todo` (see SELECTION_SQL)."""
+    moods = MOODS_SQL if _has_table(con, "marts", "fct_work_descriptor") else NO_MOODS_SQL
+    con.execute(f"CREATE OR REPLACE TEMP TABLE tag_items AS {ITEM_TEXTS.format(moods=moods, max_chars=MAX_TEXT_CHARS)}")
+    for statement in SELECTION_SQL:
+        con.execute(statement, {"version": version, "full_refresh": full_refresh})
 
 
 @dataclass
@@ -289,44 +355,7 @@ def run_tagging(
             con.execute(f"DELETE FROM {table} WHERE ? OR model_version <> ?", [full_refresh, version])
         con.commit()
 
-        moods = MOODS_SQL if _has_table(con, "marts", "fct_work_descriptor") else NO_MOODS_SQL
-        con.execute(f"CREATE OR REPLACE TEMP TABLE tag_items AS {ITEM_TEXTS.format(moods=moods, max_chars=MAX_TEXT_CHARS)}")
-        # Items whose tags (or, for a work, whose text vector) were not computed from their current text.
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE tag_stale AS
-            SELECT i.kind, i.item_id, i.text_sha256 FROM tag_items i
-            WHERE NOT EXISTS (
-                    SELECT 1 FROM kansei.tag_status s
-                    WHERE s.kind = i.kind AND s.item_id = i.item_id AND s.text_sha256 = i.text_sha256)
-               OR (i.kind = 'work' AND NOT EXISTS (
-                    SELECT 1 FROM kansei.work_embeddings e
-                    WHERE e.work_id = i.item_id AND e.text_sha256 = i.text_sha256))
-            """
-        )
-        # Their distinct texts that the cache does not hold, or that a work needs a vector of that no work has.
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE tag_todo AS
-            WITH wanted AS (
-                SELECT text_sha256, bool_or(kind = 'work') AS for_work FROM tag_stale GROUP BY text_sha256
-            ),
-            todo AS (
-                SELECT text_sha256,
-                       for_work AND text_sha256 NOT IN (SELECT text_sha256 FROM kansei.work_embeddings) AS needs_vector,
-                       text_sha256 NOT IN (SELECT text_sha256 FROM kansei.text_tags) AS needs_tags
-                FROM wanted
-            ),
-            texts AS (
-                SELECT DISTINCT ON (text_sha256) text_sha256, text, moods FROM tag_items
-                WHERE text_sha256 IN (SELECT text_sha256 FROM todo WHERE needs_vector OR needs_tags)
-                ORDER BY text_sha256
-            )
-            SELECT row_number() OVER (ORDER BY text_sha256) AS batch_row, text_sha256, text, moods, needs_vector, needs_tags
-            FROM texts JOIN todo USING (text_sha256)
-            ORDER BY batch_row
-            """
-        )
+        _select_texts(con, version, full_refresh)
         scorer: KanseiScorer | None = None
         texts_scored = texts_embedded = 0
         for batch in _text_batches(con, batch_size):
@@ -461,6 +490,54 @@ def run_tagging(
         run_id=run_id,
         full_refresh=full_refresh,
     )
+
+
+@dataclass
+class EmbedShardSummary:
+    shard: int
+    shards: int
+    texts: int  # texts of tonight's selection in this shard (one per distinct text and MEAD moods)
+    texts_embedded: int  # of those, distinct texts the model encoded now (the others were cached or untaggable)
+    model_id: str
+
+
+def embed_shard(
+    settings: MsdbSettings, shard: int, shards: int, full_refresh: bool = False, batch_size: int = TEXT_BATCH
+) -> EmbedShardSummary:
+    """Embed shard `shard` of `shards` of the texts tonight's tag stage will score into the embedding cache, so
+    that the tag stage finds their vectors there: the costly part of tagging, spread over workers.
+
+    The texts are the tag stage's own selection (`SELECTION_SQL`), read from the published copy of the warehouse
+    (which the build stage refreshes when it ends), so this takes neither the writer's slot nor the run lock and
+    writes no warehouse row; a text's shard is `text_shard` of it (stable, so the shards partition the texts). A
+    stale published copy costs time, never correctness: the tag stage embeds what the cache lacks itself.
+    """
+    from pipelines.kansei.embedders import EmbeddingCache, embed_texts, get_embedder, text_shard
+    from pipelines.kansei.scoring import embedding_cache_dir
+    from pipelines.warehouse import published_reader
+
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not one of the {shards} shards 0..{shards - 1}")
+    full_refresh = full_refresh or bool(getattr(settings, "full_refresh", False))
+    version = model_version(settings)
+    embedder = get_embedder(load_scoring_settings(settings.models_dir).embedder)
+    cache: EmbeddingCache | None = None
+    texts = texts_embedded = 0
+    try:
+        with published_reader(settings.warehouse) as con:
+            con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+            _select_texts(con, version, full_refresh)
+            for batch in _text_batches(con, batch_size):
+                mine = [row[1] for row in batch if text_shard(row[1], shards) == shard]
+                if not mine:
+                    continue
+                cache = cache or EmbeddingCache(embedding_cache_dir(settings.var_dir), embedder.model_id, embedder.dim)
+                texts += len(mine)
+                texts_embedded += embed_texts(embedder, mine, cache).encoded
+    finally:
+        if cache is not None:
+            cache.close()
+    return EmbedShardSummary(shard, shards, texts, texts_embedded, embedder.model_id)
 
 
 def _record_drift(con, run_id: str, started: datetime, logical_date: date, version: str) -> None:

@@ -178,16 +178,27 @@ def chunks(text: str, chunk_chars: int, max_chunks: int = 8) -> list[str]:
     return pieces[:max_chunks]
 
 
+def text_shard(text: str, shards: int) -> int:
+    """Which of `shards` shards a text falls in: its cache key (sha256 of the text) as a number, modulo shards.
+    The same on every process and host (Python's own hash() is salted per process), so the shards partition the
+    texts and a text is embedded by one shard only."""
+    return int(text_sha256(text), 16) % shards
+
+
 class EmbeddingCache:
-    """Vectors by (model_id, sha256(text)) in one SQLite file per model under `root`; thread-unsafe, one
-    writer at a time (the tag stage, a training run)."""
+    """Vectors by (model_id, sha256(text)) in one SQLite file per model under `root`; thread-unsafe. Several
+    processes may write it (the DAG's `embed` shard tasks): SQLite's file lock takes their commits one at a time,
+    a writer waiting up to `LOCK_TIMEOUT` seconds for another's. On several hosts, `root` must be on shared
+    storage whose file locks work across hosts (NFSv4, CephFS, EFS; not NFSv3 without lockd)."""
+
+    LOCK_TIMEOUT = 120.0
 
     def __init__(self, root: Path, model_id: str, dim: int):
         root.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_id)[:80] + "-" + text_sha256(model_id)[:12]
         self.path = root / f"{slug}.sqlite"
         self.dim = dim
-        self._con = sqlite3.connect(self.path)
+        self._con = sqlite3.connect(self.path, timeout=self.LOCK_TIMEOUT)
         self._con.execute("CREATE TABLE IF NOT EXISTS vectors (sha256 TEXT PRIMARY KEY, vector BLOB NOT NULL)")
         self._con.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self._con.execute("INSERT OR IGNORE INTO meta VALUES ('model_id', ?)", [model_id])

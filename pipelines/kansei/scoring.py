@@ -425,6 +425,12 @@ class KanseiScorer:
         return ItemTags(kept, None)
 
 
+def embedding_cache_dir(var_dir: Path) -> Path:
+    """Where the tag stage and the `embed` shard tasks keep text vectors: one folder for both, shared storage when
+    they run on several hosts."""
+    return var_dir / "kansei" / "embeddings"
+
+
 def build_scorer(models_dir: Path, var_dir: Path, taxonomy=None, lexicon=None, with_heads: bool = True) -> KanseiScorer:
     """The scorer the tag stage and `msdb kansei eval` use: settings, embedder, heads and lexicon of models/."""
     from pipelines.kansei.config import load_lexicon, load_taxonomy
@@ -432,7 +438,7 @@ def build_scorer(models_dir: Path, var_dir: Path, taxonomy=None, lexicon=None, w
 
     settings = load_scoring_settings(models_dir)
     embedder = get_embedder(settings.embedder)
-    cache = EmbeddingCache(var_dir / "kansei" / "embeddings", embedder.model_id, embedder.dim)
+    cache = EmbeddingCache(embedding_cache_dir(var_dir), embedder.model_id, embedder.dim)
     heads_dir = models_dir / settings.heads_dir
     heads = EmotionHeads.load(heads_dir) if with_heads and (heads_dir / "ekman.manifest.json").exists() else None
     taxonomy = taxonomy or load_taxonomy(models_dir)

@@ -220,14 +220,17 @@ def test_scheduled_run_firing_at_two_on_the_25th_has_the_24th_as_logical_date(ni
     assert logical_date == datetime(2026, 11, 24, 2, 0, tzinfo=TOKYO)
 
 
-# task → its upstream tasks: claim the warehouse, list holders and partners, then the stages in order
+# task → its upstream tasks: claim the warehouse, list holders, partners and text shards, then the stages in
+# order, the shards' embedding between build and tag
 NIGHTLY_WIRING = {
     "claim_warehouse": [],
     "ingest_sources": ["claim_warehouse"],
     "partners": ["claim_warehouse"],
+    "kansei_shards": ["claim_warehouse"],
     "ingest": ["ingest_sources"],
     "build": ["ingest"],
-    "tag": ["build"],
+    "embed": ["build", "kansei_shards"],
+    "tag": ["embed"],
     "similar": ["tag"],
     "ads": ["similar"],
     "check": ["ads"],
@@ -240,18 +243,20 @@ def test_nightly_wires_the_stages_in_order(nightly):
     assert {task_id: task["upstream"] for task_id, task in nightly["tasks"].items()} == NIGHTLY_WIRING
 
 
-def test_nightly_maps_ingest_per_holder_and_export_per_partner(nightly):
+def test_nightly_maps_ingest_per_holder_embedding_per_shard_and_export_per_partner(nightly):
     mapped = sorted(task_id for task_id, task in nightly["tasks"].items() if task["mapped"])
-    assert mapped == ["export", "ingest"]
+    assert mapped == ["embed", "export", "ingest"]
 
 
 def test_every_stage_writes_in_the_writer_pool(nightly):
     pools = {task_id: task["pool"] for task_id, task in nightly["tasks"].items()}
     assert {t for t, pool in pools.items() if pool == "duckdb_writer"} == set(NIGHTLY_STAGES)
-    # what writes no warehouse row waits in the default pool, never holding the writer's one slot
+    # what writes no warehouse row waits in the default pool, never holding the writer's one slot; the embedding
+    # shards (they read the published copy and write the embedding cache) run there side by side
     assert {t for t, pool in pools.items() if pool != "duckdb_writer"} == {
-        "claim_warehouse", "ingest_sources", "partners", "release_warehouse"
+        "claim_warehouse", "ingest_sources", "partners", "kansei_shards", "embed", "release_warehouse"
     }  # fmt: skip
+    assert pools["embed"] == "default_pool"
 
 
 def test_runs_follow_one_another_through_a_claim_released_by_a_teardown(nightly):

@@ -29,7 +29,11 @@ INGEST_SOURCES = [
     "articles/harbour-review", "articles/tokyo-lifestyle", "music/sakura-records", "video/aozora-pictures",
 ]  # fmt: skip
 PARTNERS = ["cinema-now", "kizuna-ads", "melody-stream"]
-TASKS = ["ads", "build", "check", "claim_warehouse", "ingest_sources", "partners", "release_warehouse", "similar", "tag"]
+TASKS = [
+    "ads", "build", "check", "claim_warehouse", "ingest_sources", "kansei_shards", "partners", "release_warehouse", "similar",
+    "tag",
+]  # fmt: skip
+EMBED_SHARDS = ["0/2", "1/2"]  # MSDB_KANSEI_SHARDS unset: 2
 COMPARED_TABLES = [
     "marts.dim_work",
     "marts.fct_licence_window",
@@ -169,6 +173,7 @@ def test_dag_run_succeeded_with_every_stage(metadata_db):
     assert states == sorted(
         [(task, -1, None, "success") for task in TASKS]
         + [("ingest", i, source, "success") for i, source in enumerate(INGEST_SOURCES)]
+        + [("embed", i, shard, "success") for i, shard in enumerate(EMBED_SHARDS)]
         + [("export", i, partner, "success") for i, partner in enumerate(PARTNERS)]
     )
 

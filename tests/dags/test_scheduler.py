@@ -173,9 +173,11 @@ def test_the_triggered_run_succeeds(finished_run):
     assert datetime.fromisoformat(finished_run["run"]["logical_date"]) == datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
 
 
-def test_every_holder_and_partner_had_its_task(finished_run):
+def test_every_holder_partner_and_embedding_shard_had_its_task(finished_run):
     mapped = sorted((t["task_id"], t["rendered_map_index"]) for t in finished_run["tasks"] if t["map_index"] >= 0)
     assert mapped == [
+        ("embed", "0/2"),  # MSDB_KANSEI_SHARDS unset: 2 shards of the texts to embed
+        ("embed", "1/2"),
         ("export", "cinema-now"),
         ("export", "kizuna-ads"),
         ("export", "melody-stream"),

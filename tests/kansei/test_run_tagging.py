@@ -3,15 +3,18 @@ refresh, unchanged texts are never embedded again, every work is tagged or untag
 tags carry one primary, weights, evidence and versions, with a kansei vector per item and drift between runs."""
 
 import shutil
+import sqlite3
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
-from pipelines.kansei import NO_TAG, NO_TEXT, run_tagging, versions
+from pipelines.kansei import NO_TAG, NO_TEXT, embed_shard, run_tagging, versions
 from pipelines.kansei.config import load_taxonomy
+from pipelines.kansei.embedders import text_sha256, text_shard
+from pipelines.nightly import embed_kansei_shard
 from pipelines.settings import PROJECT_ROOT, MsdbSettings
-from pipelines.warehouse import ensure_schema, writer
+from pipelines.warehouse import ensure_schema, publish, writer
 
 NIGHT_1, NIGHT_2 = date(2026, 11, 30), date(2026, 12, 1)
 TABLES = (
@@ -307,3 +310,68 @@ def test_tables_of_the_tag_stage_before_fused_scoring_are_recreated(tmp_path):
     assert con.execute("SELECT count(*) FROM kansei.text_tags").fetchone() == (0,)
     assert "is_primary" in [c[0] for c in con.execute("DESCRIBE kansei.work_tags").fetchall()]
     con.close()
+
+
+# The DAG's `embed` tasks: shards of tonight's texts embedded into the cache before the tag stage, read from the
+# published copy. 15 items, 13 distinct texts (w_04/w_05 and a_02/a_04 share one), 12 with words (w_09 has none).
+DISTINCT_TEXTS, TEXTS_WITH_WORDS = len(WORKS) + len(ARTICLES) - 2, len(WORKS) + len(ARTICLES) - 3
+
+
+def _cached_keys(var_dir: Path) -> set[str]:
+    """The text hashes whose vectors the embedding cache under var_dir holds."""
+    keys: set[str] = set()
+    for path in (var_dir / "kansei" / "embeddings").glob("*.sqlite"):
+        con = sqlite3.connect(path)
+        keys |= {key for (key,) in con.execute("SELECT sha256 FROM vectors")}
+        con.close()
+    return keys
+
+
+def test_after_the_embedding_shards_the_tag_stage_encodes_nothing_and_tags_the_same(tmp_path):
+    sharded = _warehouse(tmp_path / "sharded")
+    publish(sharded.warehouse)  # what the build stage's task does when it ends
+
+    shards = [embed_shard(sharded, shard, 2) for shard in (0, 1)]
+
+    assert [(s.shard, s.shards) for s in shards] == [(0, 2), (1, 2)]
+    # 6 + 7 texts, 6 + 6 embedded: shard 1 holds w_09's empty text, which is never embedded
+    assert [(s.texts, s.texts_embedded) for s in shards] == [(6, 6), (7, 6)]
+    assert (sum(s.texts for s in shards), sum(s.texts_embedded for s in shards)) == (DISTINCT_TEXTS, TEXTS_WITH_WORDS)
+    tagged = run_tagging(sharded, NIGHT_1)
+    assert (tagged.texts_scored, tagged.texts_embedded) == (DISTINCT_TEXTS, 0)
+
+    plain = _warehouse(tmp_path / "plain")
+    without_shards = run_tagging(plain, NIGHT_1)
+    assert (without_shards.texts_scored, without_shards.texts_embedded) == (DISTINCT_TEXTS, TEXTS_WITH_WORDS)
+    assert _tables(sharded, without_dates=True) == _tables(plain, without_dates=True)
+    assert ("w_07", "scene.rain") in _sql(sharded, "SELECT work_id, tag_id FROM kansei.work_tags")
+
+    # The next night the shards take only the texts that changed, as the tag stage does.
+    _change_two_texts(sharded)
+    publish(sharded.warehouse)
+    # through what the DAG's mapped `embed` task calls: a JSON summary for its XCom
+    shards = [embed_kansei_shard(shard, 2, sharded) for shard in (0, 1)]
+    assert [(s["shard"], s["shards"]) for s in shards] == [(0, 2), (1, 2)]
+    assert (sum(s["texts"] for s in shards), sum(s["texts_embedded"] for s in shards)) == (2, 2)
+    again = run_tagging(sharded, NIGHT_2)
+    assert (again.items_retagged, again.texts_scored, again.texts_embedded) == (2, 2, 0)
+    assert ("w_06", "scene.rain") in _sql(sharded, "SELECT work_id, tag_id FROM kansei.work_tags")
+
+
+def test_shards_partition_the_texts(tmp_path):
+    settings = _warehouse(tmp_path)
+    publish(settings.warehouse)
+    cached: dict[tuple[int, int], set[str]] = {}
+    for shard, shards in ((0, 1), (0, 3), (1, 3), (2, 3)):
+        var_dir = tmp_path / f"var-{shard}-of-{shards}"  # a cache of its own
+        embed_shard(settings.model_copy(update={"var_dir": var_dir}), shard, shards)
+        cached[shard, shards] = _cached_keys(var_dir)
+
+    everything = cached[0, 1]
+    assert len(everything) == TEXTS_WITH_WORDS
+    thirds = [cached[shard, 3] for shard in range(3)]
+    assert [len(third) for third in thirds] == [3, 6, 3]
+    assert thirds[0].isdisjoint(thirds[1]) and thirds[0].isdisjoint(thirds[2]) and thirds[1].isdisjoint(thirds[2])
+    assert thirds[0] | thirds[1] | thirds[2] == everything
+    # A text is in the shard of its hash (the key of the cache): int(sha256, 16) % shards.
+    assert text_sha256("雨. Ame") in thirds[text_shard("雨. Ame", 3)]  # w_07
