@@ -105,12 +105,9 @@ def check_before_run(settings: MsdbSettings, stages: tuple[str, ...] | list[str]
             raise PreflightFailed(f"{name.removesuffix('_dir').replace('_', ' ')} folder {folder} does not exist: set {SETTING_NAMES[name]}")
     if "ads" in stages or ("ingest" in stages and (settings.landing / "ads").is_dir()):
         if not settings.iab_taxonomy.is_file():  # creatives are checked against it, articles classified into it
-            from pipelines.ads.iab import SOURCE
+            from pipelines.ads.iab import IabTaxonomyMissing
 
-            raise PreflightFailed(
-                f"IAB Content Taxonomy {settings.iab_taxonomy} not found: set MSDB_IAB_TAXONOMY to the Content "
-                f"Taxonomy 3.1 TSV (IAB Tech Lab, CC BY 3.0, from {SOURCE})"
-            )
+            raise PreflightFailed(str(IabTaxonomyMissing(settings.iab_taxonomy)))
     if settings.warehouse.is_dir():
         raise PreflightFailed(f"warehouse {settings.warehouse} is a folder: give the DuckDB file (--warehouse or MSDB_WAREHOUSE)")
     _writable_folder(settings.warehouse.parent, "warehouse folder")

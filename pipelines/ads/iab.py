@@ -20,6 +20,12 @@ SOURCE = "https://github.com/InteractiveAdvertisingBureau/Taxonomies ('Content T
 class IabTaxonomyMissing(FileNotFoundError):
     """The taxonomy file is not where the settings say; the message says what to set."""
 
+    def __init__(self, path: Path):
+        super().__init__(
+            f"IAB Content Taxonomy {path} not found: set MSDB_IAB_TAXONOMY to the Content Taxonomy 3.1 TSV "
+            f"(IAB Tech Lab, CC BY 3.0, from {SOURCE})"
+        )
+
 
 @dataclass(frozen=True)
 class IabCategory:
@@ -85,10 +91,7 @@ def configured_iab() -> IabTaxonomy:
 def load_iab(path: Path) -> IabTaxonomy:
     """The taxonomy file: two header rows, then Unique ID, Parent, Name, Tier 1..4, Extension."""
     if not path.is_file():
-        raise IabTaxonomyMissing(
-            f"IAB Content Taxonomy {path} not found: set MSDB_IAB_TAXONOMY to the Content Taxonomy 3.1 TSV "
-            f"(IAB Tech Lab, CC BY 3.0, from {SOURCE})"
-        )
+        raise IabTaxonomyMissing(path)
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh, delimiter="\t"))
     header = rows[0][0] if rows else ""
