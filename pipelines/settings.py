@@ -146,6 +146,14 @@ class MsdbSettings(BaseSettings):
         "per shard before `tag`, on any worker and outside the writer pool, each filling the embedding cache "
         "(<var_dir>/kansei/embeddings, shared storage when workers are on several hosts) with its share.",
     )
+    embed_workers: int = Field(
+        default=0,
+        ge=0,
+        description="Processes that encode texts in the tag stage when a batch has at least "
+        "`pipelines.kansei.embedders.PARALLEL_MIN_TEXTS` texts to encode (a full night; a 1%-changed night stays in "
+        "one process): 0 for one per core, 1 for none besides the stage's own. Only embedders whose vectors do not "
+        "depend on the process (USE multilingual: one text at a time, one BLAS thread) are spread.",
+    )
     ingest_memory_limit: str = Field(
         default="64MB",
         description="DuckDB's buffer pool while files load: what a file's transaction holds beyond it goes to "

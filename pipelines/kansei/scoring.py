@@ -151,6 +151,8 @@ def lexicon_evidence(hits: Sequence) -> dict[str, tuple[float, float, str]]:
 class KanseiScorer:
     """Scores texts against a taxonomy; built once per run (it embeds the exemplars and the reference corpus)."""
 
+    workers = 1  # processes that encode a large batch of sentences (`embedders.encode_in_parallel`); set per night
+
     def __init__(self, taxonomy, embedder, settings: ScoringSettings, heads: EmotionHeads | None = None, lexicon=None, cache=None):
         from pipelines.kansei.embedders import embed_texts
 
@@ -350,7 +352,7 @@ class KanseiScorer:
         long = [(row, parts) for row, parts in long if len(parts) >= 2]
         if long:
             flat = [part for _, parts in long for part in parts]
-            g = self._fuse(flat, embed_texts(self.embedder, flat, self.cache).vectors, None, None)
+            g = self._fuse(flat, embed_texts(self.embedder, flat, self.cache, workers=self.workers).vectors, None, None)
             fused, strongest, which, head_label, raw, present = (
                 fused.copy(), strongest.copy(), which.copy(), head_label.copy(), raw.copy(), present.copy()
             )

@@ -83,3 +83,25 @@ def test_long_text_is_cut_at_sentence_ends_and_mean_pooled(use):
     expected = (1992 * parts[0] + 1992 * parts[1] + 816 * parts[2]).astype(np.float32)
     np.testing.assert_allclose(pooled, expected / np.linalg.norm(expected), atol=1e-6)
     assert abs(float(np.linalg.norm(pooled)) - 1.0) < 1e-5
+
+
+def test_a_large_batch_spread_over_processes_gives_the_same_vectors(use, monkeypatch):
+    from pipelines.kansei import embedders
+
+    texts = [f"{TEXTS[i % len(TEXTS)]} {i}" for i in range(40)]
+    monkeypatch.setattr(embedders, "PARALLEL_MIN_TEXTS", 8)
+    monkeypatch.setattr(embedders, "PARALLEL_SLICE", 3)
+    try:
+        spread = embedders.encode_in_parallel(use, texts, workers=2)
+        assert len(embedders._pools) == 1  # one worker besides this process, kept for the next batch
+        pooled = embed_texts(use, texts, workers=2)
+    finally:
+        embedders.close_pools()
+    assert not embedders._pools
+    assert np.array_equal(spread, use.encode(texts))
+    assert pooled.encoded == 40 and np.array_equal(pooled.vectors, embed_texts(use, texts).vectors)
+    # fewer texts than the threshold, or one worker: this process alone, no pool
+    assert np.array_equal(embedders.encode_in_parallel(use, texts[:5], workers=2), use.encode(texts[:5]))
+    assert np.array_equal(embedders.encode_in_parallel(use, texts, workers=1), use.encode(texts))
+    assert not embedders._pools
+    assert embedders.embed_workers(3) == 3 and embedders.embed_workers(0) >= 1
