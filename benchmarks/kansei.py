@@ -84,7 +84,10 @@ def article_warehouse(path: Path, texts: list[str]):
     from pipelines.settings import MsdbSettings
     from pipelines.warehouse import ArrowStream, writer
 
-    settings = MsdbSettings(warehouse=path / "msdb.duckdb", var_dir=path / "var", models_dir=REPO / "models")
+    # one encoding process, like the raw encode it is compared with (process_time counts this process only)
+    settings = MsdbSettings(
+        warehouse=path / "msdb.duckdb", var_dir=path / "var", models_dir=REPO / "models", embed_workers=1
+    )
     with writer(settings.warehouse, publish=False) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         con.execute(

@@ -91,7 +91,8 @@ def articles(count: int, seed: int = 11):
 def _settings(warehouse: str):
     from pipelines.settings import MsdbSettings
 
-    return MsdbSettings(warehouse=Path(warehouse), var_dir=Path(warehouse).parent / "var")
+    # one encoding process, like the raw encode it is compared with (a night spreads it: MSDB_EMBED_WORKERS)
+    return MsdbSettings(warehouse=Path(warehouse), var_dir=Path(warehouse).parent / "var", embed_workers=1)
 
 
 def build_warehouse(warehouse: Path, work_count: int, article_count: int) -> None:
