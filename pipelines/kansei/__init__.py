@@ -60,6 +60,10 @@ TEXT_BATCH = 2_048
 MAX_TEXT_CHARS = 16_000
 # DuckDB's buffer pool during the stage; the joins over the catalog spill to its temporary directory beyond it.
 DUCKDB_MEMORY_LIMIT = "512MB"
+# DuckDB's threads during the stage (its statements and the closing CHECKPOINT). The stage is the encoder's, on
+# one core; a second DuckDB thread cost ~0.4 CPU s more per 5,000 texts (scheduling and waiting) than it saved
+# in wall time on the benchmark's catalog (benchmarks/kansei.py).
+DUCKDB_THREADS = 1
 
 # Emptied when the model version changes (tag_drift is a history and is kept).
 KANSEI_TABLES = (
@@ -350,6 +354,7 @@ def run_tagging(
     run_id = f"{logical_date.isoformat()}-{uuid.uuid4().hex[:12]}"
     with writer(settings.warehouse) as con:
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        con.execute(f"SET threads = {DUCKDB_THREADS}")
         con.begin()
         for table in KANSEI_TABLES:
             con.execute(f"DELETE FROM {table} WHERE ? OR model_version <> ?", [full_refresh, version])
@@ -362,7 +367,7 @@ def run_tagging(
             scorer = scorer or _scorer(settings, version)
             texts = [row[1] for row in batch]
             embedded = embed_texts(scorer.embedder, texts, scorer.cache)
-            scored = scorer.score(texts, embedded.vectors, mead_moods=[list(row[2] or ()) for row in batch])
+            scored = scorer.score(texts, embedded.vectors, mead_moods=[list(row[2] or ()) for row in batch], reasons=embedded.reasons)
             _write_batch(con, batch, scored, embedded.vectors, scorer.dense_vectors(scored), version)
             texts_scored += len(batch)
             texts_embedded += embedded.encoded

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from pydantic import BaseModel, Field
+from threadpoolctl import threadpool_limits
 
 from pipelines.kansei.heads import EKMAN_LABELS, EmotionHeads
 
@@ -134,6 +135,8 @@ def lexicon_evidence(hits: Sequence) -> dict[str, tuple[float, float, str]]:
 
     Reads h11content's `LexiconHit`s (tag_id, weight, lemma, surface, negated) and the older tag_id -> weight
     mapping alike."""
+    if not hits:
+        return {}
     if isinstance(hits, dict):
         return {tag_id: (float(w), 0.0, tag_id) for tag_id, w in hits.items()}
     out: dict[str, list] = {}
@@ -170,12 +173,14 @@ class KanseiScorer:
         self.phrase_starts = np.searchsorted(self.phrase_owner, np.arange(len(self.tags)))  # owners ascend
         self.phrase_vectors = embed_texts(embedder, phrases, cache).vectors
         # Reference: each tag's best similarity over the exemplars of the other tags.
-        similarity = self.phrase_vectors @ self.phrase_vectors.T
+        with threadpool_limits(1):
+            similarity = self.phrase_vectors @ self.phrase_vectors.T
+        # (phrases, tags): each phrase's best similarity to each tag's exemplars (phrases are grouped by tag)
+        best_of_tag = np.maximum.reduceat(similarity, self.phrase_starts, axis=1)
         self.ref_mean = np.zeros(len(self.tags))
         self.ref_std = np.ones(len(self.tags))
         for i in range(len(self.tags)):
-            own = self.phrase_owner == i
-            best = similarity[~own][:, own].max(axis=1)
+            best = best_of_tag[self.phrase_owner != i, i]
             self.ref_mean[i], self.ref_std[i] = best.mean(), max(best.std(), 1e-3)
         self.mead_of = [(t, tuple(tag.mead_moods)) for t, tag in enumerate(self.tags) if getattr(tag, "mead_moods", ())]
         self.ekman_of = {t.id: [EKMAN_LABELS.index(e) for e in getattr(t, "ekman", ()) if e in EKMAN_LABELS] for t in self.tags}
@@ -325,6 +330,7 @@ class KanseiScorer:
         vectors: np.ndarray | None = None,
         mead_moods: list[list[str]] | None = None,
         hits: list | None = None,
+        reasons: list[str | None] | None = None,
     ) -> list[ItemTags]:
         """Tags of each text (see the module docstring). `vectors`: the texts' embeddings by this scorer's
         embedder, when the caller has them; `mead_moods`: the MEAD moods a rights-holder delivered per text;
@@ -334,13 +340,22 @@ class KanseiScorer:
         A long text (an article: more than `sentence_min_chars` characters, at least two sentences) is also
         scored sentence by sentence: a tag's weight is the larger of the whole text's and the mean of its
         `sentence_top` best sentences' (one sad paragraph is not diluted by ten neutral ones), and where the
-        sentences win, the evidence is the best sentence and the signals are its."""
+        sentences win, the evidence is the best sentence and the signals are its. `reasons`: the texts'
+        untaggable reasons (`embed_texts` gives them), when the caller has them.
+
+        The matrix products run on one BLAS thread: on shared cores a second one costs more CPU than it saves."""
         from pipelines.kansei.embedders import embed_texts, untaggable_reason
 
         if vectors is None:
-            vectors = embed_texts(self.embedder, texts, self.cache).vectors
+            embedded = embed_texts(self.embedder, texts, self.cache)
+            vectors, reasons = embedded.vectors, embedded.reasons
+        with threadpool_limits(1):
+            return self._score(texts, vectors, mead_moods, hits, reasons or [untaggable_reason(text) for text in texts])
+
+    def _score(self, texts, vectors, mead_moods, hits, reasons) -> list[ItemTags]:
+        from pipelines.kansei.embedders import embed_texts
+
         n = len(texts)
-        reasons = [untaggable_reason(text) for text in texts]
         f = self._fuse(texts, vectors, mead_moods, hits)
         fused, strongest, which, head_label, raw, present, surfaces = (
             f.fused, f.strongest, f.which, f.head_label, f.raw, f.present, f.surfaces
