@@ -104,7 +104,7 @@ class Fused:
 
     fused: np.ndarray  # weight 0-100, one decimal
     strongest: np.ndarray  # index into SIGNALS of the signal that contributed most
-    which: np.ndarray  # the nearest exemplar phrase
+    similarity: np.ndarray  # (texts, phrases) cosine to each exemplar phrase (`KanseiScorer.nearest_phrases`)
     head_label: np.ndarray  # the Ekman label the head spoke with
     raw: np.ndarray  # (signals, texts, tags) calibrated probability of each signal
     present: np.ndarray  # (signals, texts, tags) whether the signal speaks
@@ -188,13 +188,28 @@ class KanseiScorer:
     # -- signals ------------------------------------------------------------------------------------------
     def exemplar_signal(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, tags) calibrated exemplar probabilities, and (n, tags) index of the best phrase."""
+        probability, similarity = self._exemplar(vectors)
+        rows, columns = np.indices(probability.shape).reshape(2, -1)
+        return probability, self.nearest_phrases(similarity, rows, columns).reshape(probability.shape)
+
+    def _exemplar(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, tags) calibrated exemplar probabilities, and the (n, phrases) similarities they come from."""
         similarity = vectors @ self.phrase_vectors.T
-        # Phrases are grouped by tag (in tag order): the best of each group, and the first phrase that reaches it.
+        # Phrases are grouped by tag (in tag order): the best of each group.
         best = np.maximum.reduceat(similarity, self.phrase_starts, axis=1)
-        position = np.where(similarity == best[:, self.phrase_owner], np.arange(len(self.phrases)), len(self.phrases))
-        which = np.minimum.reduceat(position, self.phrase_starts, axis=1)
         z = (best - self.ref_mean) / self.ref_std
-        return sigmoid((z - self.settings.exemplar_z_mid) / self.settings.exemplar_z_scale), which
+        return sigmoid((z - self.settings.exemplar_z_mid) / self.settings.exemplar_z_scale), similarity
+
+    def nearest_phrases(self, similarity: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """For each (text rows[i], tag columns[i]): the index of the tag's exemplar phrase the text is nearest (the
+        first of them on a tie). Asked only of the tags a text keeps: the whole (texts x tags) matrix cost more
+        than the rest of the exemplar signal."""
+        ends = np.append(self.phrase_starts[1:], len(self.phrases))
+        starts, width = self.phrase_starts[columns], int((ends - self.phrase_starts).max(initial=1))
+        phrase = starts[:, None] + np.arange(width)
+        inside = phrase < ends[columns][:, None]
+        values = np.where(inside, similarity[rows[:, None], np.where(inside, phrase, starts[:, None])], -np.inf)
+        return starts + np.argmax(values, axis=1)
 
     def lexicon_signal(self, texts: list[str], hits: list | None = None) -> list[dict[str, tuple[float | None, float, str]]]:
         """Per text: tag_id -> (probability of the non-negated hits or None, negated weight, surface). `hits`:
@@ -220,7 +235,7 @@ class KanseiScorer:
         weights = self.settings.weights
         head = self.heads.calibrated(vectors, texts) if self.heads is not None else np.full((len(texts), 7), 0.5)
         total = weights.head * logit(head)
-        exemplar, _ = self.exemplar_signal(vectors)
+        exemplar, _ = self._exemplar(vectors)
         for label in range(7):
             tags = [self.tag_index[tag_id] for tag_id, labels in self.ekman_of.items() if label in labels]
             if tags:
@@ -254,7 +269,7 @@ class KanseiScorer:
     def _fuse(self, texts: list[str], vectors: np.ndarray, mead_moods: list[list[str]] | None, hits: list | None) -> Fused:
         """The signals of each (text, tag) and their fused weight, as (texts x tags) matrices."""
         n, count = len(texts), len(self.tags)
-        exemplar, which = self.exemplar_signal(vectors)
+        exemplar, similarity = self._exemplar(vectors)
         weights = self.settings.weights
         # (signal, probability, present): each (n, tags)
         head_p = np.full((n, count), 0.5)
@@ -322,7 +337,7 @@ class KanseiScorer:
         raw = np.stack([exemplar, head_p, lexicon_p, np.full((n, count), self.settings.negated_lexicon), np.full((n, count), MEAD_PROBABILITY)])
         # a tag the text negates (悲しくない) and does not otherwise name in the lexicon is never kept
         eligible = ~(negated_on & ~lexicon_on)
-        return Fused(fused, strongest, which, head_label, raw, present, eligible, surfaces, mead_value)
+        return Fused(fused, strongest, similarity, head_label, raw, present, eligible, surfaces, mead_value)
 
     def score(
         self,
@@ -357,18 +372,14 @@ class KanseiScorer:
 
         n = len(texts)
         f = self._fuse(texts, vectors, mead_moods, hits)
-        fused, strongest, which, head_label, raw, present, surfaces = (
-            f.fused, f.strongest, f.which, f.head_label, f.raw, f.present, f.surfaces
-        )
+        fused, strongest, head_label, raw, present, surfaces = f.fused, f.strongest, f.head_label, f.raw, f.present, f.surfaces
         sentence_evidence: dict[tuple[int, int], str] = {}
         long = [(row, sentences(text, self.settings)) for row, text in enumerate(texts) if reasons[row] is None]
         long = [(row, parts) for row, parts in long if len(parts) >= 2]
         if long:
             flat = [part for _, parts in long for part in parts]
             g = self._fuse(flat, embed_texts(self.embedder, flat, self.cache).vectors, None, None)
-            fused, strongest, which, head_label, raw, present = (
-                fused.copy(), strongest.copy(), which.copy(), head_label.copy(), raw.copy(), present.copy()
-            )
+            fused, strongest, head_label, raw, present = fused.copy(), strongest.copy(), head_label.copy(), raw.copy(), present.copy()
             surfaces = dict(surfaces)
             offset = 0
             for row, parts in long:
@@ -379,7 +390,8 @@ class KanseiScorer:
                 for t in np.flatnonzero(aggregate > fused[row]).tolist():
                     s = int(best[t])
                     fused[row, t] = aggregate[t]
-                    strongest[row, t], which[row, t], head_label[row, t] = g.strongest[s, t], g.which[s, t], g.head_label[s, t]
+                    # (the evidence is the sentence: the nearest phrase and the head's label are not asked)
+                    strongest[row, t], head_label[row, t] = g.strongest[s, t], g.head_label[s, t]
                     raw[:, row, t], present[:, row, t] = g.raw[:, s, t], g.present[:, s, t]
                     surfaces[row, t] = g.surfaces.get((s, t), "")
                     sentence_evidence[row, t] = flat[s][:EVIDENCE_CHARS]
@@ -393,7 +405,7 @@ class KanseiScorer:
         candidates: list[list[TagScore]] = [[] for _ in range(n)]
         for row, t, weight, signal, phrase, label, values, shown in zip(
             rows.tolist(), columns.tolist(), fused[rows, columns].tolist(), strongest[rows, columns].tolist(),
-            which[rows, columns].tolist(), head_label[rows, columns].tolist(), raw[:, rows, columns].T.tolist(),
+            self.nearest_phrases(f.similarity, rows, columns).tolist(), head_label[rows, columns].tolist(), raw[:, rows, columns].T.tolist(),
             present[:, rows, columns].T.tolist(), strict=True,
         ):  # fmt: skip
             if (row, t) in sentence_evidence:
