@@ -401,6 +401,10 @@ class KanseiScorer:
         # The candidates of every row at once (row by row, tags in taxonomy order), read out as Python values.
         keep = eligible & (fused >= floor)
         keep[[row for row in range(n) if reasons[row] is not None]] = False
+        # A tag under min_weight is only ever kept by a text none reaches it for (see _select): elsewhere it is
+        # not made into a candidate at all.
+        strong = keep & (fused >= self.settings.min_weight)
+        keep = strong | (keep & ~strong.any(axis=1, keepdims=True))
         rows, columns = np.nonzero(keep)
         candidates: list[list[TagScore]] = [[] for _ in range(n)]
         for row, t, weight, signal, phrase, label, values, shown in zip(
