@@ -232,8 +232,9 @@ def _text_batches(con, batch_size: int) -> Iterator[list[tuple]]:
 
 
 def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.ndarray, kansei: np.ndarray, version: str) -> None:
-    """The batch's cache rows, and the text vectors of the works whose text it scored, in one transaction. Flat
-    columns and (rows x dim) arrays go to DuckDB through Arrow; only the rows that need writing are sent."""
+    """The batch's cache rows, and the text vectors of the works whose text it scored, in one transaction. The tags
+    are gathered into flat columns, nested into one list per text by polars, and go to DuckDB through Arrow with
+    the (rows x dim) arrays; only the rows that need writing are sent."""
     import polars as pl
 
     tagged = [row for row, item in enumerate(batch) if item[4]]
