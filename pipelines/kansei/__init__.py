@@ -29,7 +29,7 @@ import gc
 import hashlib
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -62,9 +62,9 @@ TEXT_BATCH = 2_048
 MAX_TEXT_CHARS = 16_000
 # DuckDB's buffer pool during the stage; the joins over the catalog spill to its temporary directory beyond it.
 DUCKDB_MEMORY_LIMIT = "512MB"
-# DuckDB's threads during the stage (its statements and the closing CHECKPOINT). The stage is the encoder's, on
-# one core; a second DuckDB thread cost ~0.4 CPU s more per 5,000 texts (scheduling and waiting) than it saved
-# in wall time on the benchmark's catalog (benchmarks/kansei.py).
+# DuckDB's threads during the stage (its statements and its CHECKPOINT; the default is restored after it). The
+# stage is the encoder's, on one core; a second DuckDB thread cost ~0.4 CPU s more per 5,000 texts (scheduling
+# and waiting) than it saved in wall time on the benchmark's catalog (benchmarks/kansei.py).
 DUCKDB_THREADS = 1
 
 # Emptied when the model version changes (tag_drift is a history and is kept).
@@ -321,6 +321,22 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def _stage_threads(con) -> Iterator[None]:
+    """DuckDB on DUCKDB_THREADS threads for the stage, its CHECKPOINT included (made here, so that the writer's own
+    finds nothing left to write), and its default again after: the setting is the database's, shared with any other
+    connection of this process to the same file."""
+    con.execute(f"SET threads = {DUCKDB_THREADS}")
+    try:
+        yield
+        con.execute("CHECKPOINT")
+    except BaseException:
+        with suppress(Exception):  # the stage's own error is the one to see
+            con.execute("RESET threads")
+        raise
+    con.execute("RESET threads")
+
+
 _last_scorer: tuple[tuple, KanseiScorer] | None = None
 
 
@@ -365,9 +381,8 @@ def run_tagging(
     fixed = versions(settings)
     started = datetime.now(UTC)
     run_id = f"{logical_date.isoformat()}-{uuid.uuid4().hex[:12]}"
-    with writer(settings.warehouse) as con:
+    with writer(settings.warehouse) as con, _stage_threads(con):
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-        con.execute(f"SET threads = {DUCKDB_THREADS}")
         con.begin()
         for table in KANSEI_TABLES:
             con.execute(f"DELETE FROM {table} WHERE ? OR model_version <> ?", [full_refresh, version])
