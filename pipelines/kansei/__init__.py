@@ -25,9 +25,11 @@ share of the tagged items against the previous run).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -60,6 +62,10 @@ TEXT_BATCH = 2_048
 MAX_TEXT_CHARS = 16_000
 # DuckDB's buffer pool during the stage; the joins over the catalog spill to its temporary directory beyond it.
 DUCKDB_MEMORY_LIMIT = "512MB"
+# DuckDB's threads during the stage (its statements and its CHECKPOINT; the default is restored after it). The
+# stage is the encoder's, on one core; a second DuckDB thread cost ~0.4 CPU s more per 5,000 texts (scheduling
+# and waiting) than it saved in wall time on the benchmark's catalog (benchmarks/kansei.py).
+DUCKDB_THREADS = 1
 
 # Emptied when the model version changes (tag_drift is a history and is kept).
 KANSEI_TABLES = (
@@ -225,18 +231,10 @@ def _text_batches(con, batch_size: int) -> Iterator[list[tuple]]:
         ).fetchall()
 
 
-# The tags of a batch as one list per text, put together in DuckDB from flat columns (one row per tag, in rank
-# order) rather than from nested Python structures.
-_TAGS_SQL = """
-    SELECT row, list({{'tag_id': tag_id, 'facet': facet, 'weight': weight, 'rank': rank, 'is_primary': is_primary,
-                      'signals': {{{signals}}}, 'evidence': evidence, 'source': source}} ORDER BY rank) AS tags
-    FROM tag_rows GROUP BY row
-""".format(signals=", ".join(f"'{column}': {column}" for column in SIGNAL_COLUMNS.values()))
-
-
 def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.ndarray, kansei: np.ndarray, version: str) -> None:
-    """The batch's cache rows, and the text vectors of the works whose text it scored, in one transaction. Flat
-    columns and (rows x dim) arrays go to DuckDB through Arrow; only the rows that need writing are sent."""
+    """The batch's cache rows, and the text vectors of the works whose text it scored, in one transaction. The tags
+    are gathered into flat columns, nested into one list per text by polars, and go to DuckDB through Arrow with
+    the (rows x dim) arrays; only the rows that need writing are sent."""
     import polars as pl
 
     tagged = [row for row, item in enumerate(batch) if item[4]]
@@ -258,9 +256,15 @@ def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.nd
                 values.append(t.signals.get(signal))
     types = {"row": pl.Int32, "rank": pl.Int32, "is_primary": pl.Boolean, "weight": pl.Float64}
     types.update({column: pl.Float64 for column in SIGNAL_COLUMNS.values()})
-    tag_rows = ArrowStream(  # noqa: F841 (read by DuckDB)
-        pl.DataFrame({name: pl.Series(values, dtype=types.get(name, pl.String)) for name, values in columns.items()})
-    )
+    flat = pl.DataFrame({name: pl.Series(values, dtype=types.get(name, pl.String)) for name, values in columns.items()})
+    # One list of tags per text, nested by polars (a group keeps its rows' order: rank order). DuckDB's ordered
+    # `list(... ORDER BY rank)` of the same rows cost 4-5x as much.
+    nested = flat.select(
+        "row",
+        pl.struct(
+            "tag_id", "facet", "weight", "rank", "is_primary", pl.struct(*SIGNAL_COLUMNS.values()).alias("signals"), "evidence", "source"
+        ).alias("tag"),
+    ).group_by("row", maintain_order=True).agg(pl.col("tag").alias("tags"))
     items = ArrowStream(  # noqa: F841 (read by DuckDB)
         pl.DataFrame(
             {
@@ -269,7 +273,7 @@ def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.nd
                 "vector": pl.Series("vector", kansei[tagged]),
                 "untaggable_reason": pl.Series([scored[row].untaggable_reason for row in tagged], dtype=pl.String),
             }
-        )
+        ).join(nested, on="row", how="left", maintain_order="left")
     )
     for_works = [row for row, item in enumerate(batch) if item[3]]
     embeddings = ArrowStream(  # noqa: F841 (read by DuckDB)
@@ -283,11 +287,9 @@ def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.nd
     con.begin()
     if tagged:
         con.execute(
-            f"""
+            """
             INSERT INTO kansei.text_tags
-            SELECT i.text_sha256, ?, coalesce(g.tags, []), i.vector::FLOAT[], i.untaggable_reason
-            FROM items i LEFT JOIN ({_TAGS_SQL}) g USING (row)
-            ORDER BY i.row
+            SELECT text_sha256, ?, coalesce(tags, []), vector::FLOAT[], untaggable_reason FROM items
             """,
             [version],
         )
@@ -302,6 +304,37 @@ def _write_batch(con, batch: list[tuple], scored: list[ItemTags], vectors: np.nd
             [version],
         )
     con.commit()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for one batch. A batch makes ~10^5 short-lived, acyclic objects
+    (tags, dicts, lists), freed by their reference counts; their number alone set off full collections, each a walk
+    over every object of the process (the model's, the lexicon's, the tokenizer's: ~0.1 CPU s). Whatever cycles a
+    batch leaves are collected after it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _stage_threads(con) -> Iterator[None]:
+    """DuckDB on DUCKDB_THREADS threads for the stage, its CHECKPOINT included (made here, so that the writer's own
+    finds nothing left to write), and its default again after: the setting is the database's, shared with any other
+    connection of this process to the same file."""
+    con.execute(f"SET threads = {DUCKDB_THREADS}")
+    try:
+        yield
+        con.execute("CHECKPOINT")
+    except BaseException:
+        with suppress(Exception):  # the stage's own error is the one to see
+            con.execute("RESET threads")
+        raise
+    con.execute("RESET threads")
 
 
 _last_scorer: tuple[tuple, KanseiScorer] | None = None
@@ -349,7 +382,7 @@ def run_tagging(
     workers = embed_workers(settings.embed_workers)
     started = datetime.now(UTC)
     run_id = f"{logical_date.isoformat()}-{uuid.uuid4().hex[:12]}"
-    with writer(settings.warehouse) as con:
+    with writer(settings.warehouse) as con, _stage_threads(con):
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
         con.begin()
         for table in KANSEI_TABLES:
@@ -363,9 +396,10 @@ def run_tagging(
             scorer = scorer or _scorer(settings, version)
             scorer.workers = workers
             texts = [row[1] for row in batch]
-            embedded = embed_texts(scorer.embedder, texts, scorer.cache, workers=workers)
-            scored = scorer.score(texts, embedded.vectors, mead_moods=[list(row[2] or ()) for row in batch])
-            _write_batch(con, batch, scored, embedded.vectors, scorer.dense_vectors(scored), version)
+            with _gc_paused():
+                embedded = embed_texts(scorer.embedder, texts, scorer.cache, workers=workers)
+                scored = scorer.score(texts, embedded.vectors, mead_moods=[list(row[2] or ()) for row in batch], reasons=embedded.reasons)
+                _write_batch(con, batch, scored, embedded.vectors, scorer.dense_vectors(scored), version)
             texts_scored += len(batch)
             texts_embedded += embedded.encoded
         close_pools()  # the encoding workers of a full night are not kept past it

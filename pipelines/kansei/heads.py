@@ -231,7 +231,7 @@ class CharHeads:
         if vectorizer is None:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            vectorizer = TfidfVectorizer(**self.VECTORIZER, vocabulary={str(term): i for i, term in enumerate(self.vocabulary)})
+            vectorizer = TfidfVectorizer(**self.VECTORIZER, vocabulary=dict(zip(self.vocabulary.tolist(), range(len(self.vocabulary)), strict=True)))
             vectorizer.idf_ = self.idf
             self._fitted = vectorizer
         return vectorizer

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 from pydantic import BaseModel, Field
+from threadpoolctl import threadpool_limits
 
 from pipelines.kansei.heads import EKMAN_LABELS, EmotionHeads
 
@@ -103,7 +104,7 @@ class Fused:
 
     fused: np.ndarray  # weight 0-100, one decimal
     strongest: np.ndarray  # index into SIGNALS of the signal that contributed most
-    which: np.ndarray  # the nearest exemplar phrase
+    similarity: np.ndarray  # (texts, phrases) cosine to each exemplar phrase (`KanseiScorer.nearest_phrases`)
     head_label: np.ndarray  # the Ekman label the head spoke with
     raw: np.ndarray  # (signals, texts, tags) calibrated probability of each signal
     present: np.ndarray  # (signals, texts, tags) whether the signal speaks
@@ -134,6 +135,8 @@ def lexicon_evidence(hits: Sequence) -> dict[str, tuple[float, float, str]]:
 
     Reads h11content's `LexiconHit`s (tag_id, weight, lemma, surface, negated) and the older tag_id -> weight
     mapping alike."""
+    if not hits:
+        return {}
     if isinstance(hits, dict):
         return {tag_id: (float(w), 0.0, tag_id) for tag_id, w in hits.items()}
     out: dict[str, list] = {}
@@ -172,12 +175,14 @@ class KanseiScorer:
         self.phrase_starts = np.searchsorted(self.phrase_owner, np.arange(len(self.tags)))  # owners ascend
         self.phrase_vectors = embed_texts(embedder, phrases, cache).vectors
         # Reference: each tag's best similarity over the exemplars of the other tags.
-        similarity = self.phrase_vectors @ self.phrase_vectors.T
+        with threadpool_limits(1):
+            similarity = self.phrase_vectors @ self.phrase_vectors.T
+        # (phrases, tags): each phrase's best similarity to each tag's exemplars (phrases are grouped by tag)
+        best_of_tag = np.maximum.reduceat(similarity, self.phrase_starts, axis=1)
         self.ref_mean = np.zeros(len(self.tags))
         self.ref_std = np.ones(len(self.tags))
         for i in range(len(self.tags)):
-            own = self.phrase_owner == i
-            best = similarity[~own][:, own].max(axis=1)
+            best = best_of_tag[self.phrase_owner != i, i]
             self.ref_mean[i], self.ref_std[i] = best.mean(), max(best.std(), 1e-3)
         self.mead_of = [(t, tuple(tag.mead_moods)) for t, tag in enumerate(self.tags) if getattr(tag, "mead_moods", ())]
         self.ekman_of = {t.id: [EKMAN_LABELS.index(e) for e in getattr(t, "ekman", ()) if e in EKMAN_LABELS] for t in self.tags}
@@ -185,13 +190,28 @@ class KanseiScorer:
     # -- signals ------------------------------------------------------------------------------------------
     def exemplar_signal(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n, tags) calibrated exemplar probabilities, and (n, tags) index of the best phrase."""
+        probability, similarity = self._exemplar(vectors)
+        rows, columns = np.indices(probability.shape).reshape(2, -1)
+        return probability, self.nearest_phrases(similarity, rows, columns).reshape(probability.shape)
+
+    def _exemplar(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, tags) calibrated exemplar probabilities, and the (n, phrases) similarities they come from."""
         similarity = vectors @ self.phrase_vectors.T
-        # Phrases are grouped by tag (in tag order): the best of each group, and the first phrase that reaches it.
+        # Phrases are grouped by tag (in tag order): the best of each group.
         best = np.maximum.reduceat(similarity, self.phrase_starts, axis=1)
-        position = np.where(similarity == best[:, self.phrase_owner], np.arange(len(self.phrases)), len(self.phrases))
-        which = np.minimum.reduceat(position, self.phrase_starts, axis=1)
         z = (best - self.ref_mean) / self.ref_std
-        return sigmoid((z - self.settings.exemplar_z_mid) / self.settings.exemplar_z_scale), which
+        return sigmoid((z - self.settings.exemplar_z_mid) / self.settings.exemplar_z_scale), similarity
+
+    def nearest_phrases(self, similarity: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """For each (text rows[i], tag columns[i]): the index of the tag's exemplar phrase the text is nearest (the
+        first of them on a tie). Asked only of the tags a text keeps: the whole (texts x tags) matrix cost more
+        than the rest of the exemplar signal."""
+        ends = np.append(self.phrase_starts[1:], len(self.phrases))
+        starts, width = self.phrase_starts[columns], int((ends - self.phrase_starts).max(initial=1))
+        phrase = starts[:, None] + np.arange(width)
+        inside = phrase < ends[columns][:, None]
+        values = np.where(inside, similarity[rows[:, None], np.where(inside, phrase, starts[:, None])], -np.inf)
+        return starts + np.argmax(values, axis=1)
 
     def lexicon_signal(self, texts: list[str], hits: list | None = None) -> list[dict[str, tuple[float | None, float, str]]]:
         """Per text: tag_id -> (probability of the non-negated hits or None, negated weight, surface). `hits`:
@@ -217,7 +237,7 @@ class KanseiScorer:
         weights = self.settings.weights
         head = self.heads.calibrated(vectors, texts) if self.heads is not None else np.full((len(texts), 7), 0.5)
         total = weights.head * logit(head)
-        exemplar, _ = self.exemplar_signal(vectors)
+        exemplar, _ = self._exemplar(vectors)
         for label in range(7):
             tags = [self.tag_index[tag_id] for tag_id, labels in self.ekman_of.items() if label in labels]
             if tags:
@@ -251,7 +271,7 @@ class KanseiScorer:
     def _fuse(self, texts: list[str], vectors: np.ndarray, mead_moods: list[list[str]] | None, hits: list | None) -> Fused:
         """The signals of each (text, tag) and their fused weight, as (texts x tags) matrices."""
         n, count = len(texts), len(self.tags)
-        exemplar, which = self.exemplar_signal(vectors)
+        exemplar, similarity = self._exemplar(vectors)
         weights = self.settings.weights
         # (signal, probability, present): each (n, tags)
         head_p = np.full((n, count), 0.5)
@@ -319,7 +339,7 @@ class KanseiScorer:
         raw = np.stack([exemplar, head_p, lexicon_p, np.full((n, count), self.settings.negated_lexicon), np.full((n, count), MEAD_PROBABILITY)])
         # a tag the text negates (悲しくない) and does not otherwise name in the lexicon is never kept
         eligible = ~(negated_on & ~lexicon_on)
-        return Fused(fused, strongest, which, head_label, raw, present, eligible, surfaces, mead_value)
+        return Fused(fused, strongest, similarity, head_label, raw, present, eligible, surfaces, mead_value)
 
     def score(
         self,
@@ -327,6 +347,7 @@ class KanseiScorer:
         vectors: np.ndarray | None = None,
         mead_moods: list[list[str]] | None = None,
         hits: list | None = None,
+        reasons: list[str | None] | None = None,
     ) -> list[ItemTags]:
         """Tags of each text (see the module docstring). `vectors`: the texts' embeddings by this scorer's
         embedder, when the caller has them; `mead_moods`: the MEAD moods a rights-holder delivered per text;
@@ -336,26 +357,31 @@ class KanseiScorer:
         A long text (an article: more than `sentence_min_chars` characters, at least two sentences) is also
         scored sentence by sentence: a tag's weight is the larger of the whole text's and the mean of its
         `sentence_top` best sentences' (one sad paragraph is not diluted by ten neutral ones), and where the
-        sentences win, the evidence is the best sentence and the signals are its."""
+        sentences win, the evidence is the best sentence and the signals are its. `reasons`: the texts'
+        untaggable reasons (`embed_texts` gives them), when the caller has them.
+
+        The matrix products run on one BLAS thread: on shared cores a second one costs more CPU than it saves."""
         from pipelines.kansei.embedders import embed_texts, untaggable_reason
 
         if vectors is None:
-            vectors = embed_texts(self.embedder, texts, self.cache).vectors
+            embedded = embed_texts(self.embedder, texts, self.cache)
+            vectors, reasons = embedded.vectors, embedded.reasons
+        with threadpool_limits(1):
+            return self._score(texts, vectors, mead_moods, hits, reasons or [untaggable_reason(text) for text in texts])
+
+    def _score(self, texts, vectors, mead_moods, hits, reasons) -> list[ItemTags]:
+        from pipelines.kansei.embedders import embed_texts
+
         n = len(texts)
-        reasons = [untaggable_reason(text) for text in texts]
         f = self._fuse(texts, vectors, mead_moods, hits)
-        fused, strongest, which, head_label, raw, present, surfaces = (
-            f.fused, f.strongest, f.which, f.head_label, f.raw, f.present, f.surfaces
-        )
+        fused, strongest, head_label, raw, present, surfaces = f.fused, f.strongest, f.head_label, f.raw, f.present, f.surfaces
         sentence_evidence: dict[tuple[int, int], str] = {}
         long = [(row, sentences(text, self.settings)) for row, text in enumerate(texts) if reasons[row] is None]
         long = [(row, parts) for row, parts in long if len(parts) >= 2]
         if long:
             flat = [part for _, parts in long for part in parts]
             g = self._fuse(flat, embed_texts(self.embedder, flat, self.cache, workers=self.workers).vectors, None, None)
-            fused, strongest, which, head_label, raw, present = (
-                fused.copy(), strongest.copy(), which.copy(), head_label.copy(), raw.copy(), present.copy()
-            )
+            fused, strongest, head_label, raw, present = fused.copy(), strongest.copy(), head_label.copy(), raw.copy(), present.copy()
             surfaces = dict(surfaces)
             offset = 0
             for row, parts in long:
@@ -366,7 +392,8 @@ class KanseiScorer:
                 for t in np.flatnonzero(aggregate > fused[row]).tolist():
                     s = int(best[t])
                     fused[row, t] = aggregate[t]
-                    strongest[row, t], which[row, t], head_label[row, t] = g.strongest[s, t], g.which[s, t], g.head_label[s, t]
+                    # (the evidence is the sentence: the nearest phrase and the head's label are not asked)
+                    strongest[row, t], head_label[row, t] = g.strongest[s, t], g.head_label[s, t]
                     raw[:, row, t], present[:, row, t] = g.raw[:, s, t], g.present[:, s, t]
                     surfaces[row, t] = g.surfaces.get((s, t), "")
                     sentence_evidence[row, t] = flat[s][:EVIDENCE_CHARS]
@@ -376,11 +403,15 @@ class KanseiScorer:
         # The candidates of every row at once (row by row, tags in taxonomy order), read out as Python values.
         keep = eligible & (fused >= floor)
         keep[[row for row in range(n) if reasons[row] is not None]] = False
+        # A tag under min_weight is only ever kept by a text none reaches it for (see _select): elsewhere it is
+        # not made into a candidate at all.
+        strong = keep & (fused >= self.settings.min_weight)
+        keep = strong | (keep & ~strong.any(axis=1, keepdims=True))
         rows, columns = np.nonzero(keep)
         candidates: list[list[TagScore]] = [[] for _ in range(n)]
         for row, t, weight, signal, phrase, label, values, shown in zip(
             rows.tolist(), columns.tolist(), fused[rows, columns].tolist(), strongest[rows, columns].tolist(),
-            which[rows, columns].tolist(), head_label[rows, columns].tolist(), raw[:, rows, columns].T.tolist(),
+            self.nearest_phrases(f.similarity, rows, columns).tolist(), head_label[rows, columns].tolist(), raw[:, rows, columns].T.tolist(),
             present[:, rows, columns].T.tolist(), strict=True,
         ):  # fmt: skip
             if (row, t) in sentence_evidence:
