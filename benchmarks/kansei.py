@@ -76,6 +76,14 @@ class Timer:
     def __exit__(self, *exc):
         self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
 
+    @staticmethod
+    def total(timers: list[Timer]) -> Timer:
+        """The sum of several measurements of the same work, as one (divided by their number: one run's figures)."""
+        summed = Timer()
+        summed.wall = sum(t.wall for t in timers) / len(timers)
+        summed.cpu = sum(t.cpu for t in timers) / len(timers)
+        return summed
+
 
 def article_warehouse(path: Path, texts: list[str]):
     """A warehouse whose marts hold the texts as articles (no title: the article's text is its body)."""
@@ -118,6 +126,11 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--embedders", action="store_true", help="also the raw throughput of each embedder on 1,000 texts")
+    parser.add_argument(
+        "--rounds", type=int, default=3,
+        help="raw encode and full-night tag stage measured this many times, alternating which goes first; the ratio "
+        "is their summed CPU seconds (and the median round's is printed too)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -135,16 +148,26 @@ def main() -> None:
     try:
         scorer = build_scorer(REPO / "models", work / "warmup")
         scorer.score(mixed_texts(50, args.seed + 1))  # loads the lexicon's tokenizer too
-        settings = article_warehouse(work / "stage", texts)
-        build_scorer(settings.models_dir, settings.var_dir)  # the stage's cache holds the exemplars, as every night
-
-        with Timer() as encode:
-            scorer.embedder.encode(distinct)
+        # Rounds of (raw encode, full night) on fresh warehouses and caches, the order alternating, so that the
+        # machine's drift (other work on shared cores, caches, clocks) falls on both alike.
+        encodes, stages = [], []
+        for round_ in range(max(1, args.rounds)):
+            round_settings = article_warehouse(work / f"stage{round_}", texts)
+            build_scorer(round_settings.models_dir, round_settings.var_dir)  # the exemplars cached, as every night
+            for step in ("encode", "stage") if round_ % 2 == 0 else ("stage", "encode"):
+                with Timer() as timer:
+                    if step == "encode":
+                        scorer.embedder.encode(distinct)
+                    else:
+                        round_summary = run_tagging(round_settings, date(2026, 11, 30))
+                (encodes if step == "encode" else stages).append(timer)
+            if round_ == 0:
+                settings, summary = round_settings, round_summary
+        encode, stage = Timer.total(encodes), Timer.total(stages)
+        round_ratios = sorted(e.cpu / t.cpu for e, t in zip(encodes, stages, strict=True))
         full_scorer = build_scorer(REPO / "models", work / "run")
         with Timer() as scoring:
             full = full_scorer.score(texts)
-        with Timer() as stage:
-            summary = run_tagging(settings, date(2026, 11, 30))
 
         rng = random.Random(args.seed + 2)
         changed = list(texts)
@@ -176,6 +199,9 @@ def main() -> None:
             "tag_texts_per_s": round(len(texts) / stage.wall, 1),
             "tag_vs_encode": round(encode.wall / stage.wall, 3),
             "tag_vs_encode_cpu": round(encode.cpu / stage.cpu, 3),
+            "rounds": len(stages),
+            "tag_vs_encode_cpu_rounds": [round(r, 3) for r in round_ratios],
+            "tag_vs_encode_cpu_median_round": round(round_ratios[len(round_ratios) // 2], 3),
             "rerun_changed_texts": len(rows),
             "rerun_texts_scored": again.texts_scored,
             "rerun_seconds": round(rerun.wall, 3),
@@ -203,6 +229,10 @@ def main() -> None:
         print(
             f"ratio raw encode / tag stage: {figures['tag_vs_encode']:.2f} wall, {figures['tag_vs_encode_cpu']:.2f} CPU "
             "(1.0 = the stage costs only the encode)"
+        )
+        print(
+            f"  over {len(stages)} rounds (mean of each above); each round's CPU ratio: "
+            f"{', '.join(f'{r:.2f}' for r in round_ratios)}, median {figures['tag_vs_encode_cpu_median_round']:.2f}"
         )
         print(
             f"tag stage, {len(rows)} texts changed:  {rerun.wall:6.2f}s wall {rerun.cpu:6.2f}s CPU  ({again.texts_scored} texts scored) = "
