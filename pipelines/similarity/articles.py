@@ -198,41 +198,67 @@ def top_candidates(matrix, count: int, config: ArticleRepresentation | None = No
 
 def _keep_top(scores: np.ndarray, count: int, n: int):
     """A dense block's `count` best scores a row as a sparse block; ties go to the lower column. The same
-    entries as a stable argsort of every row, found by argpartition: the scores above each row's count-th
-    best, then the lowest columns of those equal to it. Memory: a few arrays of the block's size."""
+    entries as a stable argsort of every row (_top_mask). Memory: a few arrays of the block's size."""
     from scipy import sparse
 
-    rows = scores.shape[0]
-    if count >= scores.shape[1]:
-        mask = np.ones(scores.shape, dtype=bool)
-    else:
-        part = np.argpartition(-scores, count - 1, axis=1)[:, :count]
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)[:, None]
-        mask = scores > kth
-        need = count - mask.sum(axis=1)
-        tie_rows, tie_columns = np.nonzero(scores == kth)
-        first = np.searchsorted(tie_rows, np.arange(rows))
-        keep = np.arange(len(tie_rows)) - first[tie_rows] < need[tie_rows]
-        mask[tie_rows[keep], tie_columns[keep]] = True
-    kept_rows, kept_columns = np.nonzero(mask)
+    kept_rows, kept_columns = np.nonzero(_top_mask(scores, count))
     return sparse.csr_matrix(
-        (scores[kept_rows, kept_columns], (kept_rows, kept_columns)), shape=(rows, n), dtype=np.float32
+        (scores[kept_rows, kept_columns], (kept_rows, kept_columns)), shape=(scores.shape[0], n), dtype=np.float32
     )
+
+
+def _top_mask(scores: np.ndarray, count: int) -> np.ndarray:
+    """Each row's `count` best entries (ties to the lower position), found by argpartition: the entries
+    above the row's count-th best, then the first of those equal to it; the entries a stable argsort of
+    -scores puts first. Memory: a boolean of the block's size and a few index arrays."""
+    rows, width = scores.shape
+    if count >= width:
+        return np.ones(scores.shape, dtype=bool)
+    part = np.argpartition(-scores, count - 1, axis=1)[:, :count]
+    kth = np.take_along_axis(scores, part, axis=1).min(axis=1)[:, None]
+    mask = scores > kth
+    need = count - mask.sum(axis=1)
+    tie_rows, tie_columns = np.nonzero(scores == kth)
+    first = np.searchsorted(tie_rows, np.arange(rows))
+    keep = np.arange(len(tie_rows)) - first[tie_rows] < need[tie_rows]
+    mask[tie_rows[keep], tie_columns[keep]] = True
+    return mask
+
+
+PADDED_VALUES = 4_000_000  # sparse rows laid out densely at once by _sparse_keep_top (32 MB of float64)
 
 
 def _sparse_keep_top(block, count: int, n: int):
     """A sparse block's `count` best stored scores a row (score desc, then lower column), float32. Unlike
-    _keep_top, a row with fewer stored scores keeps just those (no unscored column is made a zero candidate).
-    Memory: a few arrays of the block's stored entries."""
+    _keep_top, a row with fewer stored scores keeps just those (no unscored column is made a zero
+    candidate). Rows are laid out side by side (their columns in order, -inf after their last) in groups of
+    PADDED_VALUES values, and _top_mask picks. Memory: the block and one such group."""
     from scipy import sparse
 
     block = block.tocsr()
-    block.sum_duplicates()
-    owner = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
-    order = np.lexsort((block.indices, -block.data, owner))
-    kept = order[np.arange(len(order)) - block.indptr[owner[order]] < count]
+    block.sum_duplicates()  # (and sorts each row's columns)
+    lengths = np.diff(block.indptr)
+    width = max(int(lengths.max(initial=0)), 1)
+    group = max(1, PADDED_VALUES // width)
+    parts_rows, parts_columns, parts_values = [], [], []
+    for start in range(0, block.shape[0], group):
+        stop = min(start + group, block.shape[0])
+        lo, hi = block.indptr[start], block.indptr[stop]
+        owner = np.repeat(np.arange(stop - start), lengths[start:stop])
+        position = np.arange(hi - lo) - (block.indptr[start:stop] - lo)[owner]
+        padded = np.full((stop - start, width), -np.inf)
+        padded[owner, position] = block.data[lo:hi]
+        chosen_rows, chosen_positions = np.nonzero(_top_mask(padded, count))
+        real = chosen_positions < lengths[start:stop][chosen_rows]
+        chosen_rows, chosen_positions = chosen_rows[real], chosen_positions[real]
+        at = block.indptr[start + chosen_rows] + chosen_positions
+        parts_rows.append(start + chosen_rows)
+        parts_columns.append(block.indices[at])
+        parts_values.append(block.data[at])
     return sparse.csr_matrix(
-        (block.data[kept], (owner[kept], block.indices[kept])), shape=(block.shape[0], n), dtype=np.float32
+        (np.concatenate(parts_values), (np.concatenate(parts_rows), np.concatenate(parts_columns))),
+        shape=(block.shape[0], n),
+        dtype=np.float32,
     )
 
 
@@ -395,6 +421,13 @@ def article_neighbours(
         measured["recall@10"], measured["sample"] = candidate_recall(matrix, candidates, config.recall_sample)
     for _ in range(config.expansion_rounds):
         candidates = expand(candidates, config.expansion_neighbors, max(config.candidates, k + 1), config)
+    return best_others(candidates, k)
+
+
+def best_others(candidates, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index, score): each row's k best other columns of a sparse score matrix, scores rounded to 6
+    decimals, ties by column; -1/nan padding. Memory: n x k results."""
+    n = candidates.shape[0]
     index = np.full((n, k), -1, dtype=np.int64)
     score = np.full((n, k), np.nan)
     indptr, indices, data = candidates.indptr, candidates.indices, candidates.data
