@@ -14,10 +14,21 @@ article's similarity to another becomes that of the sums of each with its `expan
 articles, weighted by their similarity, repeated `expansion_rounds` times. Articles of one kind (sports, film,
 gadgets) form dense groups; expansion pulls a short or off-topic article towards its group.
 
+Scale (issue 10). The content lemmas of each text are kept in similarity.article_lemmas by the sha256 of the
+language and the text, with the tokenizer, SudachiPy and dictionary versions (cached_lemmas): Sudachi reads
+only new or changed texts, and the lemmas, so the scores, are those it would give. Up to
+`exact_max_articles` (20,000) articles every article is scored exactly against all (sparse products, O(n²):
+the path `msdb similar eval` measures, bit for bit that of before). Above it, each article's
+`projection_candidates` come from a dense LSA projection of the rows (randomized SVD fitted on a seeded
+sample; BLAS in blocks, argpartition), those pairs alone are scored exactly and the `candidates` best kept
+with the same tie rule; expansion keeps its products sparse. The recall@10 of those candidates against exact
+scoring, on `recall_sample` articles, goes to ops.model_evals (similarity:article-candidates) each night.
+
 Memory bound: the sparse TF-IDF matrix (about 3,000 non-zeros an article, 12 bytes each; character n-grams
 are hashed, so no vocabulary is held, and only the columns in use are kept), one block of
 dense scores (block_rows x articles float32, at most 64 MB) and, per expansion round, a sparse matrix of
-`candidates` scores an article: never articles x articles.
+`candidates` scores an article: never articles x articles. On the large path add the projection (articles x
+projection_dims float32: 100 MB at 100,000 x 256) and its components (64 MB).
 """
 
 from __future__ import annotations
