@@ -73,6 +73,7 @@ def _child_lemmas(work: str, count: str) -> None:
     from scipy import sparse
 
     from pipelines.similarity.articles import article_matrix, cached_lemmas
+    from pipelines.warehouse import ArrowStream
     from pipelines.warehouse.schema import ensure_schema
 
     n, config = int(count), _config()
@@ -82,8 +83,9 @@ def _child_lemmas(work: str, count: str) -> None:
     for night, changed in (("first", 0.0), ("second", 0.01)):
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         con.execute("CREATE OR REPLACE TABLE marts.dim_article (article_id VARCHAR, title VARCHAR, body VARCHAR)")
-        frame = pl.DataFrame(texts(n, changed=changed), schema=["article_id", "title", "body"], orient="row")  # noqa: F841
-        con.execute("INSERT INTO marts.dim_article SELECT * FROM frame")
+        frame = pl.DataFrame(texts(n, changed=changed), schema=["article_id", "title", "body"], orient="row")
+        stream = ArrowStream(frame)  # noqa: F841 (read by DuckDB)
+        con.execute("INSERT INTO marts.dim_article SELECT * FROM stream")
         articles = pl.DataFrame(
             con.sql(
                 f"""
