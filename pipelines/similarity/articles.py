@@ -42,6 +42,7 @@ import numpy as np
 from pipelines.kansei.config import ArticleRepresentation
 
 SCORE_BLOCK_VALUES = 16_000_000  # dense float32 scores held at once (64 MB)
+HASH_BATCH = 5_000  # texts whose character n-grams are hashed at once
 
 
 @dataclass
@@ -146,17 +147,29 @@ def _hashed_char_tfidf(texts: list[str], config: ArticleRepresentation, min_df: 
     from scipy import sparse
     from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 
-    counts = HashingVectorizer(
+    hashing = HashingVectorizer(
         analyzer="char",
         ngram_range=(config.char_ngram_min, config.char_ngram_max),
         n_features=config.char_features,
         alternate_sign=False,
         norm=None,
         dtype=np.float32,
-    ).transform(texts)
-    used, columns = np.unique(counts.indices, return_inverse=True)
-    counts = sparse.csr_matrix((counts.data, columns.ravel(), counts.indptr), shape=(counts.shape[0], max(len(used), 1)))
-    if min_df > 1:
+    )
+    counts = sparse.vstack(
+        [hashing.transform(texts[start : start + HASH_BATCH]) for start in range(0, len(texts), HASH_BATCH)]
+        or [sparse.csr_matrix((0, config.char_features), dtype=np.float32)],
+        format="csr",
+    )
+    # the used columns renumbered in their order (np.unique's inverse, without its sort of every entry)
+    used = np.zeros(config.char_features, dtype=bool)
+    used[counts.indices] = True
+    renumber = np.cumsum(used, dtype=np.int32) - 1
+    columns = renumber[counts.indices]
+    width = max(int(used.sum()), 1)
+    del used, renumber
+    counts = sparse.csr_matrix((counts.data, columns, counts.indptr), shape=(counts.shape[0], width))
+    del columns
+    if min_df > 1:  # (a product, as ever: its order of each row's entries is what the scores were summed in)
         frequent = np.bincount(counts.indices, minlength=counts.shape[1]) >= min_df
         counts = (counts @ sparse.diags(frequent.astype(np.float32))).tocsr()
         counts.eliminate_zeros()
