@@ -100,6 +100,20 @@ class ArticleRepresentation(BaseModel):
     candidates: int = Field(default=50, description="Scores kept per article between expansion rounds.")
     expansion_neighbors: int = 10
     expansion_rounds: int = 2
+    exact_max_articles: int = Field(
+        default=20_000,
+        description="Up to this many articles each is scored exactly against all (sparse products, O(n^2)); above "
+        "it, candidates come from a dense sign projection of the rows and only those are scored exactly.",
+    )
+    projection_dims: int = Field(default=256, description="Width of the dense projection (large corpora, LSA).")
+    projection_columns: int = Field(default=65_536, description="The most used columns the projection reads.")
+    projection_sample: int = Field(default=4_000, description="Articles the projection's SVD is fitted on.")
+    projection_candidates: int = Field(
+        default=150, description="Projection candidates per article scored exactly (large corpora)."
+    )
+    recall_sample: int = Field(
+        default=100, description="Articles whose exact top 10 measure the projection's recall (ops.model_evals); 0: none."
+    )
 
 
 class ComponentWeights(BaseModel):

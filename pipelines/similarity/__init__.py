@@ -34,6 +34,9 @@ changed or left. Article matches and similar articles are rebuilt each night (ar
 an article's TF-IDF weights and its expanded neighbourhood depend on the whole corpus (a new article changes
 the idf of every n-gram it holds, so the vector of every article sharing one), and matches depend on the
 day's licences; an incremental match would need the last night's licensed works and profiles kept as state.
+Only the Sudachi lemmas of article texts are kept (similarity.article_lemmas): a night reads the new or
+changed texts alone; above `exact_max_articles` the neighbours' candidates come from a dense projection,
+rescored exactly (articles.py).
 """
 
 from __future__ import annotations

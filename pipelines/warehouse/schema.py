@@ -544,6 +544,14 @@ CREATE TABLE IF NOT EXISTS similarity.article_neighbors (
     logical_date DATE NOT NULL
 );
 
+-- The content lemmas (search keys) of each article text the similar stage compares (articles.py): Sudachi
+-- reads only a new or changed text; a tokenizer, SudachiPy or dictionary change (version) reads them all again.
+CREATE TABLE IF NOT EXISTS similarity.article_lemmas (
+    text_sha256 VARCHAR NOT NULL,      -- of the language, chr(31) and the text (title and body cut at max_chars)
+    lemmas VARCHAR[] NOT NULL,         -- content_lemmas of the text
+    version VARCHAR NOT NULL           -- pipelines.similarity.articles.lemma_version()
+);
+
 -- Top licensed works per article by kansei profile and text: "songs and titles for this article's mood".
 CREATE TABLE IF NOT EXISTS similarity.article_work_matches (
     article_id VARCHAR NOT NULL,
