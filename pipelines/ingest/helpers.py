@@ -40,8 +40,9 @@ HELPER_CODE = "from pipelines.ingest.helpers import main; main()"  # what a help
 
 def default_helper_count() -> int:
     """One helper per core this process may run on beyond the loader's own, at most MAX_AUTO_HELPERS."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(0, min(cores - 1, MAX_AUTO_HELPERS))
+    from pipelines import usable_cores
+
+    return max(0, min(usable_cores() - 1, MAX_AUTO_HELPERS))
 
 
 def _serve(conn: Connection) -> None:

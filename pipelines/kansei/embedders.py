@@ -27,7 +27,6 @@ import atexit
 import hashlib
 import importlib.metadata
 import multiprocessing
-import os
 import re
 import sqlite3
 import unicodedata
@@ -152,9 +151,9 @@ _pools: dict[tuple[str, int], object] = {}
 
 def embed_workers(setting: int) -> int:
     """Encoding processes for a setting (`MsdbSettings.embed_workers`): 0 means one per core."""
-    if setting > 0:
-        return setting
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    from pipelines import usable_cores
+
+    return setting if setting > 0 else usable_cores()
 
 
 def _pool(spec: str, processes: int):

@@ -9,7 +9,6 @@ come back in delivery order, a bounded number of batches in flight.
 from __future__ import annotations
 
 import atexit
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -103,7 +102,9 @@ def _pool():
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        from pipelines import usable_cores
+
+        cores = usable_cores()
         if cores < 2:
             return None
         # forkserver: workers never inherit the loader's open DuckDB connection or its threads
