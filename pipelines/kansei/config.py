@@ -103,7 +103,7 @@ class ArticleRepresentation(BaseModel):
     exact_max_articles: int = Field(
         default=20_000,
         description="Up to this many articles each is scored exactly against all (sparse products, O(n^2)); above "
-        "it, candidates come from a dense sign projection of the rows and only those are scored exactly.",
+        "it, candidates come from a dense LSA projection of the rows and only those are scored exactly.",
     )
     projection_dims: int = Field(default=256, description="Width of the dense projection (large corpora, LSA).")
     projection_columns: int = Field(default=65_536, description="The most used columns the projection reads.")

@@ -606,8 +606,7 @@ def refresh_article_neighbours(con, config: ArticleRepresentation, k: int, versi
     )
     if len(articles) < 2:
         return 0
-    # (article_blocks cuts at max_chars, in characters; the cut text is the one tokenised)
-    articles = articles.with_columns(pl.col("text").str.slice(0, config.max_chars))
+    # (cut at max_chars code points by `left` above, as article_blocks cuts: the cut text is the one tokenised)
     lemmas = cached_lemmas(con, articles) if config.lemma_weight > 0 else None
     matrix = article_matrix(
         articles["text"].to_list(), config, languages=articles["language"].to_list(), lemmas=lemmas
